@@ -1,0 +1,51 @@
+# sluice — every entry point a newcomer or CI needs. `make test` and `make run` work on a fresh clone.
+
+SHELL := /bin/bash
+BIN := node_modules/.bin
+BUN := $(BIN)/bun
+PREFIX ?= /usr/local
+# Debian packages the tests use: Apache Avro's Python IPC (interop), logrotate (rotation),
+# systemd (systemd-analyze verify of the unit), libxml2-utils (xmllint of the launchd plist).
+TEST_DEBS := python3-avro logrotate systemd libxml2-utils
+
+.PHONY: all install-deps sysdeps typecheck test run build bench clean
+
+all: build
+
+# npm ci whenever node_modules is missing or older than the lockfile.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install-deps: node_modules/.installed
+
+sysdeps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the tests:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+	    || { echo "could not install:$$missing (tests that need them will fail)"; exit 1; }; \
+	fi
+
+typecheck: node_modules/.installed
+	$(BIN)/tsc --noEmit -p .
+
+# Runs every test; ends with one plain line "N passed, N failed" (bun's totals restated) for CI.
+test: node_modules/.installed sysdeps typecheck
+	@set -o pipefail; $(BUN) test --timeout 120000 2>&1 | tee .test-output.log; status=$$?; \
+	pass=$$(grep -Eo '^ *[0-9]+ pass$$' .test-output.log | tail -1 | grep -Eo '[0-9]+'); \
+	fail=$$(grep -Eo '^ *[0-9]+ fail$$' .test-output.log | tail -1 | grep -Eo '[0-9]+'); \
+	echo "$${pass:-0} passed, $${fail:-0} failed"; rm -f .test-output.log; \
+	if [ "$${pass:-0}" = "0" ]; then exit 1; fi; exit $$status
+
+run: node_modules/.installed
+	$(BUN) main.ts agent -f conf/sluice.conf -n a1 --state-dir .sluice-demo/state
+
+build: node_modules/.installed
+	$(BUN) build --compile --minify main.ts --outfile dist/sluice
+
+bench: node_modules/.installed build
+	$(BUN) bench/run.ts
+
+clean:
+	rm -rf dist .sluice-demo

@@ -1,0 +1,204 @@
+// The memory channel: a bounded in-memory queue. Not durable, so it holds each put batch's Ack until a sink's
+// take of those events commits (core/ack.ts): a crash loses nothing a re-readable source cannot read again.
+
+import { releaseRuns, type Ack } from "../core/ack.ts";
+import { EventSignal, type Channel, type Transaction } from "../core/channel.ts";
+import type { ComponentContext } from "../core/component.ts";
+import { defineType } from "../core/component-type.ts";
+import { ChannelClosedError, ChannelFullError, TransactionCapacityError } from "../core/errors.ts";
+import { bodyBytes, type Event } from "../core/event.ts";
+import { key, type ConfigOf } from "../config/keys.ts";
+import { ChannelCounters } from "../metrics/counters.ts";
+import { Deque } from "../util/deque.ts";
+import { totalMemoryBytes } from "../runtime.ts";
+
+/** Flume sizes byteCapacity from the JVM heap; we have no heap limit, so take a tenth of physical memory. */
+const DEFAULT_BYTE_CAPACITY_FRACTION = 0.1;
+
+export const memoryKeys = {
+  capacity: key.int("maximum events held", { default: 100, min: 1 }),
+  transactionCapacity: key.int("maximum events per put or take transaction", { default: 100, min: 1 }),
+  byteCapacity: key.bytes("maximum body bytes held (0 = no byte limit)", { defaultText: "10 % of physical memory", min: 0 }),
+  byteCapacityBufferPercentage: key.int("percent of byteCapacity kept free for headers and overhead", { default: 20, min: 0, max: 99 }),
+  "keep-alive": key.duration("how long a put waits for room before the source is told the channel is full", { default: 3000, unit: "s" }),
+};
+export type MemoryChannelConfig = ConfigOf<typeof memoryKeys>;
+
+export class MemoryChannel implements Channel {
+  readonly durable = false;
+  readonly counters = new ChannelCounters();
+  private readonly events: Deque<Event>;
+  private readonly acks: Deque<Ack | undefined>;
+  private bytes = 0;
+  private readonly byteLimit: number;
+  private readonly signal = new EventSignal();
+  private readonly room = new EventSignal();
+  private open = false;
+
+  constructor(
+    readonly name: string,
+    readonly config: MemoryChannelConfig,
+    readonly type = "memory",
+  ) {
+    const cap = config.byteCapacity ?? Math.floor(totalMemoryBytes() * DEFAULT_BYTE_CAPACITY_FRACTION);
+    this.byteLimit = cap === 0 ? Infinity : Math.floor(cap * (1 - config.byteCapacityBufferPercentage / 100));
+    this.events = new Deque(Math.min(config.capacity, 4096));
+    this.acks = new Deque(Math.min(config.capacity, 4096));
+  }
+
+  async start(): Promise<void> {
+    this.open = true;
+    this.counters.StartTime = Date.now();
+  }
+
+  async stop(): Promise<void> {
+    this.open = false;
+    this.counters.StopTime = Date.now();
+    this.signal.notify();
+    this.room.notify();
+  }
+
+  size(): number {
+    return this.events.length;
+  }
+
+  capacity(): number {
+    return this.config.capacity;
+  }
+
+  byteSize(): number {
+    return this.bytes;
+  }
+
+  waitForEvents(ms: number): Promise<void> {
+    return this.events.length > 0 ? Promise.resolve() : this.signal.wait(ms);
+  }
+
+  gauges(): Record<string, number> {
+    return { ChannelBytes: this.bytes };
+  }
+
+  begin(): Transaction {
+    if (!this.open) throw new ChannelClosedError(this.name);
+    return new MemoryTransaction(this);
+  }
+
+  /** @internal Waits up to keep-alive for room for n events / b bytes; false when there is none. */
+  async reserve(n: number, b: number): Promise<boolean> {
+    const deadline = Date.now() + this.config["keep-alive"];
+    for (;;) {
+      if (this.events.length + n <= this.config.capacity && (this.bytes + b <= this.byteLimit || this.bytes === 0)) return true;
+      const left = deadline - Date.now();
+      if (left <= 0 || !this.open) return false;
+      await this.room.wait(left);
+    }
+  }
+
+  /** @internal */
+  commitPuts(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number, b: number): void {
+    for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!;
+      const ack = acks[i];
+      this.events.pushAll(batch);
+      this.acks.fill(ack, batch.length);
+      ack?.hold(batch.length);
+    }
+    this.bytes += b;
+    this.counters.EventPutSuccessCount += n;
+    this.signal.notify();
+  }
+
+  /** @internal */
+  takeNow(max: number): { events: Event[]; acks: (Ack | undefined)[] } {
+    return { events: this.events.shift(max), acks: this.acks.shift(max) };
+  }
+
+  /** @internal */
+  commitTakes(events: readonly Event[], acks: readonly (Ack | undefined)[]): void {
+    this.bytes -= bodyBytes(events);
+    this.counters.EventTakeSuccessCount += events.length;
+    releaseRuns(acks);
+    this.room.notify();
+  }
+
+  /** @internal */
+  returnTakes(events: readonly Event[], acks: readonly (Ack | undefined)[]): void {
+    this.events.unshiftAll(events);
+    this.acks.unshiftAll(acks);
+    this.signal.notify();
+  }
+}
+
+class MemoryTransaction implements Transaction {
+  private putBatches: (readonly Event[])[] = [];
+  private putAcks: (Ack | undefined)[] = [];
+  private putCount = 0;
+  private taken: Event[] = [];
+  private takenAcks: (Ack | undefined)[] = [];
+  private done = false;
+
+  constructor(private readonly ch: MemoryChannel) {}
+
+  put(events: readonly Event[], ack?: Ack): void {
+    if (this.taken.length > 0) throw new Error("a transaction holds either puts or takes");
+    const cap = this.ch.config.transactionCapacity;
+    if (this.putCount + events.length > cap) throw new TransactionCapacityError(this.ch.name, this.putCount + events.length, cap);
+    this.ch.counters.EventPutAttemptCount += events.length;
+    this.putBatches.push(events);
+    this.putAcks.push(ack);
+    this.putCount += events.length;
+  }
+
+  async take(max: number): Promise<Event[]> {
+    if (this.putCount > 0) throw new Error("a transaction holds either puts or takes");
+    const cap = this.ch.config.transactionCapacity;
+    if (this.taken.length + max > cap) throw new TransactionCapacityError(this.ch.name, this.taken.length + max, cap);
+    this.ch.counters.EventTakeAttemptCount += max;
+    const { events, acks } = this.ch.takeNow(max);
+    if (this.taken.length === 0) {
+      this.taken = events;
+      this.takenAcks = acks;
+    } else {
+      this.taken.push(...events);
+      this.takenAcks.push(...acks);
+    }
+    return events;
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    if (this.putCount > 0) {
+      let b = 0;
+      for (const batch of this.putBatches) b += bodyBytes(batch);
+      if (!(await this.ch.reserve(this.putCount, b))) {
+        this.putBatches = [];
+        throw new ChannelFullError(this.ch.name, `no room for ${this.putCount} events within keep-alive (size ${this.ch.size()}/${this.ch.capacity()})`);
+      }
+      this.ch.commitPuts(this.putBatches, this.putAcks, this.putCount, b);
+    } else if (this.taken.length > 0) {
+      this.ch.commitTakes(this.taken, this.takenAcks);
+    }
+  }
+
+  async rollback(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    if (this.taken.length > 0) this.ch.returnTakes(this.taken, this.takenAcks);
+    this.putBatches = [];
+  }
+}
+
+export const memoryChannelType = defineType({
+  kind: "channel",
+  names: ["memory", "org.apache.flume.channel.MemoryChannel"],
+  keys: memoryKeys,
+  check(cfg, report) {
+    if (cfg.transactionCapacity > cfg.capacity) {
+      report("transactionCapacity", `transactionCapacity (${cfg.transactionCapacity}) must be ≤ capacity (${cfg.capacity})`);
+    }
+  },
+  create(cfg, ctx: ComponentContext) {
+    return new MemoryChannel(ctx.name, cfg);
+  },
+});

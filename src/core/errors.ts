@@ -1,0 +1,106 @@
+// Typed errors: each carries a stable code, whether retrying can help, and where it happened.
+// Users see `message` as one line; stacks go to debug logs only.
+
+export type ErrorCode =
+  | "CONFIG"
+  | "USAGE"
+  | "CHANNEL_FULL"
+  | "TRANSACTION_CAPACITY"
+  | "CHANNEL_CLOSED"
+  | "CORRUPT_LOG"
+  | "DISK_FULL"
+  | "IO"
+  | "PROTOCOL"
+  | "DELIVERY"
+  | "LOCKED";
+
+export class SluiceError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly recoverable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem in a config file; `where` is `file:line` (or just the file when no line applies). */
+export interface ConfigProblem {
+  where: string;
+  key?: string;
+  message: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.where}: ${p.key ? `${p.key}: ` : ""}${p.message}`;
+}
+
+export class ConfigError extends SluiceError {
+  constructor(
+    readonly problems: ConfigProblem[],
+    readonly warnings: string[] = [],
+  ) {
+    super("CONFIG", problems.map(formatProblem).join("\n"), false);
+  }
+}
+
+export class UsageError extends SluiceError {
+  constructor(message: string) {
+    super("USAGE", message, false);
+  }
+}
+
+/** The channel could not take the batch within its keep-alive: the caller keeps the batch and backs off. */
+export class ChannelFullError extends SluiceError {
+  constructor(channel: string, detail: string) {
+    super("CHANNEL_FULL", `channel ${channel} is full: ${detail}`, true);
+  }
+}
+
+/** More puts or takes in one transaction than `transactionCapacity`: a configuration mistake, not load. */
+export class TransactionCapacityError extends SluiceError {
+  constructor(channel: string, asked: number, capacity: number) {
+    super(
+      "TRANSACTION_CAPACITY",
+      `channel ${channel}: a transaction of ${asked} events exceeds transactionCapacity (${capacity}); ` +
+        `raise the channel's transactionCapacity or lower the source's/sink's batchSize`,
+      false,
+    );
+  }
+}
+
+export class ChannelClosedError extends SluiceError {
+  constructor(channel: string) {
+    super("CHANNEL_CLOSED", `channel ${channel} is closed`, false);
+  }
+}
+
+export class CorruptLogError extends SluiceError {
+  constructor(message: string, readonly file: string, readonly offset: number) {
+    super("CORRUPT_LOG", `${file} at offset ${offset}: ${message}`, false);
+  }
+}
+
+export class DiskFullError extends SluiceError {
+  constructor(message: string) {
+    super("DISK_FULL", message, true);
+  }
+}
+
+/** A sink could not hand a batch to its destination; the take is rolled back and retried. */
+export class DeliveryError extends SluiceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("DELIVERY", message, true, options);
+  }
+}
+
+/** One line for a user: a SluiceError's message, or the cause's message for anything else. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !(err instanceof SluiceError) && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,81 @@
+// The one place that knows component type names: Flume's short names (case-insensitive) and class names map to
+// each component's type definition. Add a component by adding its type to the list of its kind below.
+
+import type { ComponentType, Kind } from "./component-type.ts";
+import { memoryChannelType } from "../channels/memory.ts";
+import { seqSourceType } from "../sources/seq.ts";
+import { fileRollSinkType } from "../sinks/file-roll.ts";
+import { loggerSinkType } from "../sinks/logger.ts";
+import { nullSinkType } from "../sinks/null.ts";
+import { replicatingSelectorType } from "../selectors/replicating.ts";
+import { defaultSinkProcessorType } from "../sinkgroups/default.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyType = ComponentType<any, any>;
+
+const TYPES: Record<Kind, AnyType[]> = {
+  channel: [
+    memoryChannelType,
+    // durable channels (file, spillablememory) register here
+  ],
+  source: [
+    seqSourceType,
+    // file sources (TAILDIR, spooldir) and network sources (avro, http) register here
+  ],
+  sink: [
+    loggerSinkType,
+    nullSinkType,
+    fileRollSinkType,
+    // forwarding sinks (avro, http) register here
+  ],
+  sinkprocessor: [
+    defaultSinkProcessorType,
+    // failover, load_balance register here
+  ],
+  interceptor: [
+    // timestamp, host, static, remove_header, uuid, regex_filter, regex_extractor, search_replace register here
+  ],
+  selector: [
+    replicatingSelectorType,
+    // multiplexing registers here
+  ],
+};
+
+/** Flume types sluice does not implement: named as unsupported rather than unknown. */
+const UNSUPPORTED: Record<Kind, string[]> = {
+  source: ["exec", "netcat", "netcatudp", "syslogtcp", "multiport_syslogtcp", "syslogudp", "jms", "thrift", "kafka", "scribe", "twitter", "irc", "legacy"],
+  channel: ["jdbc", "kafka", "pseudotxnmemory"],
+  sink: ["hdfs", "hive", "hbase", "hbase2", "asynchbase", "elasticsearch", "kafka", "thrift", "irc", "morphline_solr", "kite", "dataset", "http_file"],
+  sinkprocessor: [],
+  interceptor: ["morphline"],
+  selector: [],
+};
+
+const byName = new Map<string, AnyType>();
+for (const [kind, list] of Object.entries(TYPES)) {
+  for (const t of list) {
+    for (const n of t.names) byName.set(`${kind}:${n.toLowerCase()}`, t);
+  }
+}
+
+export type Lookup = { ok: true; type: AnyType; canonical: string } | { ok: false; message: string };
+
+/** Finds a type of `kind` by a Flume short name (any case) or class name. */
+export function lookupType(kind: Kind, name: string): Lookup {
+  const t = byName.get(`${kind}:${name.trim().toLowerCase()}`);
+  if (t) return { ok: true, type: t, canonical: t.names[0]! };
+  const short = name.trim().toLowerCase();
+  const cls = short.split(".").pop() ?? short;
+  if (UNSUPPORTED[kind].some((u) => u === short || cls.startsWith(u.replace(/_/g, "")))) {
+    return { ok: false, message: `${kind} type "${name}" is a Flume type that sluice does not implement (supported: ${knownNames(kind)})` };
+  }
+  return { ok: false, message: `unknown ${kind} type "${name}" (known: ${knownNames(kind)})` };
+}
+
+export function knownNames(kind: Kind): string {
+  return TYPES[kind].map((t) => t.names[0]).join(", ");
+}
+
+export function allTypes(kind: Kind): readonly AnyType[] {
+  return TYPES[kind];
+}

@@ -1,0 +1,198 @@
+// Sinks, sink processors and the runner that drives them. A sink's process() takes one batch from its channel
+// in a transaction, delivers it, and commits only after the destination has it.
+
+import type { Channel } from "./channel.ts";
+import type { Event } from "./event.ts";
+import type { Lifecycle } from "./component.ts";
+import { describeError } from "./errors.ts";
+import type { SinkCounters } from "../metrics/counters.ts";
+import type { Logger } from "../util/log.ts";
+import { backoffDelay } from "../util/backoff.ts";
+
+/** `ready`: delivered a batch. `empty`: the channel had nothing. `failed`: delivery failed, the take was rolled back. */
+export type SinkStatus = "ready" | "empty" | "failed";
+
+export interface Sink extends Lifecycle {
+  readonly name: string;
+  readonly type: string;
+  readonly channel: Channel;
+  readonly counters: SinkCounters;
+  process(): Promise<SinkStatus>;
+}
+
+/** Chooses which sink of a group handles each process() call (default, failover, load_balance). */
+export interface SinkProcessor extends Lifecycle {
+  readonly name: string;
+  readonly sinks: readonly Sink[];
+  process(): Promise<SinkStatus>;
+}
+
+/** One sink, no grouping. */
+export class DefaultSinkProcessor implements SinkProcessor {
+  readonly sinks: readonly Sink[];
+  constructor(readonly sink: Sink) {
+    this.sinks = [sink];
+  }
+  get name(): string {
+    return this.sink.name;
+  }
+  start(): Promise<void> {
+    return this.sink.start();
+  }
+  stop(): Promise<void> {
+    return this.sink.stop();
+  }
+  process(): Promise<SinkStatus> {
+    return this.sink.process();
+  }
+}
+
+/** How long an idle sink waits for a put before polling again (a put wakes it at once). */
+const IDLE_WAIT_MS = 1000;
+const FAILURE_BACKOFF_START_MS = 250;
+const DEFAULT_MAX_FAILURE_BACKOFF_MS = 30_000;
+
+export interface SinkRunnerOptions {
+  maxBackoffMs?: number;
+}
+
+/**
+ * Calls process() in a loop. An empty channel parks the runner on the channel's signal; a failure backs off
+ * exponentially with full jitter. A sink going down is logged once, its recovery once, not every retry.
+ */
+export class SinkRunner {
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private failures = 0;
+  /** Last time a process() delivered or found nothing to deliver (for /health). */
+  lastOkAt = 0;
+  lastError?: string;
+
+  constructor(
+    readonly processor: SinkProcessor,
+    private readonly log: Logger,
+    private readonly opts: SinkRunnerOptions = {},
+  ) {}
+
+  /** Channels this runner drains (one per sink). */
+  get channels(): Channel[] {
+    return [...new Set(this.processor.sinks.map((s) => s.channel))];
+  }
+
+  start(): void {
+    this.running = true;
+    this.lastOkAt = Date.now();
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const status = await this.processOnce();
+      if (!this.running) break;
+      if (status === "empty") await this.idle();
+      else if (status === "failed") await this.pause(backoffDelay(this.failures, FAILURE_BACKOFF_START_MS, this.opts.maxBackoffMs ?? DEFAULT_MAX_FAILURE_BACKOFF_MS));
+    }
+  }
+
+  private async processOnce(): Promise<SinkStatus> {
+    let status: SinkStatus;
+    try {
+      status = await this.processor.process();
+    } catch (err) {
+      this.lastError = describeError(err);
+      this.log.debug(String((err as Error)?.stack));
+      status = "failed";
+    }
+    if (status === "failed") {
+      if (this.failures++ === 0) this.log.warn(`sink ${this.processor.name} is failing, will retry with backoff: ${this.lastError ?? "delivery failed"}`);
+    } else {
+      if (this.failures > 0) this.log.info(`sink ${this.processor.name} recovered after ${this.failures} failed attempts`);
+      this.failures = 0;
+      this.lastError = undefined;
+      this.lastOkAt = Date.now();
+    }
+    return status;
+  }
+
+  /** Records why the last attempt failed (sinks call this via the processor's error). */
+  noteError(message: string): void {
+    this.lastError = message;
+  }
+
+  get failing(): boolean {
+    return this.failures > 0;
+  }
+
+  private idle(): Promise<void> {
+    return Promise.race(this.channels.map((c) => c.waitForEvents(IDLE_WAIT_MS)).concat(this.wakePromise()));
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private wakePromise(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  /**
+   * Stops after draining: keeps delivering until the channels are empty, delivery fails, or `drainMs` passes.
+   * Whatever is left stays in the channel (durable) or unacknowledged at its source (memory): nothing is lost.
+   */
+  async stop(drainMs = 0): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    const deadline = Date.now() + drainMs;
+    while (Date.now() < deadline && this.channels.some((c) => c.size() > 0)) {
+      const status = await this.processOnce();
+      if (status !== "ready") break;
+    }
+  }
+}
+
+/**
+ * The take → deliver → commit cycle every sink shares. `deliver` must resolve only once the destination has the
+ * batch (fsynced, acknowledged by the peer…); if it throws, the take is rolled back and the error rethrown.
+ */
+export async function takeAndDeliver(
+  channel: Channel,
+  batchSize: number,
+  counters: SinkCounters,
+  deliver: (events: Event[]) => Promise<void> | void,
+): Promise<SinkStatus> {
+  const tx = channel.begin();
+  let events: Event[];
+  try {
+    events = await tx.take(batchSize);
+  } catch (err) {
+    counters.ChannelReadFail++;
+    await tx.rollback().catch(() => {});
+    throw err;
+  }
+  if (events.length === 0) {
+    counters.BatchEmptyCount++;
+    await tx.commit();
+    return "empty";
+  }
+  if (events.length < batchSize) counters.BatchUnderflowCount++;
+  else counters.BatchCompleteCount++;
+  counters.EventDrainAttemptCount += events.length;
+  try {
+    await deliver(events);
+  } catch (err) {
+    counters.EventWriteFail += events.length;
+    await tx.rollback();
+    throw err;
+  }
+  await tx.commit();
+  counters.EventDrainSuccessCount += events.length;
+  return "ready";
+}
