@@ -139,12 +139,15 @@ export class Agent {
   async stop(drainMs: number): Promise<void> {
     if (this.state === "stopped" || this.state === "stopping") return;
     this.state = "stopping";
+    // 1. No new input. 2. Sinks drain (bounded) and stop. 3. Channels stop (spillable moves its memory part to
+    // disk, releasing Acks). 4. Sources close: the last Acks are in, so they persist their final positions.
     for (const e of this.sources.values()) await e.runner?.stop();
     await this.unwind(this.stops.sources);
     const deadline = Date.now() + drainMs;
     await Promise.all(this.runners.map((r) => r.stop(Math.max(0, deadline - Date.now()))));
     await this.unwind(this.stops.sinks);
     await this.unwind(this.stops.channels);
+    for (const e of this.sources.values()) await e.source.close?.().catch((err) => this.log.warn(describeError(err)));
     this.state = "stopped";
     this.log.info(`agent ${this.spec.agent} stopped`);
   }

@@ -15,6 +15,12 @@ export interface Source extends Lifecycle {
   readonly counters: SourceCounters;
   /** Gauges for metrics and status (bytes behind EOF…). */
   gauges?(): Record<string, number>;
+  /**
+   * Called once after stop(), when sinks have drained and channels have stopped (a spillable channel has moved its
+   * memory part to disk): the last Acks have arrived, so persist the final safe positions and release files.
+   * stop() itself only ends input (no new reads, servers closed) and keeps acknowledgement tracking alive.
+   */
+  close?(): Promise<void>;
 }
 
 export interface PollableSource extends Source {
