@@ -33,3 +33,61 @@ export function onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () =>
 export function rssBytes(): number {
   return process.memoryUsage().rss;
 }
+
+export interface ServeOptions {
+  port: number;
+  hostname: string;
+  /** PEM text of the certificate chain and key, for HTTPS. */
+  tls?: { cert: string; key: string };
+  /** Largest request body the server reads (Bun enforces it before the handler runs). */
+  maxRequestBodySize?: number;
+  /** Seconds a connection may stay idle (Bun; Deno has no equivalent and relies on its defaults). */
+  idleTimeoutSec?: number;
+}
+
+export interface Server {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+
+/**
+ * Serves a fetch handler (hono's `app.fetch`) with the runtime's own HTTP server: Bun.serve or Deno.serve.
+ * `info.remoteAddress` gives the peer's address to the handler.
+ */
+export async function serve(
+  fetch: (req: Request, info: { remoteAddress: string }) => Response | Promise<Response>,
+  o: ServeOptions,
+): Promise<Server> {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (g.Bun) {
+    const server = g.Bun.serve({
+      port: o.port,
+      hostname: o.hostname,
+      tls: o.tls,
+      maxRequestBodySize: o.maxRequestBodySize,
+      idleTimeout: o.idleTimeoutSec ?? 10,
+      // deno-lint-ignore no-explicit-any
+      fetch: (req: Request, srv: any) => fetch(req, { remoteAddress: srv.requestIP(req)?.address ?? "" }),
+    });
+    return { port: server.port, stop: async () => void (await server.stop(true)) };
+  }
+  if (g.Deno) {
+    let resolveListen!: (port: number) => void;
+    const listening = new Promise<number>((r) => (resolveListen = r));
+    const server = g.Deno.serve(
+      {
+        port: o.port,
+        hostname: o.hostname,
+        ...(o.tls ? { cert: o.tls.cert, key: o.tls.key } : {}),
+        onListen: (addr: { port: number }) => resolveListen(addr.port),
+      },
+      // deno-lint-ignore no-explicit-any
+      (req: Request, info: any) => fetch(req, { remoteAddress: info?.remoteAddr?.hostname ?? "" }),
+    );
+    const port = await listening;
+    return { port, stop: async () => void (await server.shutdown()) };
+  }
+  throw new Error("serve() needs Bun or Deno");
+}

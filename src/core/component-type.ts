@@ -31,6 +31,19 @@ export interface ComponentType<K extends Kind = Kind, S extends KeySpec = KeySpe
    */
   check?(cfg: ConfigOf<S>, report: (key: string, message: string) => void, ctx: CheckContext): void;
   create(cfg: ConfigOf<S>, ctx: ComponentContext, deps: KindMap[K]["deps"]): KindMap[K]["out"] | Promise<KindMap[K]["out"]>;
+  /**
+   * Read-only look at the component's state on disk, for `sluice status`: must work whether or not an agent runs
+   * (never lock, write or repair anything). Components without persistent state leave it out.
+   */
+  inspect?(cfg: ConfigOf<S>, ctx: ComponentContext): Promise<InspectReport>;
+}
+
+type Cell = string | number | boolean | null;
+
+/** What `sluice status` shows for a component: a summary line, and rows per item (tailed file, spool file…). */
+export interface InspectReport {
+  summary: Record<string, Cell>;
+  items?: Array<Record<string, Cell>>;
 }
 
 /** What a check may know about the graph around the component. */
