@@ -1,0 +1,22 @@
+// CRC32C (Castagnoli) of byte ranges, for WAL records, checkpoints, position files and trackers. hash-wasm's
+// WebAssembly CRC runs on Bun, Deno and in the compiled binary; it needs one async init (initCrc32c) at start.
+
+import { createCRC32, type IHasher } from "hash-wasm";
+
+const CASTAGNOLI = 0x82f63b78;
+let hasher: IHasher | undefined;
+
+/** Loads the WebAssembly CRC once; call (and await) before the first crc32c(). Cheap when already loaded. */
+export async function initCrc32c(): Promise<void> {
+  if (!hasher) hasher = await createCRC32(CASTAGNOLI);
+}
+
+/** CRC32C of `data` as an unsigned 32-bit number. Throws if initCrc32c() was never awaited. */
+export function crc32c(data: Uint8Array): number {
+  const h = hasher;
+  if (!h) throw new Error("crc32c used before initCrc32c()");
+  h.init();
+  h.update(data);
+  const d = h.digest("binary");
+  return ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0;
+}
