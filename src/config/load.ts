@@ -181,11 +181,14 @@ export function buildAgentSpec(text: string, file: string, agentName?: string): 
   const compConfig = (kind: string, name: string, keyPrefix: string, keys: Map<string, RawValue>): ComponentConfig => ({ kind, name, prefix: keyPrefix, file, props: keys });
 
   /** Resolves type + keys of one component (or sub-component: interceptor, selector, processor). */
-  const resolve = (kind: Kind, cc: ComponentConfig, typeKey: string, defaultType: string | undefined, claimed: (k: string) => boolean, ctx: import("../core/component-type.ts").CheckContext = {}): Resolved | undefined => {
+  const resolve = (kind: Kind, cc: ComponentConfig, typeKey: string, defaultType: string | undefined, claimed: (k: string) => boolean, ctx: import("../core/component-type.ts").CheckContext & { line?: number } = {}): Resolved | undefined => {
     const raw = cc.props.get(typeKey);
     const typeName = raw?.value ?? defaultType;
+    // A key with no line of its own (a default) is reported at the component's type line, else its first key.
+    const first = Math.min(...[...cc.props.values()].map((v) => v.line));
+    const home = raw?.line ?? (Number.isFinite(first) ? first : ctx.line);
     if (!typeName) {
-      problems.push({ where: file, key: cc.prefix + typeKey, message: `${cc.kind} "${cc.name}" has no type` });
+      problems.push({ where: at(home), key: cc.prefix + typeKey, message: `${cc.kind} "${cc.name}" has no type` });
       return undefined;
     }
     const found = lookupType(kind, typeName);
@@ -200,7 +203,8 @@ export function buildAgentSpec(text: string, file: string, agentName?: string): 
       warnings.push(`${at(cc.props.get(k)?.line)}: ${cc.prefix}${k} is not a key of ${found.canonical} ${cc.kind}s; ignored${hint ? ` (did you mean ${hint}?)` : ""}`);
     }
     if (problems.length === before) {
-      found.type.check?.(config, (k: string, message: string) => problems.push({ where: at(cc.props.get(k)?.line), key: cc.prefix + k, message }), ctx);
+      const report = (k: string, message: string) => problems.push({ where: at(cc.props.get(k)?.line ?? home), key: cc.prefix + k, message });
+      found.type.check?.(config, report, ctx);
     }
     return { name: cc.name, kind, typeName: found.canonical, type: found.type, config, comp: cc };
   };
@@ -242,7 +246,7 @@ export function buildAgentSpec(text: string, file: string, agentName?: string): 
     }
     const claimed = (k: string) => k === "channels" || k === "channel" || k === "interceptors" || k.startsWith("interceptors.") || k.startsWith("selector.");
     const r = resolve("source", cc, "type", undefined, claimed, { channels: chNames });
-    const selector = resolve("selector", subConfig(cc, "selector", "selector", `${name}.selector`), "type", "replicating", () => false, { channels: chNames });
+    const selector = resolve("selector", subConfig(cc, "selector", "selector", `${name}.selector`), "type", "replicating", () => false, { channels: chNames, line: chRaw?.line });
     const interceptors: Resolved[] = [];
     const iRaw = keys.get("interceptors");
     for (const iname of iRaw?.value.split(/\s+/).filter(Boolean) ?? []) {
@@ -296,7 +300,7 @@ export function buildAgentSpec(text: string, file: string, agentName?: string): 
     for (const k of keys.keys()) {
       if (k !== "sinks" && !k.startsWith("processor.")) warnings.push(`${at(keys.get(k)!.line)}: ${cc.prefix}${k} is not a sink group key (sinks, processor.*); ignored`);
     }
-    const processor = resolve("sinkprocessor", subConfig(cc, "processor", "sink processor", name), "type", "default", () => false, { sinks: members });
+    const processor = resolve("sinkprocessor", subConfig(cc, "processor", "sink processor", name), "type", "default", () => false, { sinks: members, line: sRaw?.line });
     if (processor) groups.push({ name, sinks: members, processor });
   }
 
