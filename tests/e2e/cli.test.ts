@@ -1,0 +1,142 @@
+// The CLI as users meet it: real processes, real files. Covers Bun (bun main.ts), Deno (deno run main.ts) and the
+// single binary built by `bun build --compile`.
+
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { BUN, DENO, MAIN, ROOT, readAllLines, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { VERSION } from "../../src/version.ts";
+
+const seqToFileRoll = (out: string, total: number | null, batch = 100) => [
+  "a1.sources = r1",
+  "a1.channels = c1",
+  "a1.sinks = k1",
+  "a1.sources.r1.type = seq",
+  ...(total === null ? [] : [`a1.sources.r1.totalEvents = ${total}`]),
+  `a1.sources.r1.batchSize = ${batch}`,
+  "a1.sources.r1.channels = c1",
+  "a1.channels.c1.type = memory",
+  "a1.channels.c1.capacity = 10000",
+  "a1.channels.c1.transactionCapacity = 1000",
+  "a1.sinks.k1.type = file_roll",
+  "a1.sinks.k1.channel = c1",
+  `a1.sinks.k1.sink.directory = ${out}`,
+  `a1.sinks.k1.sink.batchSize = ${batch}`,
+];
+
+const numbers = (n: number) => Array.from({ length: n }, (_, i) => String(i));
+
+describe("sluice CLI", () => {
+  test("version prints the version and the runtime", async () => {
+    const r = await runSluice(["version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`sluice ${VERSION} (bun `);
+    expect((await runSluice(["--version"])).stdout).toContain(VERSION);
+  });
+
+  test("--help lists the commands and exit codes", async () => {
+    const r = await runSluice(["--help"]);
+    expect(r.code).toBe(0);
+    for (const word of ["agent -f FILE", "validate -f FILE", "version", "exit codes"]) expect(r.stdout).toContain(word);
+  });
+
+  test("an unknown command or option is a usage error (exit 2), not a stack trace", async () => {
+    const a = await runSluice(["frobnicate"]);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain('unknown command "frobnicate"');
+    const b = await runSluice(["validate", "--frob"]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("--frob");
+    expect(b.stderr).not.toContain("    at ");
+  });
+
+  test("validate prints OK and the graph for a good file (exit 0)", async () => {
+    const dir = await tempDir();
+    const conf = await writeConfig(dir, seqToFileRoll(join(dir, "out"), 10));
+    const r = await runSluice(["validate", "-f", conf]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("OK: agent a1");
+    expect(r.stdout).toContain("source  r1 (seq) -> c1");
+    expect(r.stdout).toContain("sink    k1 (file_roll) <- c1");
+  });
+
+  test("validate lists every error with file:line and key (exit 2)", async () => {
+    const dir = await tempDir();
+    const lines = seqToFileRoll(join(dir, "out"), 10).map((l) => l.replace("capacity = 10000", "capacity = ten").replace("type = file_roll", "type = hdfs"));
+    const conf = await writeConfig(dir, lines);
+    const r = await runSluice(["validate", "-f", conf]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain(`error: ${conf}:9: a1.channels.c1.capacity: expected a whole number, got "ten"`);
+    expect(r.stdout).toContain(`error: ${conf}:11: a1.sinks.k1.type: sink type "hdfs" is a Flume type that sluice does not implement`);
+    expect(r.stdout).toContain("2 errors in");
+  });
+
+  test("agent refuses a broken config or a missing file with exit 2 and a clear line", async () => {
+    const dir = await tempDir();
+    const missing = await runSluice(["agent", "-f", join(dir, "nope.conf")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`${join(dir, "nope.conf")}: cannot read config file`);
+    const conf = await writeConfig(dir, ["a1.sources = r1", "a1.channels = c1", "a1.sources.r1.type = seq", "a1.sources.r1.channels = c9", "a1.channels.c1.type = memory"]);
+    const broken = await runSluice(["agent", "-f", conf, "--state-dir", dir]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain(`error: ${conf}:4: a1.sources.r1.channels: channel "c9" is not in a1.channels (c1)`);
+  });
+
+  test("agent delivers every event and exits 0 on SIGTERM after draining", async () => {
+    const dir = await tempDir();
+    const out = join(dir, "out");
+    const conf = await writeConfig(dir, seqToFileRoll(out, 20_000));
+    const agent = spawnSluice(["agent", "-f", conf, "--state-dir", join(dir, "state")]);
+    await waitFor("20000 lines", async () => (await readAllLines(out)).length >= 20_000, 20_000);
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    expect(await readAllLines(out)).toEqual(numbers(20_000));
+    expect(agent.stderr()).toContain("SIGTERM received");
+    expect(agent.stderr()).toContain("agent a1 stopped");
+  });
+
+  test("SIGTERM on a busy agent stops within the drain timeout and leaves only whole lines", async () => {
+    const dir = await tempDir();
+    const out = join(dir, "out");
+    const conf = await writeConfig(dir, seqToFileRoll(out, null, 500));
+    const agent = spawnSluice(["agent", "-f", conf, "--state-dir", join(dir, "state"), "--drain-timeout", "2s"]);
+    await waitFor("some output", async () => (await readAllLines(out)).length > 1000, 20_000);
+    const t0 = Date.now();
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    const lines = await readAllLines(out);
+    expect(lines).toEqual(numbers(lines.length));
+  });
+});
+
+describe("other runtimes and the single binary", () => {
+  test("Deno runs the same sources: --version and a short seq → file_roll pipeline", async () => {
+    const v = await runSluice(["--version"], { bin: [DENO, "run", "-A", MAIN], timeoutMs: 60_000 });
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain(`sluice ${VERSION} (deno `);
+    const dir = await tempDir();
+    const out = join(dir, "out");
+    const conf = await writeConfig(dir, seqToFileRoll(out, 1000));
+    const agent = spawnSluice(["agent", "-f", conf, "--state-dir", join(dir, "state")], { bin: [DENO, "run", "-A", MAIN] });
+    await waitFor("1000 lines under deno", async () => (await readAllLines(out)).length >= 1000, 60_000);
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    expect(await readAllLines(out)).toEqual(numbers(1000));
+  }, 120_000);
+
+  test("dist/sluice, built by bun build --compile, runs seq → memory → file_roll end to end", async () => {
+    const build = Bun.spawnSync([BUN, "build", "--compile", "--minify", MAIN, "--outfile", join(ROOT, "dist/sluice")], { cwd: ROOT, stderr: "pipe", stdout: "pipe" });
+    expect(build.exitCode).toBe(0);
+    const bin = join(ROOT, "dist/sluice");
+    expect(existsSync(bin)).toBe(true);
+    const dir = await tempDir();
+    const out = join(dir, "out");
+    const conf = await writeConfig(dir, seqToFileRoll(out, 10_000));
+    const agent = spawnSluice(["agent", "-f", conf, "--state-dir", join(dir, "state")], { bin: [bin], env: { PATH: "/usr/bin:/bin" } });
+    await waitFor("10000 lines from the binary", async () => (await readAllLines(out)).length >= 10_000, 30_000);
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    expect(await readAllLines(out)).toEqual(numbers(10_000));
+  }, 120_000);
+});
