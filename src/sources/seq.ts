@@ -4,7 +4,7 @@
 import type { ChannelProcessor } from "../core/channel-processor.ts";
 import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
-import type { Event } from "../core/event.ts";
+import { emptyHeaders, type Event } from "../core/event.ts";
 import type { PollableSource, PollStatus } from "../core/source.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
 import { SourceCounters } from "../metrics/counters.ts";
@@ -18,6 +18,7 @@ export type SeqConfig = ConfigOf<typeof seqKeys>;
 
 const SPACE = 0x20;
 const ZERO = 0x30;
+const NINE = 0x39;
 const MAX_DIGITS = 16;
 
 export class SeqSource implements PollableSource {
@@ -42,20 +43,35 @@ export class SeqSource implements PollableSource {
     this.counters.StopTime = Date.now();
   }
 
+  /** The next counter value as ASCII digits, right-aligned in `digits` from `digitStart` (an odometer). */
+  private readonly digits = new Uint8Array(MAX_DIGITS).fill(ZERO);
+  private digitStart = MAX_DIGITS - 1;
+
+  private increment(): void {
+    let i = MAX_DIGITS - 1;
+    while (i >= 0 && this.digits[i] === NINE) this.digits[i--] = ZERO;
+    if (i >= 0) this.digits[i]!++;
+    if (i < this.digitStart) this.digitStart = i;
+  }
+
   private makeBatch(): Event[] {
     const n = Math.min(this.cfg.batchSize, this.cfg.totalEvents - this.next);
-    const width = Math.max(this.cfg.bodySize, 0);
-    const buf = new Uint8Array(width > 0 ? width * n : n * MAX_DIGITS);
+    const width = this.cfg.bodySize;
+    const buf = new Uint8Array(width > 0 ? Math.max(width, MAX_DIGITS) * n : n * MAX_DIGITS);
     if (width > 0) buf.fill(SPACE);
     const events = new Array<Event>(n);
+    const headers = emptyHeaders();
+    const digits = this.digits;
     let at = 0;
     for (let i = 0; i < n; i++) {
       const start = at;
-      at += writeDecimal(buf, at, this.next++);
+      for (let d = this.digitStart; d < MAX_DIGITS; d++) buf[at++] = digits[d]!;
       const end = width > 0 ? Math.max(start + width, at) : at;
-      if (width > 0) at = start + width;
-      events[i] = { headers: {}, body: buf.subarray(start, end) };
+      at = end;
+      events[i] = { headers, body: buf.subarray(start, end) };
+      this.increment();
     }
+    this.next += n;
     return events;
   }
 
@@ -75,18 +91,6 @@ export class SeqSource implements PollableSource {
     this.counters.AppendBatchAcceptedCount++;
     return "ready";
   }
-}
-
-/** Writes n in decimal at buf[at]; returns the number of bytes written. */
-function writeDecimal(buf: Uint8Array, at: number, n: number): number {
-  if (n === 0) {
-    buf[at] = ZERO;
-    return 1;
-  }
-  let digits = 0;
-  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
-  for (let i = digits - 1, m = n; i >= 0; i--, m = Math.floor(m / 10)) buf[at + i] = ZERO + (m % 10);
-  return digits;
 }
 
 export const seqSourceType = defineType({
