@@ -110,6 +110,39 @@ describe("sluice CLI", () => {
   });
 });
 
+describe("logging", () => {
+  test("--log-format json writes one JSON object per stderr line; the logger sink shows events Flume's way", async () => {
+    const dir = await tempDir();
+    const conf = await writeConfig(dir, [
+      "a1.sources = r1", "a1.channels = c1", "a1.sinks = k1",
+      "a1.sources.r1.type = seq", "a1.sources.r1.totalEvents = 3", "a1.sources.r1.channels = c1",
+      "a1.channels.c1.type = memory", "a1.sinks.k1.type = logger", "a1.sinks.k1.channel = c1",
+    ]);
+    const agent = spawnSluice(["agent", "-f", conf, "--state-dir", dir, "--log-format", "json"]);
+    await waitFor("three logged events", () => (agent.stderr().match(/Event: /g) ?? []).length >= 3, 20_000);
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    const records = agent.stderr().trim().split("\n").map((l) => JSON.parse(l));
+    expect(records.every((r) => typeof r.ts === "string" && typeof r.level === "string" && typeof r.msg === "string")).toBe(true);
+    expect(records.filter((r) => r.component === "a1.sink.k1").map((r) => r.msg)).toEqual([
+      "Event: { headers:{} body: 30 0 }", "Event: { headers:{} body: 31 1 }", "Event: { headers:{} body: 32 2 }",
+    ]);
+  });
+
+  test("--log-level warn hides info lines; a bad level is a usage error", async () => {
+    const dir = await tempDir();
+    const conf = await writeConfig(dir, seqToFileRoll(join(dir, "out"), 10));
+    const bad = await runSluice(["agent", "-f", conf, "--log-level", "loud"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--log-level must be debug, info, warn or error");
+    const agent = spawnSluice(["agent", "-f", conf, "--state-dir", dir, "--log-level", "warn"]);
+    await waitFor("10 lines", async () => (await readAllLines(join(dir, "out"))).length >= 10, 20_000);
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr()).not.toContain("INFO");
+  });
+});
+
 describe("other runtimes and the single binary", () => {
   test("Deno runs the same sources: --version and a short seq → file_roll pipeline", async () => {
     const v = await runSluice(["--version"], { bin: [DENO, "run", "-A", MAIN], timeoutMs: 60_000 });
