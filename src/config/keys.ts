@@ -34,6 +34,8 @@ export interface KeyDef<T, Optional extends boolean = boolean> {
   readonly aliases?: readonly string[];
   /** A map of every key below `name.` (e.g. `headers.` → { "g1.host": "x" }). */
   readonly prefix?: boolean;
+  /** For a prefix key: the prefix when it differs from the entry's name (Flume's `filegroups` list + `filegroups.<g>`). */
+  readonly under?: string;
 }
 
 export type KeySpec = Record<string, KeyDef<unknown>>;
@@ -155,8 +157,8 @@ export const key = {
     return def<string[], O>("list", doc, o, (raw) => raw.split(o?.separator ?? /[\s,]+/).filter((s) => s.length > 0));
   },
   /** Every key under `name.`: values stay raw strings keyed by the rest of the key. */
-  prefixed(doc: string): KeyDef<Record<string, RawValue>, false> {
-    return { kind: "map", doc, prefix: true, default: {}, parse: () => ({}) };
+  prefixed(doc: string, under?: string): KeyDef<Record<string, RawValue>, false> {
+    return { kind: "map", doc, prefix: true, under, default: {}, parse: () => ({}) };
   },
 };
 
@@ -181,9 +183,10 @@ export function parseKeys<S extends KeySpec>(
   for (const [name, d] of Object.entries(spec)) {
     if (d.prefix) {
       const map: Record<string, RawValue> = {};
+      const p = (d.under ?? name) + ".";
       for (const [k, v] of comp.props) {
-        if (k.startsWith(name + ".")) {
-          map[k.slice(name.length + 1)] = v;
+        if (k.startsWith(p)) {
+          map[k.slice(p.length)] = v;
           used.add(k);
         }
       }
@@ -224,7 +227,7 @@ export function parseKeys<S extends KeySpec>(
 export function describeKeys(spec: KeySpec): string {
   const rows = Object.entries(spec).map(([name, d]) => {
     const dflt = d.defaultText ?? (d.required ? "**required**" : d.default === undefined ? "" : showDefault(d.default));
-    return `| ${d.prefix ? `${name}.*` : name} | ${d.kind} | ${dflt} | ${d.doc} |`;
+    return `| ${d.prefix ? `${d.under ?? name}.*` : name} | ${d.kind} | ${dflt} | ${d.doc} |`;
   });
   return ["| key | type | default | meaning |", "|---|---|---|---|", ...rows].join("\n");
 }

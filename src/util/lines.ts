@@ -1,0 +1,185 @@
+// Splits a byte stream into lines on `\n` without decoding or copying: each line is a subarray view of the chunk it
+// was read in. Only a line that spans two reads is concatenated (the carry), and the carry is capped by an explicit
+// over-long-line policy, so one endless line can never grow memory without bound.
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+/**
+ * What happens to a line longer than `maxLineLength` bytes:
+ * - `truncate`: the first maxLineLength bytes are emitted once its newline arrives, flagged `truncated`; the rest of
+ *   the line is read and dropped (memory stays bounded by maxLineLength).
+ * - `split`: every maxLineLength bytes become a line of their own as soon as they are read (the last piece ends at
+ *   the newline); no byte is dropped.
+ */
+export type OverlongPolicy = "truncate" | "split";
+
+export interface LineSplitterOptions {
+  maxLineLength: number;
+  overlong: OverlongPolicy;
+  /** Strip a `\r` before the `\n` (off by default: bytes pass through as written). */
+  stripCr?: boolean;
+}
+
+/**
+ * Receives each complete line: its bytes (a view; valid as long as the caller keeps it), the stream offset of its
+ * first byte, the offset just past its newline (where a reader resumes), and whether bytes were dropped.
+ */
+export type OnLine = (line: Uint8Array, start: number, end: number, truncated: boolean) => void;
+
+export class LineSplitter {
+  /** Stream offset of the first byte not yet emitted (the start of the carry, if any). */
+  private base: number;
+  /** Bytes of the current incomplete line kept from earlier chunks (at most maxLineLength). */
+  private carry: Uint8Array[] = [];
+  private carryLen = 0;
+  /** Bytes of the current line dropped by the truncate policy. */
+  private dropped = 0;
+
+  constructor(
+    private readonly o: LineSplitterOptions,
+    startOffset = 0,
+  ) {
+    this.base = startOffset;
+  }
+
+  /** Stream offset where the incomplete line (if any) starts: everything before it was emitted. */
+  get committedOffset(): number {
+    return this.base;
+  }
+
+  /** Bytes held for the incomplete last line (kept + dropped). */
+  get pendingBytes(): number {
+    return this.carryLen + this.dropped;
+  }
+
+  /** Forgets the incomplete line and restarts at `offset` (after a truncation or a seek). */
+  reset(offset: number): void {
+    this.base = offset;
+    this.carry = [];
+    this.carryLen = 0;
+    this.dropped = 0;
+  }
+
+  /** Feeds the next chunk of the stream; calls `onLine` for every line it completes. */
+  push(chunk: Uint8Array, onLine: OnLine): void {
+    const max = this.o.maxLineLength;
+    let from = 0;
+    if (this.carryLen > 0 || this.dropped > 0) {
+      const nl = chunk.indexOf(NL);
+      const headEnd = nl < 0 ? chunk.length : nl;
+      from = this.extendCarry(chunk, headEnd, onLine);
+      if (nl < 0) return;
+      // The carried line ends in this chunk: one concatenation, the only copy on this path.
+      const start = this.base;
+      const end = start + this.carryLen + this.dropped + (headEnd - from) + 1;
+      const take = Math.min(headEnd - from, max - this.carryLen);
+      if (take < headEnd - from) this.dropped += headEnd - from - take;
+      const line = concat(this.carry, this.carryLen, chunk.subarray(from, from + take));
+      const truncated = this.dropped > 0;
+      this.carry = [];
+      this.carryLen = 0;
+      this.dropped = 0;
+      this.base = end;
+      onLine(this.trim(line), start, end, truncated);
+      from = nl + 1;
+    }
+    // The common path: whole lines inside this chunk, emitted as views.
+    for (;;) {
+      const nl = chunk.indexOf(NL, from);
+      if (nl < 0) break;
+      const start = this.base;
+      const len = nl - from;
+      const end = start + len + 1;
+      this.base = end;
+      if (len <= max) {
+        onLine(this.trim(chunk.subarray(from, nl)), start, end, false);
+      } else if (this.o.overlong === "truncate") {
+        onLine(chunk.subarray(from, from + max), start, end, true);
+      } else {
+        let s = from;
+        let off = start;
+        while (nl - s > max) {
+          onLine(chunk.subarray(s, s + max), off, off + max, false);
+          s += max;
+          off += max;
+        }
+        onLine(this.trim(chunk.subarray(s, nl)), off, end, false);
+      }
+      from = nl + 1;
+    }
+    if (from < chunk.length) this.extendCarry(chunk, chunk.length, onLine, from);
+  }
+
+  /**
+   * Appends chunk[from, to) to the incomplete line, applying the policy when it would pass maxLineLength.
+   * Returns the index in `chunk` up to which bytes were consumed into pieces emitted by `split`.
+   */
+  private extendCarry(chunk: Uint8Array, to: number, onLine: OnLine, from = 0): number {
+    const max = this.o.maxLineLength;
+    if (this.o.overlong === "split") {
+      // Emit full pieces; the carry never exceeds max.
+      // Strictly longer than max: a line of exactly max bytes stays whole until its newline.
+      while (this.carryLen + (to - from) > max) {
+        const need = max - this.carryLen;
+        const piece = concat(this.carry, this.carryLen, chunk.subarray(from, from + need));
+        const start = this.base;
+        this.base += max;
+        this.carry = [];
+        this.carryLen = 0;
+        onLine(piece, start, this.base, false);
+        from += need;
+      }
+      if (to === chunk.length && to > from) {
+        // Copy: the chunk's buffer may be reused or dropped by the reader.
+        this.carry.push(chunk.slice(from, to));
+        this.carryLen += to - from;
+        return to;
+      }
+      return from;
+    }
+    if (to === chunk.length && to > from) {
+      const room = max - this.carryLen;
+      const keep = Math.min(room, to - from);
+      if (keep > 0) {
+        this.carry.push(chunk.slice(from, from + keep));
+        this.carryLen += keep;
+      }
+      this.dropped += to - from - keep;
+      return to;
+    }
+    return from;
+  }
+
+  private trim(line: Uint8Array): Uint8Array {
+    if (this.o.stripCr && line.length > 0 && line[line.length - 1] === CR) return line.subarray(0, line.length - 1);
+    return line;
+  }
+
+  /**
+   * Takes the incomplete last line as a line of its own (a partial line emitted on idle close). Its end is the
+   * offset after its last byte: a reader resuming there starts with whatever is appended next.
+   */
+  takePartial(): { line: Uint8Array; start: number; end: number; truncated: boolean } | undefined {
+    if (this.carryLen === 0 && this.dropped === 0) return undefined;
+    const line = concat(this.carry, this.carryLen);
+    const start = this.base;
+    const end = start + this.carryLen + this.dropped;
+    const truncated = this.dropped > 0;
+    this.reset(end);
+    return { line, start, end, truncated };
+  }
+}
+
+function concat(parts: Uint8Array[], len: number, tail?: Uint8Array): Uint8Array {
+  if (parts.length === 0 && tail) return tail;
+  if (parts.length === 1 && !tail?.length) return parts[0]!;
+  const out = new Uint8Array(len + (tail?.length ?? 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  if (tail) out.set(tail, at);
+  return out;
+}
