@@ -1,13 +1,21 @@
-// `sluice agent -f FILE [-n NAME]`: runs an agent until SIGTERM/SIGINT, then drains and exits 0.
+// `sluice agent -f FILE [-n NAME]`: runs an agent unattended. Holds the state lock for its whole life, serves metrics
+// when asked, reloads on SIGHUP (or a changed file), and on SIGTERM/SIGINT drains and exits 0. `--once` is cron mode.
 
 import { parseArgs } from "node:util";
+import { readFile } from "node:fs/promises";
 import { Agent } from "../core/agent.ts";
+import { buildAgentSpec } from "../config/load.ts";
 import { parseDuration } from "../config/keys.ts";
-import { describeError, UsageError } from "../core/errors.ts";
+import { ConfigError, describeError, UsageError } from "../core/errors.ts";
 import { onSignal } from "../runtime.ts";
-import { getLogger } from "../util/log.ts";
-import { applyLogOptions, CONFIG_OPTIONS, loadConfig, LOG_OPTIONS, resolveStateDir } from "./common.ts";
+import { getLogger, type Logger } from "../util/log.ts";
+import { LockedError, StateLock } from "../util/lock.ts";
+import { startMetricsServer, type MetricsServer, type MetricsSource } from "../metrics/server.ts";
+import { applyLogOptions, CONFIG_OPTIONS, LOG_OPTIONS, resolveStateDir } from "./common.ts";
+import { splitDefines } from "./defines.ts";
 import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
+import { runOnce } from "./once.ts";
+import { Supervisor } from "./supervisor.ts";
 
 export const AGENT_HELP = `usage: sluice agent -f FILE [-n NAME] [options]
 
@@ -16,25 +24,62 @@ Runs agent NAME from a Flume-format properties file (-n may be omitted when the 
 options:
   -f, --conf-file FILE     the config file (Flume's properties format)
   -n, --name NAME          the agent to run
-  --state-dir DIR          where positions, trackers and channel data live when their keys are not set
-                           (default: $SLUICE_STATE_DIR, else /var/lib/sluice as root, ~/.sluice otherwise)
+  --state-dir DIR          where positions, trackers and channel data live when their keys are not set, and the
+                           agent's lock (default: $SLUICE_STATE_DIR, else /var/lib/sluice as root, ~/.sluice otherwise)
   --drain-timeout DUR      on SIGTERM/SIGINT, how long sinks may drain before exit (default 10s)
+  --once                   cron mode: read every source to its current end, deliver everything, exit 0
+  --exit-when-drained      the same as --once
+  --max-runtime DUR        with --once: give up after this long, persist what is safe, exit 3 (default 10m)
+  --metrics-port N         serve /metrics (Flume JSON), /metrics/prometheus and /health on this port
+  --metrics-bind ADDR      address for the metrics port (default 127.0.0.1)
+  -Dflume.monitoring.type=http -Dflume.monitoring.port=N    Flume's spelling of --metrics-port
+  --reload-interval DUR    also reload when the config file changes, checking this often (default: only on SIGHUP)
   --log-level LEVEL        debug | info | warn | error (default info)
   --log-format FORMAT      text | json (default text)
 
-SIGTERM or SIGINT stops sources, lets sinks drain, closes channels and exits 0; a second signal exits at once
-(nothing is lost: sources persist offsets only for events that are safe).`;
+Only one agent may use a state directory's agent state at a time: a second one exits at once naming the holder's
+pid (with --once it exits 0 quietly, so an overlapping cron run is harmless). A lock left by kill -9 or a power cut
+is taken over. SIGHUP validates the config file and, if valid, restarts the graph with it (if not, every error is
+logged and the running graph keeps going). SIGTERM or SIGINT stops sources, lets sinks drain, closes channels and
+exits 0; a second signal exits at once (nothing is lost: sources persist offsets only for events that are safe).
+Exit codes: 0 ok, 1 runtime failure or lock held, 2 bad usage or config, 3 --once did not deliver everything in time.`;
 
 const DEFAULT_DRAIN_MS = 10_000;
+const DEFAULT_MAX_RUNTIME_MS = 10 * 60_000;
+const DEFAULT_METRICS_BIND = "127.0.0.1";
+
+function duration(values: Record<string, unknown>, flag: string, fallback: number): number {
+  const v = values[flag];
+  if (v === undefined) return fallback;
+  try {
+    return parseDuration(String(v), "s");
+  } catch (msg) {
+    throw new UsageError(`--${flag}: ${msg}`);
+  }
+}
+
+function port(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--metrics-port: expected a port number 0-65535, got "${v}"`);
+  return n;
+}
 
 export async function agentCommand(argv: string[], out: (s: string) => void): Promise<number> {
+  const { rest, defines } = splitDefines(argv);
   const { values } = parseArgs({
-    args: argv,
+    args: rest,
     options: {
       ...CONFIG_OPTIONS,
       ...LOG_OPTIONS,
       "state-dir": { type: "string" },
       "drain-timeout": { type: "string" },
+      once: { type: "boolean" },
+      "exit-when-drained": { type: "boolean" },
+      "max-runtime": { type: "string" },
+      "metrics-port": { type: "string" },
+      "metrics-bind": { type: "string" },
+      "reload-interval": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -43,19 +88,44 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
     out(AGENT_HELP);
     return EXIT_OK;
   }
-  applyLogOptions(values);
-  let drainMs = DEFAULT_DRAIN_MS;
-  if (values["drain-timeout"] !== undefined) {
-    try {
-      drainMs = parseDuration(values["drain-timeout"], "s");
-    } catch (msg) {
-      throw new UsageError(`--drain-timeout: ${msg}`);
-    }
-  }
-  const spec = await loadConfig(values);
-  const log = getLogger(spec.agent);
-  const agent = await Agent.build(spec, { stateDir: resolveStateDir(values["state-dir"]) });
+  const levelGiven = rest.some((a) => a === "--log-level" || a.startsWith("--log-level="));
+  applyLogOptions({ ...values, "log-level": levelGiven ? values["log-level"] : (defines.logLevel ?? values["log-level"]) });
+  const once = Boolean(values.once || values["exit-when-drained"]);
+  const drainMs = duration(values, "drain-timeout", DEFAULT_DRAIN_MS);
+  const maxRuntimeMs = duration(values, "max-runtime", DEFAULT_MAX_RUNTIME_MS);
+  const reloadMs = duration(values, "reload-interval", 0);
+  const metricsPort = port(values["metrics-port"]) ?? defines.monitoringPort;
+  const metricsBind = values["metrics-bind"] ?? DEFAULT_METRICS_BIND;
 
+  const file = values["conf-file"];
+  if (!file) throw new UsageError("missing -f FILE (the agent's config file)");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new ConfigError([{ where: file, message: `cannot read config file: ${describeError(err)}` }]);
+  }
+  const built = buildAgentSpec(text, file, values.name);
+  if (built.problems.length > 0 || !built.spec) throw new ConfigError(built.problems, built.warnings);
+  const spec = built.spec;
+  const log = getLogger(spec.agent);
+  for (const w of [...defines.warnings, ...built.warnings]) getLogger("config").warn(w);
+  const stateDir = resolveStateDir(values["state-dir"]);
+
+  let lock: StateLock;
+  try {
+    lock = await StateLock.acquire(stateDir, spec.agent, (m) => log.warn(m));
+  } catch (err) {
+    if (err instanceof LockedError && once) {
+      // An overlapping cron run: the running one does the work.
+      log.debug(`--once: ${err.message}; exiting`);
+      return EXIT_OK;
+    }
+    log.error(describeError(err));
+    return EXIT_RUNTIME;
+  }
+
+  // Stop signals: the first asks for a drained stop, the second exits at once (the lock goes on process exit).
   let signals = 0;
   let resolveStop!: () => void;
   const stopRequested = new Promise<void>((r) => (resolveStop = r));
@@ -69,20 +139,70 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
       process.exit(EXIT_RUNTIME);
     }
   };
-  const offTerm = onSignal("SIGTERM", onStop("SIGTERM"));
-  const offInt = onSignal("SIGINT", onStop("SIGINT"));
+  const offs = [onSignal("SIGTERM", onStop("SIGTERM")), onSignal("SIGINT", onStop("SIGINT"))];
+  let metrics: MetricsServer | undefined;
   try {
-    try {
-      await agent.start();
-    } catch (err) {
-      log.error(describeError(err));
-      return EXIT_RUNTIME;
+    if (once) {
+      const agent = await Agent.build(spec, { stateDir, once: true });
+      const src: MetricsSource = { agentName: spec.agent, current: () => agent, state: () => "running" };
+      if (metricsPort !== undefined) metrics = await serveMetrics(src, metricsBind, metricsPort, log);
+      offs.push(onSignal("SIGHUP", () => log.warn("SIGHUP ignored: a --once run does not reload its configuration")));
+      return await runOnce(agent, { maxRuntimeMs, drainMs, log, tty: Boolean(process.stderr.isTTY), stopRequested });
     }
-    await stopRequested;
-    await agent.stop(drainMs);
-    return EXIT_OK;
+    return await runService(spec, text, { file, name: values.name, stateDir, drainMs, reloadMs, metricsPort, metricsBind, log, stopRequested, offs, setMetrics: (m) => (metrics = m) });
   } finally {
-    offTerm();
-    offInt();
+    for (const off of offs) off();
+    await metrics?.stop().catch(() => {});
+    await lock.release();
   }
+}
+
+async function serveMetrics(src: MetricsSource, bind: string, port: number, log: Logger): Promise<MetricsServer> {
+  const m = await startMetricsServer(src, bind, port);
+  log.info(`metrics on ${m.url}/metrics (Flume JSON), ${m.url}/metrics/prometheus, ${m.url}/health`);
+  return m;
+}
+
+interface ServiceOptions {
+  file: string;
+  name?: string;
+  stateDir: string;
+  drainMs: number;
+  reloadMs: number;
+  metricsPort?: number;
+  metricsBind: string;
+  log: Logger;
+  stopRequested: Promise<void>;
+  offs: Array<() => void>;
+  setMetrics(m: MetricsServer): void;
+}
+
+/** The long-running form: supervisor, metrics, reload, until a stop signal (or a reload that left nothing running). */
+async function runService(spec: import("../config/load.ts").AgentSpec, text: string, o: ServiceOptions): Promise<number> {
+  let fatal: unknown;
+  let resolveFatal!: () => void;
+  const fatalPromise = new Promise<void>((r) => (resolveFatal = r));
+  const sup = new Supervisor(spec, text, {
+    file: o.file,
+    name: o.name,
+    stateDir: o.stateDir,
+    drainMs: o.drainMs,
+    log: o.log,
+    onFatal: (err) => {
+      fatal = err;
+      resolveFatal();
+    },
+  });
+  if (o.metricsPort !== undefined) o.setMetrics(await serveMetrics(sup, o.metricsBind, o.metricsPort, o.log));
+  try {
+    await sup.start();
+  } catch (err) {
+    o.log.error(describeError(err));
+    return EXIT_RUNTIME;
+  }
+  o.offs.push(onSignal("SIGHUP", () => void sup.reload("SIGHUP")));
+  if (o.reloadMs > 0) sup.watch(o.reloadMs);
+  await Promise.race([o.stopRequested, fatalPromise]);
+  await sup.stop(o.drainMs);
+  return fatal === undefined ? EXIT_OK : EXIT_RUNTIME;
 }

@@ -1,0 +1,189 @@
+// The single-instance lock: an agent holds `<state-dir>/<agent>/agent.lock` for its whole life, so two agents (an
+// overlapping cron run, a second unit) never work on the same positions, trackers and WAL.
+//
+// Lock file (text, one JSON object, written once at creation and never modified):
+//   {"pid":1234,"host":"edge-7","startedAt":"2026-11-24T00:00:00.000Z","bootId":"…","procStart":"…"}
+// It is created with O_CREAT|O_EXCL (open flag "wx"), so of two agents starting at once exactly one wins.
+// It is removed on a clean exit, and only if it still names this process.
+//
+// A lock left by kill -9 or a power cut is stale and taken over without manual clean-up, with a log line. Stale means:
+//   - the pid is not alive (kill(pid, 0) says ESRCH), or
+//   - on Linux, the machine rebooted since (the kernel's boot_id differs) or the pid now belongs to a newer process
+//     (its start time in /proc/<pid>/stat differs): after a reboot the old pid is often reused by another daemon,
+//     and a pid check alone would then refuse to start forever, or
+//   - it names this very process (a container restart reusing the pid).
+// Takeover renames the stale file aside (atomic), checks that what it moved is still the stale holder (another agent
+// may have taken it over first; then it puts that file back and reports the new holder), and retries O_EXCL.
+
+import { open, readFile, rename, unlink, mkdir } from "node:fs/promises";
+import { readFileSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { hostName } from "../runtime.ts";
+import { SluiceError } from "../core/errors.ts";
+
+export const LOCK_FILE_NAME = "agent.lock";
+/** Attempts to create the lock after takeovers or lost races, before giving up with an error. */
+const MAX_ATTEMPTS = 5;
+
+export interface LockInfo {
+  pid: number;
+  host?: string;
+  startedAt?: string;
+  bootId?: string;
+  procStart?: string;
+}
+
+/** Another live process holds the lock. */
+export class LockedError extends SluiceError {
+  constructor(
+    readonly path: string,
+    readonly holder: LockInfo,
+  ) {
+    super("LOCKED", `another sluice agent (pid ${holder.pid}${holder.startedAt ? `, started ${holder.startedAt}` : ""}) holds ${path}; only one agent may use this state at a time`, false);
+  }
+}
+
+export function lockPath(stateDir: string, agent: string): string {
+  return join(stateDir, agent, LOCK_FILE_NAME);
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux only: the kernel's id of this boot, and a process's start time in clock ticks since boot. */
+function bootId(): string | undefined {
+  return readText("/proc/sys/kernel/random/boot_id");
+}
+
+function procStart(pid: number): string | undefined {
+  const stat = readText(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  // Field 2 (comm) may contain spaces and parentheses: the fields after the last ')' start at field 3.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return rest[22 - 3];
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, but another user's process.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Why a lock's holder is no longer running, or undefined when it is alive. */
+export function staleReason(info: LockInfo): string | undefined {
+  if (!Number.isSafeInteger(info.pid) || info.pid <= 0) return "it names no valid pid";
+  if (info.pid === process.pid) return `it names this process's own pid ${info.pid} (left by an earlier run)`;
+  if (!pidAlive(info.pid)) return `pid ${info.pid} is not running`;
+  const boot = bootId();
+  if (info.bootId && boot && info.bootId !== boot) return `it dates from before a reboot (pid ${info.pid} is now another process)`;
+  const start = procStart(info.pid);
+  if (info.procStart && start && info.procStart !== start) return `pid ${info.pid} now belongs to another process`;
+  return undefined;
+}
+
+/** Reads a lock file; undefined when absent. An unreadable or garbled file counts as a lock with pid 0 (stale). */
+export async function readLock(path: string): Promise<LockInfo | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  try {
+    const o = JSON.parse(text) as LockInfo;
+    return typeof o?.pid === "number" ? o : { pid: 0 };
+  } catch {
+    return { pid: 0 };
+  }
+}
+
+/** The lock's holder when a live process holds it (for `sluice status`); never modifies anything. */
+export async function lockHolder(stateDir: string, agent: string): Promise<(LockInfo & { path: string }) | undefined> {
+  const path = lockPath(stateDir, agent);
+  const info = await readLock(path).catch(() => undefined);
+  if (!info || staleReason(info)) return undefined;
+  return { ...info, path };
+}
+
+export class StateLock {
+  private released = false;
+  private readonly onExit = () => this.releaseSync();
+
+  private constructor(
+    readonly path: string,
+    private readonly content: string,
+  ) {
+    // A second signal ends the process with process.exit(): the lock still goes away then.
+    process.on("exit", this.onExit);
+  }
+
+  /**
+   * Takes the lock or throws LockedError naming the live holder. `onTakeover` receives one line when a stale lock
+   * was taken over.
+   */
+  static async acquire(stateDir: string, agent: string, onTakeover: (message: string) => void): Promise<StateLock> {
+    const path = lockPath(stateDir, agent);
+    await mkdir(join(stateDir, agent), { recursive: true });
+    const me: LockInfo = { pid: process.pid, host: hostName(), startedAt: new Date().toISOString(), bootId: bootId(), procStart: procStart(process.pid) };
+    const content = JSON.stringify(me) + "\n";
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      try {
+        const fh = await open(path, "wx", 0o644);
+        try {
+          await fh.writeFile(content);
+        } finally {
+          await fh.close();
+        }
+        return new StateLock(path, content);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const holder = await readLock(path);
+      if (!holder) continue; // released between our open and read: try again
+      const reason = staleReason(holder);
+      if (!reason) throw new LockedError(path, holder);
+      const aside = `${path}.stale.${process.pid}`;
+      try {
+        await rename(path, aside);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // someone else moved it first
+        throw err;
+      }
+      const moved = await readLock(aside);
+      if (moved && !staleReason(moved)) {
+        // We raced with an agent that had just taken the stale lock over: give its lock back.
+        await rename(aside, path).catch(() => {});
+        throw new LockedError(path, moved);
+      }
+      await unlink(aside).catch(() => {});
+      onTakeover(`took over the stale lock ${path}: ${reason}`);
+    }
+    throw new SluiceError("LOCKED", `cannot take the lock ${path} after ${MAX_ATTEMPTS} attempts (other agents keep starting?)`, true);
+  }
+
+  /** Removes the lock if it still names this process. Safe to call twice. */
+  async release(): Promise<void> {
+    this.releaseSync();
+  }
+
+  private releaseSync(): void {
+    if (this.released) return;
+    this.released = true;
+    process.off("exit", this.onExit);
+    try {
+      if (readFileSync(this.path, "utf8") === this.content) unlinkSync(this.path);
+    } catch {
+      // Already gone: nothing to release.
+    }
+  }
+}
