@@ -91,3 +91,15 @@ export async function serve(
   }
   throw new Error("serve() needs Bun or Deno");
 }
+
+/** A `fetch` that trusts `caPem` (PEM text of extra CA certificates) for https URLs: Bun's `tls.ca` or Deno's HTTP client. */
+export function fetchTrusting(caPem?: string): typeof fetch {
+  if (!caPem) return fetch;
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (g.Deno) {
+    const client = g.Deno.createHttpClient({ caCerts: [caPem] });
+    return ((input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, client } as RequestInit)) as typeof fetch;
+  }
+  return ((input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, tls: { ca: caPem } } as RequestInit)) as typeof fetch;
+}

@@ -9,6 +9,19 @@ import { loggerSinkType } from "../sinks/logger.ts";
 import { nullSinkType } from "../sinks/null.ts";
 import { replicatingSelectorType } from "../selectors/replicating.ts";
 import { defaultSinkProcessorType } from "../sinkgroups/default.ts";
+import { httpSourceType } from "../sources/http/index.ts";
+import { httpSinkType } from "../sinks/http/index.ts";
+import { failoverSinkProcessorType } from "../sinkgroups/failover.ts";
+import { loadBalanceSinkProcessorType } from "../sinkgroups/load-balance.ts";
+import { timestampInterceptorType } from "../interceptors/timestamp.ts";
+import { hostInterceptorType } from "../interceptors/host.ts";
+import { staticInterceptorType } from "../interceptors/static.ts";
+import { removeHeaderInterceptorType } from "../interceptors/remove-header.ts";
+import { uuidInterceptorType } from "../interceptors/uuid.ts";
+import { regexFilterInterceptorType } from "../interceptors/regex-filter.ts";
+import { regexExtractorInterceptorType } from "../interceptors/regex-extractor.ts";
+import { searchReplaceInterceptorType } from "../interceptors/search-replace.ts";
+import { multiplexingSelectorType } from "../selectors/multiplexing.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyType = ComponentType<any, any>;
@@ -21,23 +34,36 @@ const TYPES: Record<Kind, AnyType[]> = {
   source: [
     seqSourceType,
     // file sources (TAILDIR, spooldir) and network sources (avro, http) register here
+    httpSourceType,
   ],
   sink: [
     loggerSinkType,
     nullSinkType,
     fileRollSinkType,
     // forwarding sinks (avro, http) register here
+    httpSinkType,
   ],
   sinkprocessor: [
     defaultSinkProcessorType,
     // failover, load_balance register here
+    failoverSinkProcessorType,
+    loadBalanceSinkProcessorType,
   ],
   interceptor: [
     // timestamp, host, static, remove_header, uuid, regex_filter, regex_extractor, search_replace register here
+    timestampInterceptorType,
+    hostInterceptorType,
+    staticInterceptorType,
+    removeHeaderInterceptorType,
+    uuidInterceptorType,
+    regexFilterInterceptorType,
+    regexExtractorInterceptorType,
+    searchReplaceInterceptorType,
   ],
   selector: [
     replicatingSelectorType,
     // multiplexing registers here
+    multiplexingSelectorType,
   ],
 };
 

@@ -17,6 +17,8 @@ export interface Sink extends Lifecycle {
   readonly type: string;
   readonly channel: Channel;
   readonly counters: SinkCounters;
+  /** Cap of the runner's retry backoff after failures, when the sink has its own key for it (http `maxBackoff`). */
+  readonly maxBackoffMs?: number;
   process(): Promise<SinkStatus>;
 }
 
@@ -24,6 +26,8 @@ export interface Sink extends Lifecycle {
 export interface SinkProcessor extends Lifecycle {
   readonly name: string;
   readonly sinks: readonly Sink[];
+  /** Cap of the runner's retry backoff (see Sink.maxBackoffMs). */
+  readonly maxBackoffMs?: number;
   process(): Promise<SinkStatus>;
 }
 
@@ -35,6 +39,9 @@ export class DefaultSinkProcessor implements SinkProcessor {
   }
   get name(): string {
     return this.sink.name;
+  }
+  get maxBackoffMs(): number | undefined {
+    return this.sink.maxBackoffMs;
   }
   start(): Promise<void> {
     return this.sink.start();
@@ -91,7 +98,7 @@ export class SinkRunner {
       const status = await this.processOnce();
       if (!this.running) break;
       if (status === "empty") await this.idle();
-      else if (status === "failed") await this.pause(backoffDelay(this.failures, FAILURE_BACKOFF_START_MS, this.opts.maxBackoffMs ?? DEFAULT_MAX_FAILURE_BACKOFF_MS));
+      else if (status === "failed") await this.pause(backoffDelay(this.failures, FAILURE_BACKOFF_START_MS, this.opts.maxBackoffMs ?? this.processor.maxBackoffMs ?? DEFAULT_MAX_FAILURE_BACKOFF_MS));
     }
   }
 

@@ -1,0 +1,98 @@
+// The load_balance sink processor (Flume's LoadBalancingSinkProcessor): each batch goes to the next sink in
+// round-robin (or random) order; a failing sink is skipped for this batch and, with `backoff`, blacklisted for an
+// exponentially growing time capped at `selector.maxTimeOut`.
+
+import { defineType } from "../core/component-type.ts";
+import { DeliveryError, describeError } from "../core/errors.ts";
+import type { Sink, SinkProcessor, SinkStatus } from "../core/sink.ts";
+import { key, type ConfigOf } from "../config/keys.ts";
+import type { Logger } from "../util/log.ts";
+
+/** Flume's OrderSelector blacklists for 1 s × 2^failures. */
+const BLACKLIST_BASE_MS = 1000;
+
+export const loadBalanceKeys = {
+  backoff: key.bool("blacklist a failed sink for a growing time", { default: false }),
+  selector: key.enum("order in which sinks are tried", ["round_robin", "random"], { default: "round_robin" }),
+  "selector.maxTimeOut": key.duration("longest blacklisting of a failed sink", { default: 30_000, unit: "ms" }),
+};
+type Config = ConfigOf<typeof loadBalanceKeys>;
+
+interface Member {
+  sink: Sink;
+  failures: number;
+  blacklistedUntil: number;
+}
+
+export class LoadBalanceSinkProcessor implements SinkProcessor {
+  private readonly members: Member[];
+  private next = 0;
+
+  constructor(
+    readonly name: string,
+    readonly sinks: readonly Sink[],
+    private readonly cfg: Config,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.members = sinks.map((sink) => ({ sink, failures: 0, blacklistedUntil: 0 }));
+  }
+
+  async start(): Promise<void> {
+    for (const m of this.members) await m.sink.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const m of this.members) await m.sink.stop().catch((err) => this.log.warn(describeError(err)));
+  }
+
+  /** This batch's try order: every sink not blacklisted, starting at the round-robin cursor or shuffled. */
+  private order(): Member[] {
+    const now = this.now();
+    const live = this.members.filter((m) => m.blacklistedUntil <= now);
+    if (this.cfg.selector === "random") {
+      for (let i = live.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [live[i], live[j]] = [live[j]!, live[i]!];
+      }
+      return live;
+    }
+    if (live.length === 0) return live;
+    const start = this.next++ % live.length;
+    return live.slice(start).concat(live.slice(0, start));
+  }
+
+  async process(): Promise<SinkStatus> {
+    const order = this.order();
+    let lastError: unknown;
+    for (const m of order) {
+      let status: SinkStatus;
+      try {
+        status = await m.sink.process();
+      } catch (err) {
+        lastError = err;
+        status = "failed";
+      }
+      if (status !== "failed") {
+        if (m.failures > 0) this.log.info(`group ${this.name}: sink ${m.sink.name} is back`);
+        m.failures = 0;
+        return status;
+      }
+      if (this.cfg.backoff) {
+        const ms = Math.min(this.cfg["selector.maxTimeOut"], BLACKLIST_BASE_MS * 2 ** Math.min(m.failures, 30));
+        m.blacklistedUntil = this.now() + ms;
+        this.log.warn(`group ${this.name}: sink ${m.sink.name} failed (${lastError ? describeError(lastError) : "delivery failed"}); blacklisted for ${ms} ms`);
+      }
+      m.failures++;
+    }
+    if (order.length === 0) throw new DeliveryError(`group ${this.name}: every sink is blacklisted after failures`);
+    throw new DeliveryError(`group ${this.name}: every sink failed; last: ${lastError ? describeError(lastError) : "delivery failed"}`, { cause: lastError });
+  }
+}
+
+export const loadBalanceSinkProcessorType = defineType({
+  kind: "sinkprocessor",
+  names: ["load_balance", "org.apache.flume.sink.LoadBalancingSinkProcessor"],
+  keys: loadBalanceKeys,
+  create: (cfg, ctx, deps) => new LoadBalanceSinkProcessor(ctx.name, deps.sinks, cfg, ctx.log),
+});

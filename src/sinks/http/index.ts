@@ -1,0 +1,199 @@
+// The http sink: takes a batch, POSTs it to `endpoint` (json | ndjson | avro, optionally gzipped) and commits the
+// take only after a 2xx. Other statuses follow Flume's HttpSink code keys (default: roll back and back off, so
+// 408/429/5xx and unexpected 4xx are retried, never dropped); network errors and timeouts roll back.
+
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import type { Channel } from "../../core/channel.ts";
+import { defineType } from "../../core/component-type.ts";
+import { DeliveryError, describeError } from "../../core/errors.ts";
+import type { Event } from "../../core/event.ts";
+import type { Sink, SinkStatus } from "../../core/sink.ts";
+import { key, type ConfigOf } from "../../config/keys.ts";
+import { SinkCounters } from "../../metrics/counters.ts";
+import { fetchTrusting } from "../../runtime.ts";
+import type { Logger } from "../../util/log.ts";
+import { CONTENT_TYPES, encoderFor, eventSize } from "./formats.ts";
+import { checkPolicyKeys, StatusPolicies } from "./policy.ts";
+
+export const httpSinkKeys = {
+  endpoint: key.string("URL the batches are POSTed to (http:// or https://)", { required: true }),
+  connectTimeout: key.duration("time allowed to connect; fetch has no separate connect phase, so it is added to requestTimeout", { default: 5000, unit: "ms" }),
+  requestTimeout: key.duration("time allowed for the request and its answer", { default: 5000, unit: "ms" }),
+  contentTypeHeader: key.string("Content-Type of requests", { defaultText: "from format: application/json, application/x-ndjson, avro/binary" }),
+  acceptHeader: key.string("Accept header of requests", { default: "text/plain" }),
+  defaultBackoff: key.bool("back off after a status no backoff.CODE key names", { default: true }),
+  defaultRollback: key.bool("roll the batch back (retry it) after a non-2xx status no rollback.CODE key names", { default: true }),
+  defaultIncrementMetrics: key.bool("count events as drained after a non-2xx status no incrementMetrics.CODE key names", { default: false }),
+  backoff: key.prefixed("`backoff.CODE` (CODE = 503 or 5XX): back off after that status"),
+  rollback: key.prefixed("`rollback.CODE`: roll back after that status (false commits: the events are dropped, with a warning)"),
+  incrementMetrics: key.prefixed("`incrementMetrics.CODE`: count the events as drained after that status"),
+  batchSize: key.int("sluice: most events per take (one take may be sent as several requests, see batchBytes)", { default: 100, min: 1 }),
+  batchBytes: key.bytes("sluice: most event bytes (bodies and header texts) per request", { default: 4 * 1024 * 1024, min: 1 }),
+  format: key.enum("sluice: request body format", ["json", "ndjson", "avro"], { default: "json" }),
+  compression: key.enum("sluice: gzip the request body (Content-Encoding: gzip)", ["none", "gzip"], { default: "none" }),
+  "compression-level": key.int("sluice: gzip level", { default: 6, min: 1, max: 9 }),
+  headers: key.prefixed("sluice: `headers.<Name> = value` adds a request header (e.g. headers.Authorization = Bearer …)"),
+  truststore: key.string("sluice: PEM file of CA certificates trusted for an https endpoint (in addition to the system's)"),
+  maxBackoff: key.duration("sluice: cap of the exponential retry backoff (full jitter) after failures", { default: 30_000, unit: "ms", min: 10 }),
+};
+export type HttpSinkConfig = ConfigOf<typeof httpSinkKeys>;
+
+export class HttpSink implements Sink {
+  readonly type = "http";
+  readonly counters = new SinkCounters();
+  readonly maxBackoffMs: number;
+  private readonly encode: (events: readonly Event[]) => Uint8Array;
+  private readonly requestHeaders: Record<string, string>;
+  private readonly policies: StatusPolicies;
+  private readonly fetch: typeof fetch;
+  private readonly timeoutMs: number;
+  private stopping?: AbortController;
+
+  constructor(
+    readonly name: string,
+    readonly channel: Channel,
+    private readonly cfg: HttpSinkConfig,
+    private readonly log: Logger,
+  ) {
+    this.maxBackoffMs = cfg.maxBackoff;
+    const gzip = cfg.compression === "gzip";
+    const encode = encoderFor(cfg.format);
+    const level = cfg["compression-level"];
+    this.encode = gzip ? (events) => gzipSync(encode(events), { level }) : encode;
+    this.requestHeaders = {
+      "Content-Type": cfg.contentTypeHeader ?? CONTENT_TYPES[cfg.format],
+      Accept: cfg.acceptHeader,
+      ...(gzip ? { "Content-Encoding": "gzip" } : {}),
+    };
+    for (const [k, v] of Object.entries(cfg.headers)) this.requestHeaders[k] = v.value;
+    this.policies = new StatusPolicies(cfg);
+    this.fetch = fetchTrusting(cfg.truststore ? readFileSync(cfg.truststore, "utf8") : undefined);
+    this.timeoutMs = cfg.connectTimeout + cfg.requestTimeout;
+  }
+
+  async start(): Promise<void> {
+    this.stopping = new AbortController();
+    this.counters.StartTime = Date.now();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping?.abort();
+    this.counters.StopTime = Date.now();
+  }
+
+  /** Splits a take into requests of at most batchBytes event bytes (a single larger event goes alone). */
+  private chunks(events: Event[]): Event[][] {
+    const limit = this.cfg.batchBytes;
+    const out: Event[][] = [];
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < events.length; i++) {
+      const n = eventSize(events[i]!);
+      if (i > start && bytes + n > limit) {
+        out.push(events.slice(start, i));
+        start = i;
+        bytes = 0;
+      }
+      bytes += n;
+    }
+    if (start === 0) return [events];
+    out.push(events.slice(start));
+    return out;
+  }
+
+  async process(): Promise<SinkStatus> {
+    const tx = this.channel.begin();
+    let events: Event[];
+    try {
+      events = await tx.take(this.cfg.batchSize);
+    } catch (err) {
+      this.counters.ChannelReadFail++;
+      await tx.rollback().catch(() => {});
+      throw err;
+    }
+    if (events.length === 0) {
+      this.counters.BatchEmptyCount++;
+      await tx.commit();
+      return "empty";
+    }
+    if (events.length < this.cfg.batchSize) this.counters.BatchUnderflowCount++;
+    else this.counters.BatchCompleteCount++;
+    this.counters.EventDrainAttemptCount += events.length;
+
+    let refused: { status: number; text: string } | undefined;
+    try {
+      // Every request of the take must succeed before the commit; a retry re-sends the earlier ones (at-least-once).
+      for (const chunk of this.chunks(events)) {
+        refused = await this.post(chunk);
+        if (refused) break;
+      }
+    } catch (err) {
+      this.counters.EventWriteFail += events.length;
+      await tx.rollback();
+      throw err;
+    }
+    if (!refused) {
+      await tx.commit();
+      this.counters.EventDrainSuccessCount += events.length;
+      return "ready";
+    }
+    const p = this.policies.for(refused.status);
+    const what = `http sink ${this.name}: ${this.cfg.endpoint} answered ${refused.status}${refused.text ? ` (${refused.text})` : ""}`;
+    if (p.rollback) {
+      await tx.rollback();
+      if (p.incrementMetrics) this.counters.EventDrainSuccessCount += events.length;
+      else this.counters.EventWriteFail += events.length;
+      if (p.backoff) throw new DeliveryError(`${what}; the batch of ${events.length} events will be retried`);
+      return "ready";
+    }
+    await tx.commit();
+    if (p.incrementMetrics) this.counters.EventDrainSuccessCount += events.length;
+    else this.counters.EventWriteFail += events.length;
+    this.log.warn(`${what}; dropped ${events.length} events because rollback.${refused.status} (or its class, or defaultRollback) is false`);
+    if (p.backoff) throw new DeliveryError(`${what}; backing off`);
+    return "ready";
+  }
+
+  /** Sends one request; resolves undefined on 2xx, the status otherwise; throws on network errors and timeouts. */
+  private async post(events: Event[]): Promise<{ status: number; text: string } | undefined> {
+    const body = this.encode(events);
+    const signals = [AbortSignal.timeout(this.timeoutMs)];
+    if (this.stopping) signals.push(this.stopping.signal);
+    let res: Response;
+    try {
+      res = await this.fetch(this.cfg.endpoint, { method: "POST", headers: this.requestHeaders, body, signal: AbortSignal.any(signals) });
+    } catch (err) {
+      this.counters.ConnectionFailedCount++;
+      const name = (err as Error)?.name;
+      const why = name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : name === "AbortError" ? "the sink is stopping" : describeError(err);
+      throw new DeliveryError(`http sink ${this.name}: POST ${this.cfg.endpoint} failed: ${why}`, { cause: err });
+    }
+    let text = "";
+    try {
+      text = (await res.text()).slice(0, 200).trim();
+    } catch {
+      // The answer's body is only for the message; a broken one changes nothing.
+    }
+    if (res.status >= 200 && res.status < 300) return undefined;
+    return { status: res.status, text };
+  }
+}
+
+export const httpSinkType = defineType({
+  kind: "sink",
+  names: ["http", "org.apache.flume.sink.http.HttpSink"],
+  keys: httpSinkKeys,
+  check(cfg, report) {
+    let url: URL | undefined;
+    try {
+      url = new URL(cfg.endpoint);
+    } catch {
+      report("endpoint", `"${cfg.endpoint}" is not a URL (e.g. http://127.0.0.1:8080/)`);
+    }
+    if (url && url.protocol !== "http:" && url.protocol !== "https:") report("endpoint", `"${cfg.endpoint}": only http:// and https:// endpoints are supported`);
+    if (cfg.truststore && url?.protocol === "http:") report("truststore", `truststore is set but endpoint "${cfg.endpoint}" is not https://`);
+    for (const [k, msg] of checkPolicyKeys(cfg)) report(k, msg);
+  },
+  create: (cfg, ctx, deps) => new HttpSink(ctx.name, deps.channel, cfg, ctx.log),
+});
