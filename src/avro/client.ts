@@ -1,0 +1,173 @@
+// The client side of Flume's Avro RPC (what NettyAvroRpcClient does): one connection, one call at a time, Java's
+// exact bytes (serials from 1, handshake with meta {} on the first call of a connection only).
+
+import net from "node:net";
+import tls from "node:tls";
+import type { Event } from "../core/event.ts";
+import { DeliveryError, describeError } from "../core/errors.ts";
+import { encodeEvent, encodeEvents, Reader, Writer, type Status } from "./codec.ts";
+import { AvroProtocolError } from "./errors.ts";
+import { encodePack, type FrameLimits, type Pack } from "./framing.ts";
+import { encodeHandshakeRequest, PROTOCOL_HASH, readHandshakeResponse } from "./protocol.ts";
+import { PackConnection } from "./transport.ts";
+
+export interface ClientOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** zlib level for compression-type = deflate; undefined for none. */
+  deflateLevel?: number;
+  /** TLS options (CA, rejectUnauthorized, versions); undefined for plain TCP. */
+  tls?: tls.ConnectionOptions;
+  limits: FrameLimits;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+interface PendingCall {
+  serial: number;
+  resolve(p: Pack): void;
+  reject(e: Error): void;
+}
+
+export class AvroRpcClient {
+  readonly peer: string;
+  private conn?: PackConnection;
+  private handshaken = false;
+  private serial = 0;
+  private pending?: PendingCall;
+  /** Java caches the server's hash per address; until told otherwise it guesses its own. */
+  private serverHash: Uint8Array = PROTOCOL_HASH;
+  /** When the current connection was opened (reset-connection-interval). */
+  openedAt = 0;
+
+  constructor(private readonly o: ClientOptions) {
+    this.peer = `${o.host}:${o.port}`;
+  }
+
+  get isOpen(): boolean {
+    return this.conn !== undefined && !this.conn.isClosed;
+  }
+
+  /** Opens the connection if there is none; resolves once TCP (and TLS) is up. The handshake rides on the first call. */
+  async connect(): Promise<void> {
+    if (this.isOpen) return;
+    const socket = await openSocket(this.o, this.peer);
+    socket.setNoDelay(true);
+    this.handshaken = false;
+    this.serial = 0;
+    this.openedAt = Date.now();
+    this.conn = new PackConnection(socket, {
+      limits: this.o.limits,
+      deflateLevel: this.o.deflateLevel,
+      onPacks: (packs) => {
+        for (const p of packs) {
+          const call = this.pending;
+          if (!call || call.serial !== p.serial) {
+            this.failPending(new AvroProtocolError(`reply with unexpected serial ${p.serial} from ${this.peer}`));
+            this.close();
+            return;
+          }
+          this.pending = undefined;
+          call.resolve(p);
+        }
+      },
+      onError: (err) => this.failPending(new DeliveryError(`avro connection to ${this.peer} failed: ${describeError(err)}`, { cause: err })),
+      onClose: () => this.failPending(new DeliveryError(`avro connection to ${this.peer} closed by the peer`)),
+    });
+  }
+
+  appendBatch(events: readonly Event[]): Promise<Status> {
+    return this.call("appendBatch", encodeEvents(events));
+  }
+
+  append(event: Event): Promise<Status> {
+    return this.call("append", encodeEvent(event));
+  }
+
+  /** Drops the connection; the next call opens a new one with a new handshake (Flume does the same after a failure). */
+  close(): void {
+    const c = this.conn;
+    this.conn = undefined;
+    c?.destroy();
+  }
+
+  private async call(name: string, params: Uint8Array): Promise<Status> {
+    await this.connect();
+    let withProtocol = false;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const hs = this.handshaken ? EMPTY : encodeHandshakeRequest(this.serverHash, withProtocol);
+      const head = new Writer(hs.byteLength + 16).raw(hs).byte(0).string(name).done();
+      const serial = ++this.serial;
+      const reply = await this.roundTrip(serial, encodePack(serial, [head, params], true));
+      const r = new Reader(reply.payload);
+      if (!this.handshaken) {
+        const res = readHandshakeResponse(r);
+        if (res.serverHash) this.serverHash = new Uint8Array(res.serverHash);
+        if (res.match === "NONE") {
+          // The server did not know our hash: send the same call again with our protocol text.
+          withProtocol = true;
+          continue;
+        }
+        this.handshaken = true;
+      }
+      r.bytesMap();
+      if (r.boolean()) {
+        r.union(1);
+        throw new DeliveryError(`avro peer ${this.peer} answered ${name} with an error: ${r.string()}`);
+      }
+      return r.status();
+    }
+    throw new AvroProtocolError(`avro peer ${this.peer} refused the handshake even with our protocol sent (not a Flume AvroSourceProtocol server?)`);
+  }
+
+  private roundTrip(serial: number, bytes: Uint8Array): Promise<Pack> {
+    const conn = this.conn;
+    if (!conn || conn.isClosed) return Promise.reject(new DeliveryError(`avro connection to ${this.peer} is closed`));
+    return new Promise<Pack>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.failPending(new DeliveryError(`avro peer ${this.peer} did not answer within request-timeout (${this.o.requestTimeoutMs} ms)`));
+        this.close();
+      }, this.o.requestTimeoutMs);
+      this.pending = {
+        serial,
+        resolve: (p) => {
+          clearTimeout(timer);
+          resolve(p);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      conn.send(bytes);
+    });
+  }
+
+  private failPending(err: Error): void {
+    const p = this.pending;
+    this.pending = undefined;
+    p?.reject(err);
+  }
+}
+
+function openSocket(o: ClientOptions, peer: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = o.tls ? tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? undefined : o.host, ...o.tls }) : net.connect({ host: o.host, port: o.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new DeliveryError(`cannot connect to avro peer ${peer} within connect-timeout (${o.connectTimeoutMs} ms)`));
+    }, o.connectTimeoutMs);
+    socket.once(o.tls ? "secureConnect" : "connect", () => {
+      clearTimeout(timer);
+      socket.removeAllListeners("error");
+      resolve(socket);
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new DeliveryError(`cannot connect to avro peer ${peer}: ${describeError(err)}`, { cause: err }));
+    });
+  });
+}

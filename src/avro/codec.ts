@@ -1,0 +1,258 @@
+// Avro binary for the parts of Flume's RPC on the hot path or exposed to untrusted bytes: the AvroFlumeEvent array,
+// call metadata, message names, Status, and the handshake records' decoding.
+//
+// Why by hand and not avsc: avsc's array and map readers trust the declared block counts (a count of 2^60 loops
+// forever) and copy every `bytes` value; this reader bounds every count and length by the bytes actually left, and
+// returns bodies as views into the pack (no copy). tests/avro/codec.test.ts checks both directions against avsc.
+
+import type { Event } from "../core/event.ts";
+import { AvroProtocolError } from "./errors.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Flume's Status enum, in declaration order (the wire value is the index). */
+export const STATUS = ["OK", "FAILED", "UNKNOWN"] as const;
+export type Status = (typeof STATUS)[number];
+
+/** A bounded cursor over one decoded pack. Every read checks the bytes left and throws AvroProtocolError. */
+export class Reader {
+  constructor(
+    readonly buf: Uint8Array,
+    public pos = 0,
+    readonly end = buf.byteLength,
+  ) {}
+
+  get left(): number {
+    return this.end - this.pos;
+  }
+
+  /** Zig-zag varint long, as a safe JavaScript number (anything larger is refused). */
+  long(): number {
+    let n = 0;
+    let mult = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.end) throw new AvroProtocolError("truncated varint");
+      const b = this.buf[this.pos++]!;
+      n += (b & 0x7f) * mult;
+      if ((b & 0x80) === 0) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+      mult *= 128;
+    }
+    throw new AvroProtocolError("varint longer than 2^56");
+  }
+
+  /** A length or block count: not negative (unless `signed`), and never more items than bytes left. */
+  private count(what: string, minBytesEach: number): number {
+    const n = this.long();
+    if (Math.abs(n) * minBytesEach > this.left) throw new AvroProtocolError(`${what} declares ${n} but only ${this.left} bytes follow`);
+    return n;
+  }
+
+  bytes(): Uint8Array {
+    const n = this.count("bytes length", 1);
+    if (n < 0) throw new AvroProtocolError(`negative length ${n}`);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  string(): string {
+    return decoder.decode(this.bytes());
+  }
+
+  fixed(n: number): Uint8Array {
+    if (n > this.left) throw new AvroProtocolError(`truncated fixed(${n})`);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  boolean(): boolean {
+    if (this.pos >= this.end) throw new AvroProtocolError("truncated boolean");
+    const b = this.buf[this.pos++]!;
+    if (b > 1) throw new AvroProtocolError(`invalid boolean byte ${b}`);
+    return b === 1;
+  }
+
+  /** Union branch index in [0, branches). */
+  union(branches: number): number {
+    const i = this.long();
+    if (i < 0 || i >= branches) throw new AvroProtocolError(`union branch ${i} out of range`);
+    return i;
+  }
+
+  /** A map<string> (Flume's headers); a negative block count is followed by the block's byte size (skipped). */
+  stringMap(): Record<string, string> {
+    let out: Record<string, string> | undefined;
+    for (;;) {
+      let n = this.count("map block", 2);
+      if (n === 0) return out ?? {};
+      if (n < 0) {
+        n = -n;
+        this.long();
+      }
+      out ??= {};
+      for (let i = 0; i < n; i++) {
+        const k = this.string();
+        out[k] = this.string();
+      }
+    }
+  }
+
+  /** A map<bytes> (call and handshake metadata). */
+  bytesMap(): Record<string, Uint8Array> {
+    const out: Record<string, Uint8Array> = {};
+    for (;;) {
+      let n = this.count("map block", 2);
+      if (n === 0) return out;
+      if (n < 0) {
+        n = -n;
+        this.long();
+      }
+      for (let i = 0; i < n; i++) {
+        const k = this.string();
+        out[k] = this.bytes();
+      }
+    }
+  }
+
+  event(): Event {
+    const headers = this.stringMap();
+    return { headers, body: this.bytes() };
+  }
+
+  /** array<AvroFlumeEvent>; every event needs at least 2 bytes, so a block count is bounded by the bytes left. */
+  events(): Event[] {
+    const out: Event[] = [];
+    for (;;) {
+      let n = this.count("array block", 2);
+      if (n === 0) return out;
+      if (n < 0) {
+        n = -n;
+        this.long();
+      }
+      for (let i = 0; i < n; i++) out.push(this.event());
+    }
+  }
+
+  status(): Status {
+    const i = this.long();
+    const s = STATUS[i];
+    if (s === undefined) throw new AvroProtocolError(`unknown Status index ${i}`);
+    return s;
+  }
+}
+
+/** A growable byte writer for small records (requests' heads, replies). */
+export class Writer {
+  buf: Uint8Array;
+  pos = 0;
+  constructor(size = 64) {
+    this.buf = new Uint8Array(size);
+  }
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.byteLength) return;
+    const next = new Uint8Array(Math.max(this.buf.byteLength * 2, this.pos + n));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+  long(v: number): this {
+    this.room(10);
+    this.pos = writeLong(this.buf, this.pos, v);
+    return this;
+  }
+  raw(b: Uint8Array): this {
+    this.room(b.byteLength);
+    this.buf.set(b, this.pos);
+    this.pos += b.byteLength;
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    return this.long(b.byteLength).raw(b);
+  }
+  string(s: string): this {
+    return this.bytes(encoder.encode(s));
+  }
+  byte(b: number): this {
+    this.room(1);
+    this.buf[this.pos++] = b;
+    return this;
+  }
+  done(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Writes a zig-zag varint at `at`; returns the position after it. Safe for |v| < 2^52. */
+export function writeLong(buf: Uint8Array, at: number, v: number): number {
+  let n = v >= 0 ? v * 2 : -v * 2 - 1;
+  while (n >= 0x80) {
+    buf[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[at++] = n;
+  return at;
+}
+
+function longSize(v: number): number {
+  let n = v >= 0 ? v * 2 : -v * 2 - 1;
+  let s = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    s++;
+  }
+  return s;
+}
+
+/**
+ * Encodes array<AvroFlumeEvent> as one block (what Java writes): sizes first, then one allocation. Header strings
+ * are encoded once each; bodies are copied straight from their views.
+ */
+export function encodeEvents(events: readonly Event[]): Uint8Array {
+  const n = events.length;
+  let size = longSize(n) + 1;
+  let headerBytes: Uint8Array[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    let hcount = 0;
+    for (const k in e.headers) {
+      const kb = encoder.encode(k);
+      const vb = encoder.encode(e.headers[k]!);
+      (headerBytes ??= []).push(kb, vb);
+      size += longSize(kb.byteLength) + kb.byteLength + longSize(vb.byteLength) + vb.byteLength;
+      hcount++;
+    }
+    size += (hcount > 0 ? longSize(hcount) + 1 : 1) + longSize(e.body.byteLength) + e.body.byteLength;
+  }
+  const out = new Uint8Array(size);
+  let at = n > 0 ? writeLong(out, 0, n) : 0;
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    let hcount = 0;
+    for (const _ in e.headers) hcount++;
+    if (hcount > 0) {
+      at = writeLong(out, at, hcount);
+      for (let j = 0; j < hcount * 2; j++) {
+        const b = headerBytes![h++]!;
+        at = writeLong(out, at, b.byteLength);
+        out.set(b, at);
+        at += b.byteLength;
+      }
+    }
+    out[at++] = 0;
+    const body = e.body;
+    at = writeLong(out, at, body.byteLength);
+    out.set(body, at);
+    at += body.byteLength;
+  }
+  out[at++] = 0;
+  return out.subarray(0, at);
+}
+
+/** One AvroFlumeEvent (the `append` message's parameter). */
+export function encodeEvent(e: Event): Uint8Array {
+  // The array encoding of one event is count(1) + event + end: strip the first and last byte.
+  const a = encodeEvents([e]);
+  return a.subarray(1, a.byteLength - 1);
+}

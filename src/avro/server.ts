@@ -1,0 +1,269 @@
+// The server side of Flume's Avro RPC (what AvroSource's NettyServer + Responder do): per connection, a handshake
+// until one matches, then calls; one call at a time per connection, replies in order. Bounded everywhere: pack caps
+// (framing.ts), at most `maxConnections` open, a connection that completes no pack for `idleTimeoutMs` is closed
+// (idle or dribbling), and a connection whose calls pile up is paused rather than buffered.
+
+import net from "node:net";
+import tls from "node:tls";
+import type { Event } from "../core/event.ts";
+import { describeError } from "../core/errors.ts";
+import type { Logger } from "../util/log.ts";
+import { Reader, STATUS, Writer, type Status } from "./codec.ts";
+import { AvroProtocolError } from "./errors.ts";
+import { encodePack, type FrameLimits, type Pack } from "./framing.ts";
+import {
+  ALT_PROTOCOL_HASH_HEX, encodeHandshakeResponse, hex, isCompatibleProtocol, PROTOCOL_HASH, readHandshakeRequest, sameHash,
+} from "./protocol.ts";
+import { PackConnection } from "./transport.ts";
+
+export interface ServerHandler {
+  /** Puts the events into the channels; resolves OK only after the commit, FAILED when they could not be taken. */
+  deliver(events: Event[], message: "append" | "appendBatch", peer: string): Promise<Status>;
+}
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  limits: FrameLimits;
+  /** zlib level of our direction when compression-type = deflate; undefined for none. */
+  deflateLevel?: number;
+  /** Certificate and key (PEM) and versions, for ssl = true. */
+  tls?: tls.TlsOptions;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  /** ipFilter: whether a peer address may connect. */
+  allow?: (ip: string) => boolean | Promise<boolean>;
+  handler: ServerHandler;
+  log: Logger;
+}
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+const META_EMPTY = new Uint8Array([0]);
+const STATUS_REPLY = STATUS.map((_, i) => new Uint8Array([0, i * 2]));
+/** Calls queued on one connection before we stop reading it (Flume's clients send one at a time). */
+const MAX_QUEUED_CALLS = 4;
+/** Protocols learned from clients (by hash) that we keep; a bound so clients cannot grow it. */
+const MAX_LEARNED_HASHES = 64;
+/** At most this many "closed a connection" warnings per second; the rest are counted and summarised. */
+const WARN_PER_SECOND = 10;
+/** How long stop() lets calls in progress finish before closing their connections. */
+const STOP_GRACE_MS = 3000;
+
+export class AvroRpcServer {
+  private server?: net.Server;
+  private readonly conns = new Set<ServerConnection>();
+  private readonly knownHashes = new Set<string>([hex(PROTOCOL_HASH), ALT_PROTOCOL_HASH_HEX]);
+  private sweeper?: ReturnType<typeof setInterval>;
+  private warnWindow = 0;
+  private warnCount = 0;
+  private suppressed = 0;
+  /** Connections refused (maxConnections or ipFilter), for tests and status. */
+  refused = 0;
+  port = 0;
+
+  constructor(readonly o: ServerOptions) {}
+
+  get openConnections(): number {
+    return this.conns.size;
+  }
+
+  async start(): Promise<number> {
+    const onSocket = (socket: net.Socket) => void this.accept(socket);
+    const server = this.o.tls
+      ? tls.createServer({ ...this.o.tls, handshakeTimeout: Math.min(this.o.idleTimeoutMs, 30_000) }, onSocket)
+      : net.createServer(onSocket);
+    server.on("tlsClientError", (err: Error, s: tls.TLSSocket) => this.warn(`TLS handshake with ${peerOf(s)} failed: ${describeError(err)}`));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.o.port, this.o.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (err) => this.o.log.error(`avro server on ${this.o.host}:${this.o.port}: ${describeError(err)}`));
+    this.server = server;
+    this.port = (server.address() as net.AddressInfo).port;
+    const every = Math.max(50, Math.min(1000, Math.floor(this.o.idleTimeoutMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    return this.port;
+  }
+
+  private async accept(socket: net.Socket): Promise<void> {
+    const peer = peerOf(socket);
+    if (this.conns.size >= this.o.maxConnections) {
+      this.refused++;
+      this.warn(`refused ${peer}: maxConnections (${this.o.maxConnections}) connections already open`);
+      socket.destroy();
+      return;
+    }
+    if (this.o.allow) {
+      let ok = false;
+      try {
+        ok = await this.o.allow(normalizeIp(socket.remoteAddress ?? ""));
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        this.refused++;
+        this.warn(`refused ${peer}: denied by ipFilterRules`);
+        socket.destroy();
+        return;
+      }
+    }
+    if (socket.destroyed) return;
+    socket.setNoDelay(true);
+    const c = new ServerConnection(this, socket, peer);
+    this.conns.add(c);
+  }
+
+  /** @internal */
+  dropped(c: ServerConnection): void {
+    this.conns.delete(c);
+  }
+
+  /** @internal A client's hash is known, or its protocol (sent after a NONE) is Flume's: then we can serve it. */
+  knows(clientHash: Uint8Array, clientProtocol: string | null): boolean {
+    const key = hex(clientHash);
+    if (this.knownHashes.has(key)) return true;
+    if (clientProtocol === null) return false;
+    if (!isCompatibleProtocol(clientProtocol)) return false;
+    if (this.knownHashes.size < MAX_LEARNED_HASHES) this.knownHashes.add(key);
+    return true;
+  }
+
+  /** @internal One line per closed connection, rate-limited so a flood of bad clients cannot flood the log. */
+  warn(msg: string): void {
+    const now = Math.floor(Date.now() / 1000);
+    if (now !== this.warnWindow) {
+      if (this.suppressed > 0) this.o.log.warn(`${this.suppressed} more avro connection warnings suppressed`);
+      this.warnWindow = now;
+      this.warnCount = 0;
+      this.suppressed = 0;
+    }
+    if (this.warnCount++ < WARN_PER_SECOND) this.o.log.warn(msg);
+    else this.suppressed++;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.conns) {
+      if (!c.busy && now - c.lastActive() > this.o.idleTimeoutMs) {
+        this.o.log.debug(`closing ${c.peer}: ${c.midPack ? "a pack started but did not complete" : "no call"} within idleTimeout (${this.o.idleTimeoutMs} ms)`);
+        c.destroy();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    const server = this.server;
+    this.server = undefined;
+    const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    const deadline = Date.now() + STOP_GRACE_MS;
+    for (const c of this.conns) if (!c.busy) c.destroy();
+    while ([...this.conns].some((c) => c.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of [...this.conns]) c.destroy();
+    await closed;
+  }
+}
+
+class ServerConnection {
+  private readonly conn: PackConnection;
+  private handshaken = false;
+  private readonly queue: Pack[] = [];
+  busy = false;
+  private lastReplyAt = Date.now();
+
+  constructor(
+    private readonly server: AvroRpcServer,
+    socket: net.Socket,
+    readonly peer: string,
+  ) {
+    const o = server.o;
+    this.conn = new PackConnection(socket, {
+      limits: o.limits,
+      deflateLevel: o.deflateLevel,
+      onPacks: (packs) => {
+        this.queue.push(...packs);
+        if (this.queue.length > MAX_QUEUED_CALLS) this.conn.pause();
+        if (!this.busy) void this.drain();
+      },
+      onError: (err) => this.server.warn(`closed avro connection from ${peer}: ${describeError(err)}`),
+      onClose: () => this.server.dropped(this),
+    });
+  }
+
+  get midPack(): boolean {
+    return this.conn.midPack;
+  }
+
+  lastActive(): number {
+    return Math.max(this.conn.lastPackAt, this.lastReplyAt);
+  }
+
+  destroy(): void {
+    this.conn.destroy();
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.queue.length > 0 && !this.conn.isClosed) {
+        const pack = this.queue.shift()!;
+        let reply: Uint8Array;
+        try {
+          reply = await this.handle(pack);
+        } catch (err) {
+          const hint = this.handshaken && err instanceof AvroProtocolError ? " (a handshake sent again on a connected connection reads as bad call metadata)" : "";
+          this.server.warn(`closed avro connection from ${this.peer}: malformed call ${pack.serial}: ${describeError(err)}${hint}`);
+          this.conn.destroy();
+          return;
+        }
+        this.conn.send(reply);
+        this.lastReplyAt = Date.now();
+        if (this.queue.length <= 1) this.conn.resume();
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async handle(pack: Pack): Promise<Uint8Array> {
+    const r = new Reader(pack.payload);
+    let hs: Uint8Array = EMPTY;
+    if (!this.handshaken) {
+      const req = readHandshakeRequest(r);
+      const known = this.server.knows(req.clientHash, req.clientProtocol);
+      if (!known && req.clientProtocol !== null) this.server.warn(`${this.peer} sent a protocol that is not Flume's AvroSourceProtocol`);
+      const match = !known ? "NONE" : sameHash(req.serverHash, PROTOCOL_HASH) ? "BOTH" : "CLIENT";
+      hs = encodeHandshakeResponse(match);
+      // Java answers NONE with the handshake alone and does not run the call; the client resends it.
+      if (match === "NONE") return encodePack(pack.serial, [hs]);
+      this.handshaken = true;
+    }
+    r.bytesMap();
+    const name = r.string();
+    if (name === "") return encodePack(pack.serial, [hs]);
+    let events: Event[];
+    if (name === "appendBatch") events = r.events();
+    else if (name === "append") events = [r.event()];
+    else return encodePack(pack.serial, [hs, META_EMPTY, errorReply(`org.apache.avro.AvroRuntimeException: No such remote message: ${name}`)]);
+    if (r.left !== 0) throw new AvroProtocolError(`${r.left} unexpected bytes after the ${name} parameters`);
+    const status = await this.server.o.handler.deliver(events, name, this.peer);
+    return encodePack(pack.serial, [hs, META_EMPTY, STATUS_REPLY[STATUS.indexOf(status)]!]);
+  }
+}
+
+function errorReply(message: string): Uint8Array {
+  return new Writer(message.length + 8).byte(1).long(0).string(message).done();
+}
+
+function peerOf(s: net.Socket): string {
+  const a = normalizeIp(s.remoteAddress ?? "?");
+  return a.includes(":") ? `[${a}]:${s.remotePort}` : `${a}:${s.remotePort}`;
+}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`, so IPv4 rules match dual-stack sockets. */
+export function normalizeIp(ip: string): string {
+  return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
+}

@@ -1,0 +1,124 @@
+// One Avro RPC connection's byte pipe: a TCP or TLS socket, optionally Flume's deflate stream, and the pack framer.
+// Used by both the client (sink) and the server (source).
+//
+// compression-type = deflate (Flume's JZlibEncoder/JZlibDecoder): each direction of the connection is ONE zlib
+// stream (RFC 1950), and every pack is followed by Z_SYNC_FLUSH so the peer can decode it at once. Inflated bytes go
+// through the same FrameDecoder, so the per-pack caps bound a "zip bomb" too. With TLS, compression runs inside
+// TLS (Flume 1.9's order).
+
+import type { Socket } from "node:net";
+import zlib from "node:zlib";
+import { FrameDecoder, type FrameLimits, type Pack } from "./framing.ts";
+import { AvroProtocolError } from "./errors.ts";
+
+export interface PackConnectionOptions {
+  limits: FrameLimits;
+  /** zlib level for Flume's deflate stream, or undefined for none. */
+  deflateLevel?: number;
+  onPacks(packs: Pack[]): void;
+  /** A protocol or stream error; the connection is already being destroyed. */
+  onError(err: Error): void;
+  onClose(): void;
+}
+
+export class PackConnection {
+  private readonly decoder: FrameDecoder;
+  private readonly deflate?: zlib.Deflate;
+  private readonly inflate?: zlib.Inflate;
+  private closed = false;
+  /** When the last complete pack arrived (or the connection opened): idle and slow-client checks use it. */
+  lastPackAt = Date.now();
+
+  constructor(
+    readonly socket: Socket,
+    private readonly o: PackConnectionOptions,
+  ) {
+    this.decoder = new FrameDecoder(o.limits);
+    if (o.deflateLevel !== undefined) {
+      this.deflate = zlib.createDeflate({ level: o.deflateLevel });
+      this.deflate.on("data", (c: Uint8Array) => {
+        if (!this.closed) socket.write(c);
+      });
+      this.deflate.on("error", (e) => this.fail(e));
+      this.inflate = zlib.createInflate();
+      this.inflate.on("data", (c: Uint8Array) => this.feed(c));
+      this.inflate.on("error", (e) => this.fail(new AvroProtocolError(`bad deflate stream: ${e.message}`)));
+      // Bytes after the end of the zlib stream are dropped, as Java's decoder does.
+      this.inflate.on("end", () => {});
+    }
+    socket.on("data", (c: Uint8Array) => {
+      if (this.inflate) this.inflate.write(c);
+      else this.feed(c);
+    });
+    socket.on("error", (e) => this.fail(e));
+    socket.on("close", () => this.finish());
+    socket.on("end", () => {
+      // The peer finished its side; we have nothing more to say once our replies are out.
+      if (!this.closed) socket.end();
+    });
+  }
+
+  private feed(chunk: Uint8Array): void {
+    if (this.closed) return;
+    let packs: Pack[];
+    try {
+      packs = this.decoder.push(chunk);
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    if (packs.length > 0) {
+      this.lastPackAt = Date.now();
+      this.o.onPacks(packs);
+    }
+  }
+
+  /** True when part of a pack is buffered (a slow or stalled sender). */
+  get midPack(): boolean {
+    return this.decoder.midPack;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  send(pack: Uint8Array): void {
+    if (this.closed) return;
+    if (this.deflate) {
+      this.deflate.write(pack);
+      this.deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+    } else {
+      this.socket.write(pack);
+    }
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.o.onError(err);
+    this.destroy();
+  }
+
+  /** Closes at once (the peer sees a reset or EOF). */
+  destroy(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deflate?.close();
+    this.inflate?.close();
+    this.socket.destroy();
+    this.o.onClose();
+  }
+}
