@@ -7,6 +7,8 @@ import { seqSourceType } from "../sources/seq.ts";
 import { fileRollSinkType } from "../sinks/file-roll.ts";
 import { loggerSinkType } from "../sinks/logger.ts";
 import { nullSinkType } from "../sinks/null.ts";
+import { avroSinkType } from "../sinks/avro.ts";
+import { avroSourceType } from "../sources/avro.ts";
 import { replicatingSelectorType } from "../selectors/replicating.ts";
 import { defaultSinkProcessorType } from "../sinkgroups/default.ts";
 import { httpSourceType } from "../sources/http/index.ts";
@@ -33,6 +35,7 @@ const TYPES: Record<Kind, AnyType[]> = {
   ],
   source: [
     seqSourceType,
+    avroSourceType,
     // file sources (TAILDIR, spooldir) and network sources (avro, http) register here
     httpSourceType,
   ],
@@ -40,6 +43,7 @@ const TYPES: Record<Kind, AnyType[]> = {
     loggerSinkType,
     nullSinkType,
     fileRollSinkType,
+    avroSinkType,
     // forwarding sinks (avro, http) register here
     httpSinkType,
   ],
