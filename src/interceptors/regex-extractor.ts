@@ -9,8 +9,8 @@ import { key, type ConfigOf, type RawValue } from "../config/keys.ts";
 
 export const regexExtractorKeys = {
   regex: key.regex("pattern searched in the body (decoded as UTF-8); its groups become headers", { required: true }),
-  serializerNames: key.list("serializer names, one per regex group in order (`serializers = s1 s2`)", { default: [], aliases: ["serializers"] }),
-  serializers: key.prefixed("`serializers.<s>.name` (header name), `.type` (`default` or `millis`), `.pattern` (date pattern for millis)"),
+  serializers: key.list("serializer names, one per regex group in order (`serializers = s1 s2`)", { default: [] }),
+  serializerConf: key.prefixed("`serializers.<s>.name` (header name), `.type` (`default` or `millis`), `.pattern` (date pattern for millis)", "serializers"),
 };
 type Config = ConfigOf<typeof regexExtractorKeys>;
 
@@ -30,7 +30,7 @@ export class RegexExtractorInterceptor implements Interceptor {
 
   constructor(cfg: Config) {
     this.regex = new RegExp(cfg.regex.source, cfg.regex.flags.replace(/[gy]/g, ""));
-    this.serializers = cfg.serializerNames.map((s) => buildSerializer(s, cfg.serializers));
+    this.serializers = cfg.serializers.map((s) => buildSerializer(s, cfg.serializerConf));
   }
 
   intercept(events: Event[]): Event[] {
@@ -120,17 +120,17 @@ export const regexExtractorInterceptorType = defineType({
   names: ["regex_extractor", "org.apache.flume.interceptor.RegexExtractorInterceptor$Builder"],
   keys: regexExtractorKeys,
   check(cfg, report) {
-    if (cfg.serializerNames.length === 0) report("serializers", "no serializers: list one name per regex group (serializers = s1 s2) and set serializers.<s>.name");
-    for (const s of cfg.serializerNames) {
-      const name = cfg.serializers[`${s}.name`]?.value.trim();
+    if (cfg.serializers.length === 0) report("serializers", "no serializers: list one name per regex group (serializers = s1 s2) and set serializers.<s>.name");
+    for (const s of cfg.serializers) {
+      const name = cfg.serializerConf[`${s}.name`]?.value.trim();
       if (!name) report(`serializers.${s}.name`, `serializer "${s}" needs serializers.${s}.name (the header to set)`);
-      const type = (cfg.serializers[`${s}.type`]?.value ?? "default").trim().toLowerCase();
+      const type = (cfg.serializerConf[`${s}.type`]?.value ?? "default").trim().toLowerCase();
       if (!DEFAULT_TYPES.has(type) && !MILLIS_TYPES.has(type)) report(`serializers.${s}.type`, `unknown serializer type "${type}" (default or millis)`);
-      if (MILLIS_TYPES.has(type) && !cfg.serializers[`${s}.pattern`]?.value.trim()) report(`serializers.${s}.pattern`, `serializer "${s}" of type millis needs serializers.${s}.pattern (e.g. yyyy-MM-dd HH:mm)`);
+      if (MILLIS_TYPES.has(type) && !cfg.serializerConf[`${s}.pattern`]?.value.trim()) report(`serializers.${s}.pattern`, `serializer "${s}" of type millis needs serializers.${s}.pattern (e.g. yyyy-MM-dd HH:mm)`);
     }
-    for (const k of Object.keys(cfg.serializers)) {
+    for (const k of Object.keys(cfg.serializerConf)) {
       const s = k.split(".")[0]!;
-      if (!cfg.serializerNames.includes(s)) report(`serializers.${k}`, `serializer "${s}" is not listed in serializers (${cfg.serializerNames.join(" ")})`);
+      if (!cfg.serializers.includes(s)) report(`serializers.${k}`, `serializer "${s}" is not listed in serializers (${cfg.serializers.join(" ")})`);
     }
   },
   create: (cfg) => new RegexExtractorInterceptor(cfg),

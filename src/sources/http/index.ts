@@ -80,7 +80,8 @@ export class HttpSource implements Source {
       port: this.cfg.port,
       hostname: this.cfg.bind,
       tls,
-      maxRequestBodySize: this.cfg.maxBodyBytes,
+      // Our own reader answers 413 with a message; the server's cap (a bare 413) is only the backstop above it.
+      maxRequestBodySize: this.cfg.maxBodyBytes * 4,
       idleTimeoutSec: Math.ceil(this.cfg.idleTimeout / 1000),
     });
     this.counters.StartTime = Date.now();
