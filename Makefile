@@ -8,7 +8,7 @@ PREFIX ?= /usr/local
 # systemd (systemd-analyze verify of the unit), libxml2-utils (xmllint of the launchd plist).
 TEST_DEBS := python3-avro logrotate systemd libxml2-utils
 
-.PHONY: all install-deps sysdeps typecheck test run build bench clean
+.PHONY: all install-deps sysdeps typecheck test run build bench clean install
 
 all: build
 
@@ -43,6 +43,19 @@ run: node_modules/.installed
 
 build: node_modules/.installed
 	$(BUN) build --compile --minify main.ts --outfile dist/sluice
+
+# Installs the binary and the service files, with the binary's path rewritten to $(PREFIX)/bin/sluice.
+# `make install PREFIX=/opt/sluice` or, for packaging, `make install DESTDIR=/tmp/pkg PREFIX=/usr`.
+BINDIR = $(PREFIX)/bin
+SHAREDIR = $(PREFIX)/share/sluice
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/systemd $(DESTDIR)$(SHAREDIR)/launchd $(DESTDIR)$(SHAREDIR)/cron
+	install -m 0755 dist/sluice $(DESTDIR)$(BINDIR)/sluice
+	sed 's#/usr/local/bin/sluice#$(BINDIR)/sluice#g' conf/systemd/sluice.service > $(DESTDIR)$(SHAREDIR)/systemd/sluice.service
+	sed 's#/usr/local/bin/sluice#$(BINDIR)/sluice#g' conf/launchd/io.sluice.agent.a1.plist > $(DESTDIR)$(SHAREDIR)/launchd/io.sluice.agent.a1.plist
+	sed 's#/usr/local/bin/sluice#$(BINDIR)/sluice#g' conf/cron/sluice.cron > $(DESTDIR)$(SHAREDIR)/cron/sluice
+	install -m 0644 conf/sluice.conf $(DESTDIR)$(SHAREDIR)/sluice.conf.example
+	@echo "installed $(DESTDIR)$(BINDIR)/sluice and service files in $(DESTDIR)$(SHAREDIR) (see README: Deploy on a server)"
 
 bench: node_modules/.installed build
 	$(BUN) bench/run.ts

@@ -103,3 +103,22 @@ export function fetchTrusting(caPem?: string): typeof fetch {
   }
   return ((input: string | URL | Request, init?: RequestInit) => fetch(input, { ...init, tls: { ca: caPem } } as RequestInit)) as typeof fetch;
 }
+
+/**
+ * The absolute command that starts this sluice again (for generated service files): the executable itself when
+ * compiled (`bun build --compile`, `deno compile`), else the runtime plus the absolute path of main.ts.
+ */
+export function selfCommand(): string[] {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (g.Bun) {
+    const main: string = g.Bun.main ?? process.argv[1] ?? "";
+    return main.startsWith("/$bunfs/") || main.startsWith("B:\\~BUN") ? [process.execPath] : [process.execPath, main];
+  }
+  if (g.Deno) {
+    const main: string = g.Deno.mainModule ?? "";
+    if (main.includes("deno-compile-")) return [g.Deno.execPath()];
+    return [g.Deno.execPath(), "run", "-A", main.startsWith("file://") ? decodeURIComponent(new URL(main).pathname) : main];
+  }
+  return [process.execPath, process.argv[1] ?? "main.ts"];
+}

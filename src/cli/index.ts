@@ -6,6 +6,8 @@ import { getLogger } from "../util/log.ts";
 import { agentCommand } from "./agent.ts";
 import { EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 import { validateCommand } from "./validate.ts";
+import { statusCommand } from "./status.ts";
+import { serviceCommand } from "./service.ts";
 import { VERSION } from "../version.ts";
 
 export const HELP = `sluice ${VERSION} — a single-binary edge log collector (Flume's Source → Channel → Sink model)
@@ -15,6 +17,9 @@ usage: sluice <command> [options]
 commands:
   agent -f FILE [-n NAME]      run an agent from a Flume-format properties file
   validate -f FILE [-n NAME]   check a config file: every error with file:line and key (exit 2), or OK and the graph
+  status -f FILE [-n NAME]     the agent's state on disk (offsets, lag, backlog, lock holder), running or not; --json
+  service print systemd|launchd|cron -f FILE [-n NAME]
+                               a service file for this machine (this binary's path and the config filled in)
   version                      print the version
   help                         this text; \`sluice <command> --help\` for a command's options
 
@@ -25,6 +30,8 @@ type Command = (argv: string[], out: (s: string) => void) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   agent: agentCommand,
   validate: validateCommand,
+  status: statusCommand,
+  service: serviceCommand,
   version: async (_argv, out) => {
     out(`sluice ${VERSION} (${runtimeVersion()})`);
     return EXIT_OK;

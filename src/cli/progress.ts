@@ -85,12 +85,14 @@ export class Progress {
     const bar = multi.create(Math.max(1, r0.read + r0.behind), r0.read, { text: "" });
     // Log lines would tear the bar: route them above it while it shows.
     configureLogging({ write: (line) => multi.log(line + "\n") });
-    this.timer = setInterval(() => {
+    const refresh = () => {
       const r = read(this.agent);
       bar.setTotal(Math.max(1, r.hasBytes ? r.read + r.behind : r.events));
       bar.update(r.hasBytes ? r.read : r.events, { text: describe(r, this.first, Date.now() - this.t0) });
-    }, BAR_REFRESH_MS);
+    };
+    this.timer = setInterval(refresh, BAR_REFRESH_MS);
     this.stopBar = () => {
+      refresh();
       multi.stop();
       configureLogging({ write: (line) => process.stderr.write(line + "\n") });
     };
