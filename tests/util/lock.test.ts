@@ -1,0 +1,73 @@
+// The state lock in-process: exclusive creation, naming the holder, stale takeover, careful release.
+
+import { describe, expect, test } from "bun:test";
+import { readFile, writeFile, stat } from "node:fs/promises";
+import { LockedError, lockHolder, lockPath, StateLock, staleReason } from "../../src/util/lock.ts";
+import { tempDir } from "../helpers/index.ts";
+
+/** A pid that is certainly not running: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const p = Bun.spawn(["true"]);
+  await p.exited;
+  return p.pid;
+}
+
+describe("state lock", () => {
+  test("a second lock on the same agent state is refused, naming the holder's pid", async () => {
+    const dir = await tempDir();
+    const first = await StateLock.acquire(dir, "a1", () => {});
+    const held = JSON.parse(await readFile(lockPath(dir, "a1"), "utf8"));
+    // Same process, so pretend the holder is another live process: our parent (the test runner's shell/bun).
+    await writeFile(lockPath(dir, "a1"), JSON.stringify({ ...held, pid: process.ppid, procStart: undefined }));
+    const err = await StateLock.acquire(dir, "a1", () => {}).catch((e) => e);
+    expect(err).toBeInstanceOf(LockedError);
+    expect((err as LockedError).message).toContain(`pid ${process.ppid}`);
+    expect((await lockHolder(dir, "a1"))?.pid).toBe(process.ppid);
+    await first.release();
+  });
+
+  test("different agents in one state directory hold separate locks", async () => {
+    const dir = await tempDir();
+    const a = await StateLock.acquire(dir, "a1", () => {});
+    const b = await StateLock.acquire(dir, "a2", () => {});
+    await a.release();
+    await b.release();
+  });
+
+  test("a lock left by a dead process is taken over with a log line", async () => {
+    const dir = await tempDir();
+    await StateLock.acquire(dir, "a1", () => {}).then((l) => l.release());
+    const pid = await deadPid();
+    await writeFile(lockPath(dir, "a1"), JSON.stringify({ pid, startedAt: "yesterday" }));
+    expect(await lockHolder(dir, "a1")).toBeUndefined();
+    const lines: string[] = [];
+    const lock = await StateLock.acquire(dir, "a1", (m) => lines.push(m));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`pid ${pid} is not running`);
+    expect(JSON.parse(await readFile(lockPath(dir, "a1"), "utf8")).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  test("a lock from before a reboot is stale even if its pid is alive again", () => {
+    const reason = staleReason({ pid: process.ppid, bootId: "00000000-0000-0000-0000-000000000000" });
+    if (process.platform === "linux") expect(reason).toContain("reboot");
+  });
+
+  test("a garbled lock file (power cut mid-write) is taken over", async () => {
+    const dir = await tempDir();
+    await StateLock.acquire(dir, "a1", () => {}).then((l) => l.release());
+    await writeFile(lockPath(dir, "a1"), '{"pi');
+    const lines: string[] = [];
+    const lock = await StateLock.acquire(dir, "a1", (m) => lines.push(m));
+    expect(lines[0]).toContain("took over");
+    await lock.release();
+  });
+
+  test("release removes the lock only while it still names this process", async () => {
+    const dir = await tempDir();
+    const lock = await StateLock.acquire(dir, "a1", () => {});
+    await writeFile(lockPath(dir, "a1"), JSON.stringify({ pid: process.ppid }));
+    await lock.release();
+    expect((await stat(lockPath(dir, "a1"))).isFile()).toBe(true);
+  });
+});
