@@ -146,7 +146,44 @@ describe("http source: bad input is rejected and nothing of it is committed", ()
   });
 });
 
+/** Writes raw bytes on a fresh TCP connection; resolves with what the server answered before closing (bounded). */
+function raw(port: number, bytes: Uint8Array | string, waitMs = 2000): Promise<string> {
+  return new Promise((resolve) => {
+    let got = "";
+    const s = connect(port, "127.0.0.1", () => s.write(bytes));
+    const done = () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(got);
+    };
+    const t = setTimeout(done, waitMs);
+    s.on("data", (d) => (got += d.toString("latin1")));
+    s.on("error", done);
+    s.on("close", done);
+  });
+}
+
 describe("http source: hostile clients", () => {
+  test("refuses a huge declared Content-Length at once with 413, reading none of it", async () => {
+    const r = await rig({ maxBodyBytes: 1024 * 1024 });
+    const answer = await raw(r.source.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 999999999999\r\n\r\n[");
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    expect(r.channel.size()).toBe(0);
+  });
+
+  test("shrugs off random bytes and garbage request lines on raw connections", async () => {
+    const r = await rig();
+    let seed = 99;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const junk = Array.from({ length: 50 }, (_, i) =>
+      i % 2 === 0 ? Uint8Array.from({ length: 1 + rand(2000) }, () => rand(256)) : `POST / HTTP/1.1\r\nContent-Length: -${rand(100)}\r\n\r\n${"x".repeat(rand(50))}`,
+    );
+    await Promise.all(junk.map((j) => raw(r.source.port, j, 1000)));
+    expect(r.channel.size()).toBe(0);
+    const ok = await post(r.url, '[{"body":"fine"}]');
+    expect(ok.status).toBe(200);
+  });
+
   test("survives thousands of mutated bodies and still answers a good client", async () => {
     const r = await rig({ maxBodyBytes: 64 * 1024 });
     const good = [
