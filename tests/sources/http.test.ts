@@ -57,7 +57,7 @@ async function rig(props: Record<string, string | number> = {}, channel: Record<
 }
 
 const text = (e: Event) => new TextDecoder().decode(e.body);
-const post = (url: string, body: BodyInit, headers: Record<string, string> = {}) => fetch(url, { method: "POST", body, headers });
+const post = (url: string, body: NonNullable<RequestInit["body"]>, headers: Record<string, string> = {}) => fetch(url, { method: "POST", body, headers });
 
 describe("http source: accepted bodies", () => {
   test("commits a Flume JSON array and answers 200 after the commit", async () => {
@@ -101,7 +101,7 @@ describe("http source: accepted bodies", () => {
 });
 
 describe("http source: bad input is rejected and nothing of it is committed", () => {
-  const cases: Array<[string, Record<string, string | number>, BodyInit, Record<string, string>, number, RegExp]> = [
+  const cases: Array<[string, Record<string, string | number>, NonNullable<RequestInit["body"]>, Record<string, string>, number, RegExp]> = [
     ["malformed JSON", {}, '[{"body":"x"}', {}, 400, /malformed JSON/],
     ["a body that is not a string", {}, '[{"body":"ok"},{"body":"ok"},{"body":"ok"},{"body":7}]', {}, 400, /event 3: body is not a string/],
     ["a header that is not a string", {}, '[{"headers":{"n":1},"body":"x"}]', {}, 400, /event 0: header "n" is not a string/],
