@@ -43,7 +43,7 @@ export async function drain(ch: Channel): Promise<Event[]> {
   const out: Event[] = [];
   for (;;) {
     const tx = ch.begin();
-    const got = await tx.take(100);
+    const got = await tx.take(10);
     await tx.commit();
     if (got.length === 0) return out;
     out.push(...got);

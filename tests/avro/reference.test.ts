@@ -5,7 +5,6 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
-import { join } from "node:path";
 import { AvroRpcClient } from "../../src/avro/client.ts";
 import { DEFAULT_MAX_BUFFERS } from "../../src/avro/framing.ts";
 import { PROTOCOL_HASH, PROTOCOL_TEXT, hex } from "../../src/avro/protocol.ts";
@@ -14,16 +13,8 @@ import type { Event } from "../../src/core/event.ts";
 import { makeEvent } from "../../src/core/event.ts";
 import { getLogger } from "../../src/util/log.ts";
 import { onCleanup } from "../helpers/index.ts";
+import { REQ1, REQ2, RES1, RES2 } from "./reference.ts";
 
-const REF = join(import.meta.dir, "reference");
-function ref(name: string): Uint8Array {
-  const text = readFileSync(join(REF, name), "utf8");
-  return Uint8Array.from(text.split(/\s+/).filter(Boolean).map((h) => parseInt(h, 16)));
-}
-const REQ1 = ref("1-request-handshake-appendBatch.hex");
-const RES1 = ref("2-response-handshake-OK.hex");
-const REQ2 = ref("3-request-appendBatch.hex");
-const RES2 = ref("4-response-OK.hex");
 const BATCH = (): Event[] => [makeEvent("hello", { host: "web-1" }), makeEvent("world", { seq: "2" })];
 const LIMITS = { maxPackBytes: 1 << 20, maxBuffers: DEFAULT_MAX_BUFFERS };
 
@@ -40,7 +31,7 @@ function reader(sock: net.Socket) {
       w.resolve(new Uint8Array(out));
     }
   };
-  sock.on("data", (c) => {
+  sock.on("data", (c: Buffer) => {
     buf = Buffer.concat([buf, c]);
     check();
   });
