@@ -1,0 +1,128 @@
+// The file channel's checkpoint format: this file alone writes and reads it. A checkpoint is the channel's queue of
+// pending event pointers (runs of PUT records, see segment.ts) at one WAL position, so a restart replays only the
+// WAL written after that position.
+//
+// File `checkpoint` in checkpointDir (and, with useDualCheckpoints, a copy in backupCheckpointDir). Little-endian:
+//   0  4  magic "SLCP"
+//   4  2  format version (CHECKPOINT_VERSION = 1; a reader treats any other as unusable and falls back)
+//   6  2  flags, 0
+//   8  4  WAL position covered: segment id (u32)
+//   12 4  WAL position covered: offset in that segment (u32)
+//   16 8  written at, epoch ms (f64)
+//   24 8  body bytes of the pending events (f64)
+//   32 4  next segment id to use (u32): ids are never reused, even after segments were deleted
+//   36 4  run count R
+//   40 …  R runs of 28 bytes, in queue order (head first): u32 segment, u32 record offset, u32 record length,
+//         u32 first event index, u32 end index (exclusive), f64 record time (epoch ms)
+//   …  4  CRC32C of every byte before it
+//
+// The queue includes the events of take transactions still open when it was written (at the head, in WAL order):
+// their TAKE record, if they commit, comes after the covered position and replay removes them; if the process dies
+// first they are still pending, exactly as a rollback would leave them.
+//
+// Written atomically (temp file, fsync, rename, fsync dir) after the WAL is fsynced up to the covered position.
+// Reading: a missing, truncated, corrupt or other-version primary falls back to the backup, then to a full replay.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { atomicWriteFile } from "../../util/atomic-file.ts";
+import { crc32c } from "../../util/crc.ts";
+import type { Run } from "./segment.ts";
+
+export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_FILE = "checkpoint";
+const MAGIC = 0x50434c53; // "SLCP" read as a little-endian u32
+const FIXED_BYTES = 40;
+const RUN_BYTES = 28;
+
+export interface WalPos {
+  seg: number;
+  off: number;
+}
+
+export interface Checkpoint {
+  pos: WalPos;
+  writtenAt: number;
+  bytes: number;
+  nextSeg: number;
+  runs: Run[];
+}
+
+export function encodeCheckpoint(c: { pos: WalPos; writtenAt: number; bytes: number; nextSeg: number }, runs: Iterable<Run>, runCount: number): Uint8Array {
+  const buf = new Uint8Array(FIXED_BYTES + runCount * RUN_BYTES + 4);
+  const v = new DataView(buf.buffer);
+  v.setUint32(0, MAGIC, true);
+  v.setUint16(4, CHECKPOINT_VERSION, true);
+  v.setUint32(8, c.pos.seg, true);
+  v.setUint32(12, c.pos.off, true);
+  v.setFloat64(16, c.writtenAt, true);
+  v.setFloat64(24, c.bytes, true);
+  v.setUint32(32, c.nextSeg, true);
+  v.setUint32(36, runCount, true);
+  let at = FIXED_BYTES;
+  let n = 0;
+  for (const r of runs) {
+    if (n++ === runCount) throw new Error("checkpoint: more runs than announced");
+    v.setUint32(at, r.seg, true);
+    v.setUint32(at + 4, r.off, true);
+    v.setUint32(at + 8, r.len, true);
+    v.setUint32(at + 12, r.start, true);
+    v.setUint32(at + 16, r.end, true);
+    v.setFloat64(at + 20, r.ts, true);
+    at += RUN_BYTES;
+  }
+  if (n !== runCount) throw new Error("checkpoint: fewer runs than announced");
+  v.setUint32(at, crc32c(buf.subarray(0, at)), true);
+  return buf;
+}
+
+/** The checkpoint in `buf`, or the reason it is unusable. */
+export function decodeCheckpoint(buf: Uint8Array): Checkpoint | string {
+  if (buf.byteLength < FIXED_BYTES + 4) return `file is ${buf.byteLength} bytes, too short for a checkpoint`;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (v.getUint32(0, true) !== MAGIC) return "not a sluice checkpoint (bad magic)";
+  const ver = v.getUint16(4, true);
+  if (ver !== CHECKPOINT_VERSION) return `checkpoint format version ${ver} is not supported (this sluice reads version ${CHECKPOINT_VERSION})`;
+  const count = v.getUint32(36, true);
+  const end = FIXED_BYTES + count * RUN_BYTES;
+  if (buf.byteLength !== end + 4) return `file is ${buf.byteLength} bytes, expected ${end + 4} for ${count} runs (truncated?)`;
+  if (v.getUint32(end, true) !== crc32c(buf.subarray(0, end))) return "checksum mismatch";
+  const runs: Run[] = new Array(count);
+  for (let i = 0, at = FIXED_BYTES; i < count; i++, at += RUN_BYTES) {
+    runs[i] = {
+      seg: v.getUint32(at, true),
+      off: v.getUint32(at + 4, true),
+      len: v.getUint32(at + 8, true),
+      start: v.getUint32(at + 12, true),
+      end: v.getUint32(at + 16, true),
+      ts: v.getFloat64(at + 20, true),
+    };
+  }
+  return {
+    pos: { seg: v.getUint32(8, true), off: v.getUint32(12, true) },
+    writtenAt: v.getFloat64(16, true),
+    bytes: v.getFloat64(24, true),
+    nextSeg: v.getUint32(32, true),
+    runs,
+  };
+}
+
+export async function writeCheckpoint(dir: string, bytes: Uint8Array): Promise<void> {
+  await atomicWriteFile(join(dir, CHECKPOINT_FILE), bytes);
+}
+
+/** Reads `dir/checkpoint`: the checkpoint, `undefined` when there is none, or the reason it is unusable. */
+export async function readCheckpoint(dir: string): Promise<Checkpoint | string | undefined> {
+  let buf: Uint8Array;
+  try {
+    buf = await readFile(join(dir, CHECKPOINT_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    return `cannot read: ${(err as Error).message}`;
+  }
+  return decodeCheckpoint(buf);
+}
+
+export function comparePos(a: WalPos, b: WalPos): number {
+  return a.seg !== b.seg ? a.seg - b.seg : a.off - b.off;
+}

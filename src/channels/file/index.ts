@@ -1,0 +1,520 @@
+// The file channel: Flume's durable channel. Every committed transaction is one CRC-checked WAL record (segment.ts),
+// fsynced before commit resolves (group commit in wal.ts); the queue of pending events lives in memory as runs of
+// PUT records (queue.ts) and is checkpointed (checkpoint.ts) so a restart replays only the recent WAL (replay.ts).
+// Takes are served from a bounded cache of recently put events, else read back from the segment.
+
+import { mkdir, unlink } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Ack } from "../../core/ack.ts";
+import { EventSignal, type Channel, type Transaction } from "../../core/channel.ts";
+import type { ComponentContext } from "../../core/component.ts";
+import { defineType } from "../../core/component-type.ts";
+import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError, TransactionCapacityError } from "../../core/errors.ts";
+import { bodyBytes, type Event } from "../../core/event.ts";
+import { key, type ConfigOf } from "../../config/keys.ts";
+import { ChannelCounters } from "../../metrics/counters.ts";
+import { initCrc32c } from "../../util/crc.ts";
+import type { Logger } from "../../util/log.ts";
+import { comparePos, encodeCheckpoint, writeCheckpoint, type WalPos } from "./checkpoint.ts";
+import { inspectFileChannel } from "./inspect.ts";
+import { lockDir } from "./lock.ts";
+import { RunQueue } from "./queue.ts";
+import { recKey, recover } from "./replay.ts";
+import { decodePutEvents, encodePut, encodeTake, RecordType, type Run } from "./segment.ts";
+import { DiskSpace } from "./space.ts";
+import { Wal } from "./wal.ts";
+
+export const fileChannelKeys = {
+  checkpointDir: key.string("directory of the checkpoint (and its lock)", { defaultText: "`<state-dir>/<agent>/<channel>/checkpoint`" }),
+  useDualCheckpoints: key.bool("also write each checkpoint to backupCheckpointDir", { default: false }),
+  backupCheckpointDir: key.string("directory of the backup checkpoint", { defaultText: "`<state-dir>/<agent>/<channel>/checkpoint-backup` when useDualCheckpoints" }),
+  dataDirs: key.list("comma-separated directories of the WAL segments (segments alternate between them)", { separator: /\s*,\s*/, defaultText: "`<state-dir>/<agent>/<channel>/data`" }),
+  capacity: key.int("maximum events held", { default: 1_000_000, min: 1 }),
+  transactionCapacity: key.int("maximum events per put or take transaction", { default: 10_000, min: 1 }),
+  checkpointInterval: key.duration("time between checkpoints", { default: 30_000, unit: "ms", min: 100 }),
+  maxFileSize: key.bytes("size at which a WAL segment is closed and the next one started", { default: 2_146_435_071, min: 65_536 }),
+  minimumRequiredSpace: key.bytes("free space below which puts are refused (DiskFullError)", { default: 524_288_000, min: 0 }),
+  "keep-alive": key.duration("how long a put waits for room before the source is told the channel is full", { default: 3000, unit: "s" }),
+  checkpointOnClose: key.bool("write a checkpoint on a clean stop (fast next start)", { default: true }),
+  fsyncPerTransaction: key.bool("fsync before each commit returns (false: fsync every fsyncInterval; Acks wait for it)", { default: true }),
+  fsyncInterval: key.duration("with fsyncPerTransaction = false, time between fsyncs", { default: 5000, unit: "s", min: 1 }),
+  skipCorruptRecords: key.bool("sluice: start despite a corrupt record in the middle of the WAL, losing its events (logged as ERROR)", { default: false }),
+};
+export type FileChannelConfig = ConfigOf<typeof fileChannelKeys>;
+
+/** Recently put records kept in memory so a sink that keeps up never reads the disk. */
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+export class FileChannelCounters extends ChannelCounters {
+  CheckpointWriteErrorCount = 0;
+  CheckpointBackupWriteErrorCount = 0;
+  EventPutErrorCount = 0;
+  EventTakeErrorCount = 0;
+}
+
+export interface FileChannelDirs {
+  checkpointDir: string;
+  backupCheckpointDir?: string;
+  dataDirs: string[];
+}
+
+export function resolveDirs(cfg: FileChannelConfig, stateDir: string): FileChannelDirs {
+  const dataDirs = cfg.dataDirs && cfg.dataDirs.length > 0 ? cfg.dataDirs : [`${stateDir}/data`];
+  return {
+    checkpointDir: resolve(cfg.checkpointDir || `${stateDir}/checkpoint`),
+    backupCheckpointDir: cfg.useDualCheckpoints ? resolve(cfg.backupCheckpointDir || `${stateDir}/checkpoint-backup`) : undefined,
+    dataDirs: dataDirs.map((d) => resolve(d)),
+  };
+}
+
+interface CacheEntry {
+  events: Event[];
+  bytes: number;
+}
+
+export class FileChannel implements Channel {
+  readonly durable: boolean;
+  readonly counters = new FileChannelCounters();
+  readonly dirs: FileChannelDirs;
+  private wal?: Wal;
+  private queue = new RunQueue();
+  /** Take transactions holding events (not yet committed or rolled back): a checkpoint must include them. */
+  private readonly inflight = new Set<FileTransaction>();
+  private inflightEvents = 0;
+  /** Events of put commits waiting for their WAL round. */
+  private reserved = 0;
+  /** Body bytes of queued and in-flight events. */
+  private bytes = 0;
+  private readonly segLive = new Map<number, number>();
+  private readonly segments = new Set<number>();
+  private readonly cache = new Map<number, CacheEntry>();
+  private readonly loading = new Map<number, Promise<CacheEntry>>();
+  private cacheBytes = 0;
+  private readonly signal = new EventSignal();
+  private readonly room = new EventSignal();
+  private open = false;
+  private unhealthy = false;
+  private txid = Date.now() * 1000;
+  private timer?: ReturnType<typeof setInterval>;
+  private checkpointing?: Promise<void>;
+  private lastCheckpoint?: { pos: WalPos; at: number };
+  private unlocks: Array<() => Promise<void>> = [];
+  private readonly space: DiskSpace;
+  private readonly cacheLimit: number;
+
+  constructor(
+    readonly name: string,
+    readonly config: FileChannelConfig,
+    stateDir: string,
+    private readonly log: Logger,
+    opts: { cacheBytes?: number; type?: string } = {},
+  ) {
+    this.dirs = resolveDirs(config, stateDir);
+    this.durable = config.fsyncPerTransaction;
+    this.space = new DiskSpace(config.minimumRequiredSpace, name, log);
+    this.cacheLimit = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.type = opts.type ?? "file";
+  }
+  readonly type: string;
+
+  async start(): Promise<void> {
+    await initCrc32c();
+    const { checkpointDir, backupCheckpointDir, dataDirs } = this.dirs;
+    try {
+      for (const d of [checkpointDir, ...(backupCheckpointDir ? [backupCheckpointDir] : []), ...dataDirs]) {
+        await mkdir(d, { recursive: true });
+        this.unlocks.push(await lockDir(d, this.name, this.log));
+      }
+      const t0 = Date.now();
+      const r = await recover({ name: this.name, ...this.dirs, maxRecordBytes: Math.max(this.config.maxFileSize, 64 << 20), skipCorruptRecords: this.config.skipCorruptRecords, readOnly: false, log: this.log });
+      for (const n of r.notes) (n.includes("SKIPPED") ? this.log.error : this.log.warn)(`channel ${this.name}: ${n}`);
+      this.queue = r.queue;
+      this.bytes = r.bytes;
+      for (const id of r.segments.keys()) this.segments.add(id);
+      for (const run of this.queue) this.segLive.set(run.seg, (this.segLive.get(run.seg) ?? 0) + run.end - run.start);
+      this.wal = new Wal({ name: this.name, dataDirs, maxFileSize: this.config.maxFileSize, fsyncPerTransaction: this.config.fsyncPerTransaction, fsyncIntervalMs: this.config.fsyncInterval, log: this.log, onSegment: (id) => this.segments.add(id) });
+      await this.wal.open(r.nextSeg);
+      this.log.info(
+        `channel ${this.name}: ${this.queue.events} events pending (${r.checkpoint ? `${r.checkpoint.source} checkpoint + ` : "no checkpoint, full replay of "}${r.recordsReplayed} WAL records in ${Date.now() - t0} ms)`,
+      );
+      this.open = true;
+      // A checkpoint now makes the next start fast and lets drained segments go.
+      await this.checkpoint(true);
+    } catch (err) {
+      await this.wal?.close();
+      await this.releaseLocks();
+      throw err;
+    }
+    this.timer = setInterval(() => void this.checkpoint(false).catch(() => {}), this.config.checkpointInterval);
+    this.counters.StartTime = Date.now();
+  }
+
+  private async releaseLocks(): Promise<void> {
+    for (const u of this.unlocks.splice(0)) await u();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    if (this.timer) clearInterval(this.timer);
+    this.signal.notify();
+    this.room.notify();
+    if (this.config.checkpointOnClose) await this.checkpoint(true).catch(() => {});
+    await this.checkpointing;
+    await this.wal?.close();
+    await this.releaseLocks();
+    this.counters.StopTime = Date.now();
+  }
+
+  size(): number {
+    return this.queue.events;
+  }
+
+  capacity(): number {
+    return this.config.capacity;
+  }
+
+  /** Events held including those taken by open transactions (what a restart would bring back). */
+  pending(): number {
+    return this.queue.events + this.inflightEvents;
+  }
+
+  waitForEvents(ms: number): Promise<void> {
+    return this.queue.events > 0 ? Promise.resolve() : this.signal.wait(ms);
+  }
+
+  gauges(): Record<string, number> {
+    const head = this.queue.peek();
+    let oldest = head?.ts;
+    for (const tx of this.inflight) for (const r of tx.runs) if (oldest === undefined || r.ts < oldest) oldest = r.ts;
+    const g: Record<string, number> = {
+      ChannelBytes: this.bytes,
+      Open: this.open ? 1 : 0,
+      Unhealthy: this.unhealthy || this.wal?.broken ? 1 : 0,
+      CheckpointWriteErrorCount: this.counters.CheckpointWriteErrorCount,
+      CheckpointBackupWriteErrorCount: this.counters.CheckpointBackupWriteErrorCount,
+      EventPutErrorCount: this.counters.EventPutErrorCount,
+      EventTakeErrorCount: this.counters.EventTakeErrorCount,
+      Segments: this.segments.size,
+    };
+    if (oldest !== undefined) g.OldestEventAgeMs = Math.max(0, Date.now() - oldest);
+    if (this.lastCheckpoint) g.CheckpointAgeMs = Date.now() - this.lastCheckpoint.at;
+    return g;
+  }
+
+  begin(): Transaction {
+    if (!this.open) throw new ChannelClosedError(this.name);
+    return new FileTransaction(this);
+  }
+
+  private async reserveRoom(n: number): Promise<boolean> {
+    const deadline = Date.now() + this.config["keep-alive"];
+    for (;;) {
+      if (this.queue.events + this.inflightEvents + this.reserved + n <= this.config.capacity) return true;
+      const left = deadline - Date.now();
+      if (left <= 0 || !this.open) return false;
+      await this.room.wait(left);
+    }
+  }
+
+  /** @internal Writes one PUT record for the transaction's batches; resolves once durable (see fsyncPerTransaction). */
+  async commitPuts(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
+    if (!this.open) throw new ChannelClosedError(this.name);
+    if (!(await this.reserveRoom(n))) {
+      throw new ChannelFullError(this.name, `no room for ${n} events within keep-alive (size ${this.size()}/${this.capacity()})`);
+    }
+    this.reserved += n;
+    let applied = false;
+    try {
+      const ts = Date.now();
+      const { rec, bytes } = encodePut(RecordType.Put, ++this.txid, ts, batches);
+      await this.space.ensure(this.wal!.activeDir, rec.byteLength);
+      await this.wal!.append(rec, (pos) => {
+        applied = true;
+        this.reserved -= n;
+        this.enqueue({ seg: pos.seg, off: pos.off, len: rec.byteLength, start: 0, end: n, ts }, bytes, false);
+        if (this.cacheBytes < this.cacheLimit) this.cacheAdd(recKey(pos.seg, pos.off), batches.length === 1 ? (batches[0] as Event[]) : batches.flat(), bytes);
+      });
+    } catch (err) {
+      if (!applied) this.reserved -= n;
+      if (!(err instanceof DiskFullError)) {
+        this.counters.EventPutErrorCount += n;
+        this.log.debug(`channel ${this.name}: put failed: ${describeError(err)}`);
+      }
+      this.room.notify();
+      throw err;
+    }
+    this.counters.EventPutSuccessCount += n;
+    if (!this.config.fsyncPerTransaction) {
+      // Committed but not yet fsynced: the batch is not safe until the fsync that covers it.
+      for (const ack of acks) {
+        if (!ack) continue;
+        ack.hold(1);
+        this.wal!.afterSync(() => ack.release(1));
+      }
+    }
+  }
+
+  /**
+   * @internal Puts events at the head of the queue (the spillable channel moving its memory part, which is older
+   * than everything here, to disk at shutdown). Ignores capacity: those events were already accepted.
+   */
+  async putFront(events: readonly Event[]): Promise<void> {
+    if (!this.open) throw new ChannelClosedError(this.name);
+    const max = this.config.transactionCapacity;
+    const writes: Promise<void>[] = [];
+    // Chunks go out last first: each lands at the head, so the first chunk ends up first.
+    for (let end = events.length; end > 0; end -= max) {
+      const chunk = events.slice(Math.max(0, end - max), end);
+      const ts = Date.now();
+      const { rec, bytes } = encodePut(RecordType.PutFront, ++this.txid, ts, [chunk]);
+      writes.push(this.wal!.append(rec, (pos) => this.enqueue({ seg: pos.seg, off: pos.off, len: rec.byteLength, start: 0, end: chunk.length, ts }, bytes, true)));
+    }
+    await Promise.all(writes);
+    this.counters.EventPutSuccessCount += events.length;
+  }
+
+  private enqueue(run: Run, bytes: number, front: boolean): void {
+    if (front) this.queue.unshift(run);
+    else this.queue.push(run);
+    this.bytes += bytes;
+    this.segLive.set(run.seg, (this.segLive.get(run.seg) ?? 0) + run.end - run.start);
+    this.signal.notify();
+  }
+
+  private cacheAdd(k: number, events: Event[], bytes: number): CacheEntry {
+    const e = { events, bytes };
+    this.cache.set(k, e);
+    this.cacheBytes += bytes;
+    return e;
+  }
+
+  private cacheDrop(k: number): void {
+    const e = this.cache.get(k);
+    if (!e) return;
+    this.cache.delete(k);
+    this.cacheBytes -= e.bytes;
+  }
+
+  /** A PUT record's events, from the cache or read back from its segment (concurrent readers share one read). */
+  private record(run: Run): CacheEntry | Promise<CacheEntry> {
+    const k = recKey(run.seg, run.off);
+    const hit = this.cache.get(k);
+    if (hit) return hit;
+    let p = this.loading.get(k);
+    if (!p) {
+      p = (async () => {
+        const buf = await this.wal!.read(run.seg, run.off, run.len);
+        const ev = decodePutEvents(buf);
+        if (typeof ev === "string") throw new CorruptLogError(`unreadable PUT record (${ev})`, this.wal!.segmentPath(run.seg), run.off);
+        return this.cacheAdd(k, ev, bodyBytes(ev));
+      })().finally(() => this.loading.delete(k));
+      this.loading.set(k, p);
+    }
+    return p;
+  }
+
+  /** @internal */
+  async take(tx: FileTransaction, max: number): Promise<Event[]> {
+    const runs = this.queue.take(max);
+    if (runs.length === 0) return [];
+    let n = 0;
+    for (const r of runs) n += r.end - r.start;
+    // Registered before any await: a checkpoint from now on includes these events.
+    tx.runs.push(...runs);
+    this.inflight.add(tx);
+    this.inflightEvents += n;
+    const out: Event[] = [];
+    try {
+      for (const r of runs) {
+        let entry: CacheEntry;
+        try {
+          const got = this.record(r);
+          entry = got instanceof Promise ? await got : got;
+        } catch (err) {
+          if (!(err instanceof CorruptLogError) || !this.config.skipCorruptRecords) throw err;
+          // The run stays in the transaction, so its commit drops these events for good.
+          this.log.error(`channel ${this.name}: DROPPED ${r.end - r.start} events: ${err.message} (skipCorruptRecords = true)`);
+          continue;
+        }
+        for (let i = r.start; i < r.end; i++) out.push(entry.events[i]!);
+      }
+    } catch (err) {
+      this.counters.EventTakeErrorCount += n;
+      if (err instanceof CorruptLogError) this.unhealthy = true;
+      tx.runs.splice(tx.runs.length - runs.length, runs.length);
+      this.inflightEvents -= n;
+      if (tx.runs.length === 0) this.inflight.delete(tx);
+      this.queue.unshiftAll(runs);
+      throw err;
+    }
+    tx.bytes += bodyBytes(out);
+    return out;
+  }
+
+  /** @internal Logs the take; on failure the events go back to the head (re-delivered, never lost). */
+  async commitTakes(tx: FileTransaction): Promise<void> {
+    const runs = tx.runs;
+    try {
+      await this.wal!.append(encodeTake(++this.txid, Date.now(), runs, tx.bytes), () => {
+        let n = 0;
+        for (const r of runs) {
+          const k = r.end - r.start;
+          n += k;
+          const live = (this.segLive.get(r.seg) ?? 0) - k;
+          if (live > 0) this.segLive.set(r.seg, live);
+          else this.segLive.delete(r.seg);
+          const c = this.cache.get(recKey(r.seg, r.off));
+          if (c && r.end >= c.events.length) this.cacheDrop(recKey(r.seg, r.off));
+        }
+        this.inflight.delete(tx);
+        this.inflightEvents -= n;
+        this.bytes -= tx.bytes;
+        this.counters.EventTakeSuccessCount += n;
+        this.room.notify();
+      });
+    } catch (err) {
+      this.counters.EventTakeErrorCount += runs.length;
+      this.rollbackTakes(tx);
+      throw err;
+    }
+  }
+
+  /** @internal */
+  rollbackTakes(tx: FileTransaction): void {
+    if (!this.inflight.delete(tx)) return;
+    let n = 0;
+    for (const r of tx.runs) n += r.end - r.start;
+    this.inflightEvents -= n;
+    this.queue.unshiftAll(tx.runs);
+    this.signal.notify();
+  }
+
+  /**
+   * Writes a checkpoint of the queue (with open takes at its head) at the WAL position applied so far, then deletes
+   * segments nothing points into any more. Skipped when nothing was logged since the last one (unless forced).
+   */
+  checkpoint(force: boolean): Promise<void> {
+    if (this.checkpointing) return this.checkpointing;
+    const wal = this.wal;
+    if (!wal) return Promise.resolve();
+    const pos = { ...wal.appliedPos };
+    if (!force && this.lastCheckpoint && comparePos(pos, this.lastCheckpoint.pos) === 0) return Promise.resolve();
+    // The snapshot is taken synchronously, so it matches `pos` exactly.
+    const open: Run[] = [];
+    for (const tx of this.inflight) open.push(...tx.runs);
+    open.sort((a, b) => a.seg - b.seg || a.off - b.off || a.start - b.start);
+    const buf = encodeCheckpoint({ pos, writtenAt: Date.now(), bytes: this.bytes, nextSeg: wal.activeSegment + 1 }, concat(open, this.queue), open.length + this.queue.length);
+    this.checkpointing = (async () => {
+      try {
+        await wal.sync();
+        await writeCheckpoint(this.dirs.checkpointDir, buf);
+      } catch (err) {
+        this.counters.CheckpointWriteErrorCount++;
+        this.log.error(`channel ${this.name}: cannot write checkpoint in ${this.dirs.checkpointDir}: ${describeError(err)} (the WAL still has everything; restart replays more)`);
+        throw err;
+      }
+      if (this.dirs.backupCheckpointDir) {
+        await writeCheckpoint(this.dirs.backupCheckpointDir, buf).catch((err) => {
+          this.counters.CheckpointBackupWriteErrorCount++;
+          this.log.warn(`channel ${this.name}: cannot write backup checkpoint in ${this.dirs.backupCheckpointDir}: ${describeError(err)}`);
+        });
+      }
+      this.lastCheckpoint = { pos, at: Date.now() };
+      await this.deleteDrained(pos.seg);
+    })().finally(() => (this.checkpointing = undefined));
+    return this.checkpointing;
+  }
+
+  /** Deletes segments before the checkpointed position that no queued or in-flight event points into. */
+  private async deleteDrained(before: number): Promise<void> {
+    for (const id of [...this.segments].sort((a, b) => a - b)) {
+      if (id >= before || id === this.wal!.activeSegment || (this.segLive.get(id) ?? 0) > 0) continue;
+      const path = this.wal!.segmentPath(id);
+      this.segments.delete(id);
+      await this.wal!.forget(id);
+      await unlink(path).catch((err) => this.log.warn(`channel ${this.name}: cannot delete drained segment ${path}: ${describeError(err)}`));
+      this.log.debug(`channel ${this.name}: deleted drained segment ${path}`);
+    }
+  }
+}
+
+function* concat(a: readonly Run[], b: Iterable<Run>): Iterable<Run> {
+  yield* a;
+  yield* b;
+}
+
+export class FileTransaction implements Transaction {
+  private batches: (readonly Event[])[] = [];
+  private acks: (Ack | undefined)[] = [];
+  private putCount = 0;
+  runs: Run[] = [];
+  bytes = 0;
+  private taken = 0;
+  private done = false;
+
+  constructor(private readonly ch: FileChannel) {}
+
+  put(events: readonly Event[], ack?: Ack): void {
+    if (this.taken > 0) throw new Error("a transaction holds either puts or takes");
+    const cap = this.ch.config.transactionCapacity;
+    if (this.putCount + events.length > cap) throw new TransactionCapacityError(this.ch.name, this.putCount + events.length, cap);
+    this.ch.counters.EventPutAttemptCount += events.length;
+    this.batches.push(events);
+    this.acks.push(ack);
+    this.putCount += events.length;
+  }
+
+  async take(max: number): Promise<Event[]> {
+    if (this.putCount > 0) throw new Error("a transaction holds either puts or takes");
+    const cap = this.ch.config.transactionCapacity;
+    if (this.taken + max > cap) throw new TransactionCapacityError(this.ch.name, this.taken + max, cap);
+    this.ch.counters.EventTakeAttemptCount += max;
+    const got = await this.ch.take(this, max);
+    this.taken += got.length;
+    return got;
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    if (this.putCount > 0) await this.ch.commitPuts(this.batches, this.acks, this.putCount);
+    else if (this.runs.length > 0) await this.ch.commitTakes(this);
+    this.batches = [];
+  }
+
+  async rollback(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.batches = [];
+    if (this.runs.length > 0) this.ch.rollbackTakes(this);
+  }
+}
+
+export const fileChannelType = defineType({
+  kind: "channel",
+  names: ["file", "org.apache.flume.channel.file.FileChannel"],
+  keys: fileChannelKeys,
+  check(cfg, report) {
+    if (cfg.transactionCapacity > cfg.capacity) {
+      report("transactionCapacity", `transactionCapacity (${cfg.transactionCapacity}) must be ≤ capacity (${cfg.capacity})`);
+    }
+    checkDirs(cfg, report);
+  },
+  create(cfg, ctx: ComponentContext) {
+    return new FileChannel(ctx.name, cfg, ctx.stateDir, ctx.log);
+  },
+  inspect: (cfg, ctx) => inspectFileChannel(resolveDirs(cfg, ctx.stateDir), cfg, ctx),
+});
+
+/** Directory rules shared with the spillable channel (its overflow part is a file channel). */
+export function checkDirs(cfg: FileChannelConfig, report: (key: string, message: string) => void): void {
+  const data = (cfg.dataDirs ?? []).map((d) => resolve(d));
+  if (new Set(data).size !== data.length) report("dataDirs", `dataDirs (${cfg.dataDirs!.join(",")}) lists a directory twice`);
+  if (cfg.checkpointDir && data.includes(resolve(cfg.checkpointDir))) {
+    report("checkpointDir", `checkpointDir (${cfg.checkpointDir}) must not also be one of dataDirs (${cfg.dataDirs!.join(",")})`);
+  }
+  if (cfg.backupCheckpointDir && cfg.checkpointDir && resolve(cfg.backupCheckpointDir) === resolve(cfg.checkpointDir)) {
+    report("backupCheckpointDir", `backupCheckpointDir (${cfg.backupCheckpointDir}) must differ from checkpointDir`);
+  }
+}

@@ -1,0 +1,45 @@
+// `sluice status` for a file channel: a read-only recovery (nothing locked, truncated or written) that reports the
+// backlog, the WAL on disk and the checkpoint's age, whether or not an agent is running.
+
+import type { ComponentContext } from "../../core/component.ts";
+import type { InspectReport } from "../../core/component-type.ts";
+import { initCrc32c } from "../../util/crc.ts";
+import type { FileChannelConfig, FileChannelDirs } from "./index.ts";
+import { dirLockHolder } from "./lock.ts";
+import { recover } from "./replay.ts";
+
+export async function inspectFileChannel(dirs: FileChannelDirs, cfg: FileChannelConfig, ctx: ComponentContext): Promise<InspectReport> {
+  await initCrc32c();
+  const r = await recover({
+    name: ctx.name,
+    ...dirs,
+    maxRecordBytes: Math.max(cfg.maxFileSize, 64 << 20),
+    skipCorruptRecords: true,
+    readOnly: true,
+    log: ctx.log,
+  });
+  let walBytes = 0;
+  const items: InspectReport["items"] = [];
+  for (const [id, s] of [...r.segments].sort((a, b) => a[0] - b[0])) {
+    walBytes += s.size;
+    items.push({ segment: id, file: s.path, bytes: s.size });
+  }
+  const head = r.queue.peek();
+  return {
+    summary: {
+      events: r.queue.events,
+      bytes: r.bytes,
+      segments: r.segments.size,
+      walBytes,
+      checkpoint: r.checkpoint?.source ?? "none",
+      checkpointAgeMs: r.checkpoint ? Math.max(0, Date.now() - r.checkpoint.writtenAt) : null,
+      oldestEventAgeMs: head ? Math.max(0, Date.now() - head.ts) : null,
+      recordsAfterCheckpoint: r.recordsReplayed,
+      checkpointDir: dirs.checkpointDir,
+      dataDirs: dirs.dataDirs.join(","),
+      lockedByPid: (await dirLockHolder(dirs.checkpointDir)) ?? null,
+      problems: r.notes.length > 0 ? r.notes.join("; ") : null,
+    },
+    items,
+  };
+}

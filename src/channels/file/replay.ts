@@ -1,0 +1,265 @@
+// Recovery of the file channel's queue at start: load the newest usable checkpoint (primary, then backup), then
+// replay the WAL written after the position it covers. Without a usable checkpoint, every segment is replayed.
+// Torn tails are truncated (with a warning naming segment and offset); corruption in the middle stops the start
+// unless skipCorruptRecords. In read-only mode (`sluice status`) nothing is truncated, locked or written.
+
+import { open, readdir, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { CorruptLogError } from "../../core/errors.ts";
+import type { Logger } from "../../util/log.ts";
+import { readCheckpoint, type Checkpoint, type WalPos } from "./checkpoint.ts";
+import { RunQueue } from "./queue.ts";
+import { checkSegmentHeader, parseRecord, parseSegmentName, RecordType, SEGMENT_HEADER_BYTES, type RecordInfo, type Run } from "./segment.ts";
+
+/** Replay reads segments in chunks this large (one read per chunk, records parsed in place). */
+const SCAN_CHUNK_BYTES = 8 * 1024 * 1024;
+
+export interface RecoverOptions {
+  name: string;
+  checkpointDir: string;
+  backupCheckpointDir?: string;
+  dataDirs: readonly string[];
+  /** Largest plausible record: anything longer is garbage. */
+  maxRecordBytes: number;
+  skipCorruptRecords: boolean;
+  readOnly: boolean;
+  log: Logger;
+}
+
+export interface Recovered {
+  queue: RunQueue;
+  bytes: number;
+  /** Existing segments: id → path and size after recovery. */
+  segments: Map<number, { path: string; size: number }>;
+  /** First id the writer may use. */
+  nextSeg: number;
+  checkpoint?: { source: "primary" | "backup"; writtenAt: number; pos: WalPos };
+  recordsReplayed: number;
+  /** Problems met (torn tails, skipped corruption, unusable checkpoints), one line each. */
+  notes: string[];
+}
+
+export function recKey(seg: number, off: number): number {
+  return seg * 0x1_0000_0000 + off;
+}
+
+async function listSegments(dirs: readonly string[]): Promise<Map<number, { path: string; size: number }>> {
+  const out = new Map<number, { path: string; size: number }>();
+  for (const d of dirs) {
+    let names: string[];
+    try {
+      names = await readdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw err;
+    }
+    for (const n of names) {
+      const id = parseSegmentName(n);
+      if (id === undefined) continue;
+      const path = join(d, n);
+      const prev = out.get(id);
+      if (prev) throw new CorruptLogError(`segment ${id} exists twice (also ${prev.path}); was dataDirs reordered or two channels merged?`, path, 0);
+      out.set(id, { path, size: (await stat(path)).size });
+    }
+  }
+  return out;
+}
+
+async function loadCheckpoint(o: RecoverOptions, segments: Map<number, unknown>, notes: string[]): Promise<(Checkpoint & { source: "primary" | "backup" }) | undefined> {
+  const candidates: Array<["primary" | "backup", string]> = [["primary", o.checkpointDir]];
+  if (o.backupCheckpointDir) candidates.push(["backup", o.backupCheckpointDir]);
+  for (const [source, dir] of candidates) {
+    const c = await readCheckpoint(dir);
+    if (c === undefined) continue;
+    let why = typeof c === "string" ? c : undefined;
+    if (typeof c !== "string") {
+      // A checkpoint must point into segments that still exist: an old backup may predate segment deletions.
+      if (!segments.has(c.pos.seg)) why = `its WAL segment ${c.pos.seg} is missing`;
+      const gone = c.runs.find((r) => !segments.has(r.seg));
+      if (!why && gone) why = `it references deleted segment ${gone.seg}`;
+      if (!why) return { ...c, source };
+    }
+    notes.push(`${source} checkpoint ${join(dir, "checkpoint")} is unusable (${why}); falling back`);
+  }
+  return undefined;
+}
+
+/** Finds the next offset after `from` where a valid record starts, or undefined (read in chunks, bounded by size). */
+async function findNextValid(fh: FileHandle, from: number, size: number, maxLen: number): Promise<number | undefined> {
+  let at = from;
+  while (at < size) {
+    const n = Math.min(SCAN_CHUNK_BYTES, size - at);
+    const buf = new Uint8Array(n);
+    await readFully(fh, buf, at);
+    for (let i = 0; i < n; i++) {
+      const p = parseRecord(buf, i, at + i, maxLen);
+      if (p.kind === "ok") return at + i;
+      if (p.kind === "short" && p.need <= size - (at + i) && p.need > RECORDHEAD) {
+        const big = new Uint8Array(p.need);
+        await readFully(fh, big, at + i);
+        if (parseRecord(big, 0, at + i, maxLen).kind === "ok") return at + i;
+      }
+    }
+    at += n;
+  }
+  return undefined;
+}
+const RECORDHEAD = 8;
+
+async function readFully(fh: FileHandle, buf: Uint8Array, pos: number): Promise<number> {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const { bytesRead } = await fh.read(buf, got, buf.byteLength - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+/**
+ * Scans one segment from `from`, calling `onRecord` for each valid record. Returns the offset where valid data ends.
+ * A bad record is a torn tail (last segment, nothing valid after it: truncated) or corruption (thrown, or skipped).
+ */
+async function scanSegment(id: number, path: string, size: number, from: number, last: boolean, o: RecoverOptions, notes: string[], onRecord: (r: RecordInfo) => void): Promise<number> {
+  const fh = await open(path, "r");
+  try {
+    const head = new Uint8Array(SEGMENT_HEADER_BYTES);
+    const got = await readFully(fh, head, 0);
+    const bad = checkSegmentHeader(head.subarray(0, got), id);
+    if (bad) {
+      if (last && size <= SEGMENT_HEADER_BYTES) {
+        // Created by a process that died before the header was durable: an empty segment, nothing to lose.
+        notes.push(`segment ${path}: incomplete header of an empty segment (${bad}); ${o.readOnly ? "would be removed" : "removed"}`);
+        if (!o.readOnly) await unlink(path);
+        return -1;
+      }
+      throw new CorruptLogError(`unusable segment header: ${bad}`, path, 0);
+    }
+    let pos = Math.max(from, SEGMENT_HEADER_BYTES);
+    let buf = new Uint8Array(0);
+    let bufStart = pos;
+    while (pos < size) {
+      const at = pos - bufStart;
+      const p = parseRecord(buf, at, pos, o.maxRecordBytes);
+      if (p.kind === "ok") {
+        onRecord(p.info);
+        pos += p.info.len;
+        continue;
+      }
+      if (p.kind === "short" && bufStart + buf.byteLength < size) {
+        // Refill from the current record: at least a chunk, at least the whole record.
+        const want = Math.min(size - pos, Math.max(SCAN_CHUNK_BYTES, p.need));
+        buf = new Uint8Array(want);
+        bufStart = pos;
+        const n = await readFully(fh, buf, pos);
+        if (n < want) buf = buf.subarray(0, n);
+        continue;
+      }
+      const reason = p.kind === "bad" ? p.reason : `record of ${p.need} bytes runs past the end of the file (${size} bytes)`;
+      const next = await findNextValid(fh, pos + 1, size, o.maxRecordBytes);
+      if (next === undefined && last) {
+        notes.push(`segment ${path}: torn record at offset ${pos} (${reason}): ${o.readOnly ? "the tail would be truncated" : "truncated"} (${size - pos} bytes; the last write of a crash, never acknowledged)`);
+        if (!o.readOnly) await truncate(path, pos);
+        return pos;
+      }
+      const lost = next === undefined ? `the rest of the segment (${size - pos} bytes)` : `${next - pos} bytes up to the next valid record at offset ${next}`;
+      if (!o.skipCorruptRecords) {
+        throw new CorruptLogError(
+          `corrupt WAL record (${reason}) in the middle of the log; ${lost} would be lost, so channel ${o.name} refuses to start. ` +
+            `Set skipCorruptRecords = true on the channel to skip it and lose those events`,
+          path,
+          pos,
+        );
+      }
+      notes.push(`segment ${path}: SKIPPED corrupt record at offset ${pos} (${reason}); lost ${lost}`);
+      if (next === undefined) return pos;
+      pos = next;
+      buf = new Uint8Array(0);
+      bufStart = pos;
+    }
+    return pos;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Subtracts the taken ranges (sorted by start) of a run's record from the run; returns what is left. */
+function subtract(r: Run, taken: Array<[number, number]>, out: Run[]): void {
+  let s = r.start;
+  for (const [a, b] of taken) {
+    if (b <= s || a >= r.end) continue;
+    if (a > s) out.push({ ...r, start: s, end: a });
+    s = Math.max(s, b);
+    if (s >= r.end) return;
+  }
+  if (s < r.end) out.push(s === r.start ? r : { ...r, start: s });
+}
+
+export async function recover(o: RecoverOptions): Promise<Recovered> {
+  const notes: string[] = [];
+  const segments = await listSegments(o.dataDirs);
+  const ckpt = await loadCheckpoint(o, segments, notes);
+  const queue = new RunQueue();
+  let bytes = 0;
+  let from: WalPos = { seg: 0, off: 0 };
+  if (ckpt) {
+    for (const r of ckpt.runs) queue.push(r);
+    bytes = ckpt.bytes;
+    from = ckpt.pos;
+  }
+  const taken = new Map<number, Array<[number, number]>>();
+  const ids = [...segments.keys()].sort((a, b) => a - b);
+  let records = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id < from.seg) continue;
+    const s = segments.get(id)!;
+    const end = await scanSegment(id, s.path, s.size, id === from.seg ? from.off : 0, i === ids.length - 1, o, notes, (r) => {
+      records++;
+      if (r.type === RecordType.Take) {
+        for (const t of r.runs!) {
+          const k = recKey(t.seg, t.off);
+          let l = taken.get(k);
+          if (!l) taken.set(k, (l = []));
+          l.push([t.start, t.end]);
+        }
+        bytes -= r.bytes;
+        return;
+      }
+      const run: Run = { seg: id, off: r.off, len: r.len, start: 0, end: r.count, ts: r.ts };
+      if (r.count === 0) return;
+      if (r.type === RecordType.PutFront) queue.unshift(run);
+      else queue.push(run);
+      bytes += r.bytes;
+    });
+    if (end < 0) segments.delete(id);
+    else s.size = end;
+  }
+  let result = queue;
+  if (taken.size > 0) {
+    for (const l of taken.values()) l.sort((a, b) => a[0] - b[0]);
+    result = new RunQueue();
+    const pieces: Run[] = [];
+    for (const r of queue) {
+      const t = taken.get(recKey(r.seg, r.off));
+      if (!t) {
+        result.push(r);
+        continue;
+      }
+      pieces.length = 0;
+      subtract(r, t, pieces);
+      for (const p of pieces) result.push(p);
+    }
+  }
+  if (result.events === 0) bytes = 0;
+  const maxId = ids.length > 0 ? ids[ids.length - 1]! : 0;
+  return {
+    queue: result,
+    bytes: Math.max(0, bytes),
+    segments,
+    nextSeg: Math.max(maxId + 1, ckpt?.nextSeg ?? 1),
+    checkpoint: ckpt ? { source: ckpt.source, writtenAt: ckpt.writtenAt, pos: ckpt.pos } : undefined,
+    recordsReplayed: records,
+    notes,
+  };
+}

@@ -1,0 +1,274 @@
+// The file channel's WAL segment format: this file alone writes and reads it. Records are self-delimiting and each
+// carries its own CRC32C, so a reader can tell a torn tail (the last write of a crash) from damage in the middle.
+//
+// A segment is `log-<id>` (id in 10 decimal digits, unique and increasing for the channel's life) in
+// dataDirs[id % dataDirs.length]: one segment is written at a time, so writes spread over the data dirs by segment
+// and the WAL order is simply (segment id, offset). All integers are little-endian.
+//
+// Header, 16 bytes:
+//   0  4  magic "SLWL"
+//   4  2  format version (SEGMENT_VERSION = 1; a reader refuses any other)
+//   6  2  flags, 0
+//   8  4  segment id (u32)
+//   12 4  CRC32C of bytes 0..11
+// Records, back to back from offset 16 (a record never spans two segments):
+//   0  4  payload length L (u32)
+//   4  4  CRC32C of the payload
+//   8  L  payload:
+//     0  1  type: 1 PUT (events join the queue's tail), 2 PUT_FRONT (events join the queue's head: the spillable
+//           channel moving its older memory part to disk at shutdown), 3 TAKE
+//     1  3  0
+//     4  8  transaction id (f64 holding an integer), for diagnostics
+//     12 8  time written, epoch ms (f64)
+//     PUT, PUT_FRONT:
+//     20 4  event count N
+//     24 8  total body bytes (f64)
+//     32 …  N events: u32 headers length H, u32 body length B, H bytes of headers (a UTF-8 JSON object; H = 0 for
+//           none), B bytes of body
+//     TAKE:
+//     20 4  run count R
+//     24 8  total body bytes taken (f64)
+//     32 …  R runs of 16 bytes: u32 segment id, u32 offset of the PUT record, u32 first event index, u32 end index
+//           (exclusive) — the events of that PUT record this transaction took
+//
+// Transactions: a put transaction is ONE record written at commit, and a take transaction is one TAKE record written
+// at commit. The record is the commit record: its CRC makes it all-or-nothing, so a separate "commit" marker would
+// only cost a second write. Nothing of an uncommitted transaction is ever on disk.
+//
+// Recovery: a record whose length runs past the end of the file or whose CRC fails is a torn tail when no valid
+// record follows it in the last segment (the crash interrupted the last write; the segment is truncated there).
+// Anything else — a bad record with valid records after it, or in an older segment — is corruption in the middle,
+// which the channel reports with segment and offset and refuses to start on (unless skipCorruptRecords).
+
+import type { Event } from "../../core/event.ts";
+import { crc32c } from "../../util/crc.ts";
+
+export const SEGMENT_VERSION = 1;
+export const SEGMENT_HEADER_BYTES = 16;
+export const RECORD_HEADER_BYTES = 8;
+const PAYLOAD_FIXED_BYTES = 32;
+const TAKE_RUN_BYTES = 16;
+const MAGIC = 0x4c574c53; // "SLWL" read as a little-endian u32
+
+export const RecordType = { Put: 1, PutFront: 2, Take: 3 } as const;
+export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+
+/** A slice [start, end) of the events of one PUT record: the unit of the channel's queue. */
+export interface Run {
+  seg: number;
+  /** Offset of the PUT record in its segment. */
+  off: number;
+  /** Record length including its 8-byte header, so a reader fetches it in one read. */
+  len: number;
+  start: number;
+  end: number;
+  /** When the record was written (epoch ms), for OldestEventAgeMs. */
+  ts: number;
+}
+
+export function segmentName(id: number): string {
+  return `log-${String(id).padStart(10, "0")}`;
+}
+
+const SEGMENT_NAME_RE = /^log-(\d{10})$/;
+
+export function parseSegmentName(name: string): number | undefined {
+  const m = SEGMENT_NAME_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function encodeSegmentHeader(id: number): Uint8Array {
+  const b = new Uint8Array(SEGMENT_HEADER_BYTES);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, MAGIC, true);
+  v.setUint16(4, SEGMENT_VERSION, true);
+  v.setUint16(6, 0, true);
+  v.setUint32(8, id, true);
+  v.setUint32(12, crc32c(b.subarray(0, 12)), true);
+  return b;
+}
+
+/** Why a segment header is unusable, or undefined when it is a version-1 header for segment `id`. */
+export function checkSegmentHeader(b: Uint8Array, id: number): string | undefined {
+  if (b.byteLength < SEGMENT_HEADER_BYTES) return `header is ${b.byteLength} bytes, expected ${SEGMENT_HEADER_BYTES}`;
+  const v = new DataView(b.buffer, b.byteOffset, SEGMENT_HEADER_BYTES);
+  if (v.getUint32(0, true) !== MAGIC) return "not a sluice WAL segment (bad magic)";
+  if (v.getUint32(12, true) !== crc32c(b.subarray(0, 12))) return "header checksum mismatch";
+  const ver = v.getUint16(4, true);
+  if (ver !== SEGMENT_VERSION) return `segment format version ${ver} is not supported (this sluice reads version ${SEGMENT_VERSION})`;
+  const got = v.getUint32(8, true);
+  if (got !== id) return `header names segment ${got}, file name says ${id}`;
+  return undefined;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NO_HEADERS = new Uint8Array(0);
+
+/**
+ * Encodes headers once per distinct header object: sources share one header map across a batch (or a file), so the
+ * common case costs one identity comparison per event, not a JSON encoding.
+ */
+class HeaderEncoder {
+  private last?: Record<string, string>;
+  private lastBytes: Uint8Array = NO_HEADERS;
+  encode(h: Record<string, string>): Uint8Array {
+    if (h === this.last) return this.lastBytes;
+    let empty = true;
+    for (const _ in h) {
+      empty = false;
+      break;
+    }
+    this.last = h;
+    this.lastBytes = empty ? NO_HEADERS : encoder.encode(JSON.stringify(h));
+    return this.lastBytes;
+  }
+}
+
+function finishRecord(rec: Uint8Array, v: DataView): Uint8Array {
+  v.setUint32(0, rec.byteLength - RECORD_HEADER_BYTES, true);
+  v.setUint32(4, crc32c(rec.subarray(RECORD_HEADER_BYTES)), true);
+  return rec;
+}
+
+function writeFixed(v: DataView, type: RecordType, txid: number, ts: number, count: number, bytes: number): void {
+  const p = RECORD_HEADER_BYTES;
+  v.setUint8(p, type);
+  v.setFloat64(p + 4, txid, true);
+  v.setFloat64(p + 12, ts, true);
+  v.setUint32(p + 20, count, true);
+  v.setFloat64(p + 24, bytes, true);
+}
+
+/** One PUT (or PUT_FRONT) record holding `batches` in order, with its length and CRC: ready to append. */
+export function encodePut(type: typeof RecordType.Put | typeof RecordType.PutFront, txid: number, ts: number, batches: readonly (readonly Event[])[]): { rec: Uint8Array; count: number; bytes: number } {
+  const he = new HeaderEncoder();
+  let count = 0;
+  let bytes = 0;
+  let size = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+  for (const batch of batches) {
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      size += 8 + he.encode(e.headers).byteLength + e.body.byteLength;
+      bytes += e.body.byteLength;
+    }
+    count += batch.length;
+  }
+  const rec = new Uint8Array(size);
+  const v = new DataView(rec.buffer);
+  writeFixed(v, type, txid, ts, count, bytes);
+  let at = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+  for (const batch of batches) {
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      const h = he.encode(e.headers);
+      v.setUint32(at, h.byteLength, true);
+      v.setUint32(at + 4, e.body.byteLength, true);
+      at += 8;
+      if (h.byteLength > 0) {
+        rec.set(h, at);
+        at += h.byteLength;
+      }
+      rec.set(e.body, at);
+      at += e.body.byteLength;
+    }
+  }
+  return { rec: finishRecord(rec, v), count, bytes };
+}
+
+export function encodeTake(txid: number, ts: number, runs: readonly Run[], bytes: number): Uint8Array {
+  const rec = new Uint8Array(RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES + runs.length * TAKE_RUN_BYTES);
+  const v = new DataView(rec.buffer);
+  writeFixed(v, RecordType.Take, txid, ts, runs.length, bytes);
+  let at = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+  for (const r of runs) {
+    v.setUint32(at, r.seg, true);
+    v.setUint32(at + 4, r.off, true);
+    v.setUint32(at + 8, r.start, true);
+    v.setUint32(at + 12, r.end, true);
+    at += TAKE_RUN_BYTES;
+  }
+  return finishRecord(rec, v);
+}
+
+/** What a scan learns from a record without decoding its events. */
+export interface RecordInfo {
+  type: RecordType;
+  /** Offset of the record (its 8-byte header) in the segment, and its full length. */
+  off: number;
+  len: number;
+  ts: number;
+  /** PUT: events; TAKE: runs. */
+  count: number;
+  bytes: number;
+  /** TAKE only: the runs taken (seg/off/start/end; len and ts are 0). */
+  runs?: Run[];
+}
+
+export type ParseOutcome =
+  | { kind: "ok"; info: RecordInfo }
+  /** Not enough bytes in `buf` for the whole record: `need` is its full length when known. */
+  | { kind: "short"; need: number }
+  | { kind: "bad"; reason: string };
+
+/** Checks and parses the record at buf[at]; `off` is its offset in the segment (for the returned info). */
+export function parseRecord(buf: Uint8Array, at: number, off: number, maxLen: number): ParseOutcome {
+  if (buf.byteLength - at < RECORD_HEADER_BYTES) return { kind: "short", need: RECORD_HEADER_BYTES };
+  const v = new DataView(buf.buffer, buf.byteOffset + at);
+  const plen = v.getUint32(0, true);
+  if (plen < PAYLOAD_FIXED_BYTES || plen > maxLen) return { kind: "bad", reason: `implausible record length ${plen}` };
+  const len = RECORD_HEADER_BYTES + plen;
+  if (buf.byteLength - at < len) return { kind: "short", need: len };
+  const payload = buf.subarray(at + RECORD_HEADER_BYTES, at + len);
+  if (crc32c(payload) !== v.getUint32(4, true)) return { kind: "bad", reason: "record checksum mismatch" };
+  const type = v.getUint8(8) as RecordType;
+  const ts = v.getFloat64(20, true);
+  const count = v.getUint32(28, true);
+  const bytes = v.getFloat64(32, true);
+  if (type === RecordType.Put || type === RecordType.PutFront) return { kind: "ok", info: { type, off, len, ts, count, bytes } };
+  if (type !== RecordType.Take) return { kind: "bad", reason: `unknown record type ${type}` };
+  if (PAYLOAD_FIXED_BYTES + count * TAKE_RUN_BYTES !== plen) return { kind: "bad", reason: "TAKE record length does not match its run count" };
+  const runs: Run[] = new Array(count);
+  let p = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+  for (let i = 0; i < count; i++, p += TAKE_RUN_BYTES) {
+    runs[i] = { seg: v.getUint32(p, true), off: v.getUint32(p + 4, true), len: 0, start: v.getUint32(p + 8, true), end: v.getUint32(p + 12, true), ts: 0 };
+  }
+  return { kind: "ok", info: { type, off, len, ts, count, bytes, runs } };
+}
+
+/**
+ * Decodes the events of a whole PUT record (header included) after checking its CRC; bodies are views into `rec`.
+ * Returns a reason string when the record is damaged.
+ */
+export function decodePutEvents(rec: Uint8Array): Event[] | string {
+  const p = parseRecord(rec, 0, 0, rec.byteLength);
+  if (p.kind !== "ok") return p.kind === "bad" ? p.reason : "record is shorter than its length field";
+  if (p.info.type === RecordType.Take) return "expected a PUT record, found a TAKE record";
+  const n = p.info.count;
+  const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+  const out: Event[] = new Array(n);
+  let at = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+  let lastHeaderText = "";
+  let lastHeaders: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    if (at + 8 > rec.byteLength) return `event ${i} runs past the record`;
+    const h = v.getUint32(at, true);
+    const b = v.getUint32(at + 4, true);
+    at += 8;
+    if (at + h + b > rec.byteLength) return `event ${i} runs past the record`;
+    let headers: Record<string, string> = {};
+    if (h > 0) {
+      const text = decoder.decode(rec.subarray(at, at + h));
+      // Consecutive events usually carry the same headers: decode them once and give each event its own copy.
+      if (text !== lastHeaderText) {
+        lastHeaderText = text;
+        lastHeaders = JSON.parse(text) as Record<string, string>;
+      }
+      headers = { ...lastHeaders };
+    }
+    at += h;
+    out[i] = { headers, body: rec.subarray(at, at + b) };
+    at += b;
+  }
+  return out;
+}

@@ -1,0 +1,231 @@
+import { describe, expect, test } from "bun:test";
+import { open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { channelContract } from "./contract.ts";
+import { crashImage, drain, events, fileConfig, log, names, openFile, put } from "./file-helpers.ts";
+import { tempDir } from "../helpers/index.ts";
+import { FileChannel, fileChannelType } from "../../src/channels/file/index.ts";
+import { AckTracker } from "../../src/core/ack.ts";
+import { ChannelProcessor } from "../../src/core/channel-processor.ts";
+import { CorruptLogError, DiskFullError } from "../../src/core/errors.ts";
+import { makeEvent } from "../../src/core/event.ts";
+import { ReplicatingSelector } from "../../src/selectors/replicating.ts";
+
+channelContract("file", async (o) => {
+  const dir = await tempDir("sluice-file-");
+  return new FileChannel("c1", fileConfig(dir, { capacity: o.capacity, transactionCapacity: o.transactionCapacity, "keep-alive": o.keepAliveMs }), dir, log);
+});
+
+async function segments(dir: string): Promise<string[]> {
+  return (await readdir(join(dir, "data"))).filter((n) => n.startsWith("log-")).sort();
+}
+
+describe("file channel recovery", () => {
+  test("replays committed puts and takes after a crash without a clean stop", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    for (let i = 0; i < 10; i++) await put(ch, events(i * 10, 10));
+    const tx = ch.begin();
+    expect((await tx.take(30)).length).toBe(30);
+    await tx.commit();
+    const img = await crashImage(dir, join(await tempDir(), "img"));
+    await ch.stop();
+    const back = await openFile(img);
+    expect(await drain(back)).toEqual(names(30, 70));
+    await back.stop();
+  });
+
+  test("a checkpoint written while a take is open brings the taken events back after a crash", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    await put(ch, [makeEvent("a"), makeEvent("b"), makeEvent("c")]);
+    const tx = ch.begin();
+    expect((await tx.take(1)).map((e) => new TextDecoder().decode(e.body))).toEqual(["a"]);
+    await ch.checkpoint(true);
+    const img1 = await crashImage(dir, join(await tempDir(), "img1"));
+    await tx.commit();
+    const img2 = await crashImage(dir, join(await tempDir(), "img2"));
+    await ch.stop();
+    const c1 = await openFile(img1);
+    expect(await drain(c1)).toEqual(["a", "b", "c"]);
+    await c1.stop();
+    const c2 = await openFile(img2);
+    expect(await drain(c2)).toEqual(["b", "c"]);
+    await c2.stop();
+  });
+
+  test("a checkpoint written while puts are committing loses none of them", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    const commits = [];
+    for (let i = 0; i < 20; i++) {
+      const tx = ch.begin();
+      tx.put(events(i * 5, 5));
+      commits.push(tx.commit());
+      if (i % 7 === 0) commits.push(ch.checkpoint(true));
+    }
+    await Promise.all(commits);
+    const img = await crashImage(dir, join(await tempDir(), "img"));
+    await ch.stop();
+    const back = await openFile(img);
+    expect((await drain(back)).sort()).toEqual(names(0, 100).sort());
+    await back.stop();
+  });
+
+  test("restarts from the checkpoint plus the WAL written after it", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    await put(ch, events(0, 10));
+    await ch.checkpoint(true);
+    await put(ch, events(10, 10));
+    const tx = ch.begin();
+    await tx.take(15);
+    await tx.commit();
+    const img = await crashImage(dir, join(await tempDir(), "img"));
+    await ch.stop();
+    const back = await openFile(img);
+    expect(back.size()).toBe(5);
+    expect(await drain(back)).toEqual(names(15, 5));
+    await back.stop();
+  });
+
+  test("truncates a torn last record at every byte offset and keeps everything committed before it", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, { checkpointOnClose: false });
+    await put(ch, events(0, 3));
+    await put(ch, [makeEvent("last!", { h: "v" })]);
+    await ch.stop();
+    const [seg] = await segments(dir);
+    const path = join(dir, "data", seg!);
+    const size = (await stat(path)).size;
+    // The last record: 8-byte header + 32-byte fixed payload + 8-byte event frame + headers + body.
+    const lastLen = 8 + 32 + 8 + JSON.stringify({ h: "v" }).length + 5;
+    const root = await tempDir();
+    for (let cut = size - lastLen; cut < size; cut++) {
+      const img = await crashImage(dir, join(root, `cut-${cut}`));
+      await truncate(join(img, "data", seg!), cut);
+      const back = await openFile(img);
+      expect((await stat(join(img, "data", seg!))).size).toBe(size - lastLen);
+      expect(await drain(back)).toEqual(names(0, 3));
+      await back.stop();
+    }
+  });
+
+  test("refuses to start on a corrupt record in the middle, naming segment and offset, unless told to skip it", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, { checkpointOnClose: false });
+    await put(ch, events(0, 5, "first-"));
+    await put(ch, events(0, 5, "middle-"));
+    await put(ch, events(0, 5, "last-"));
+    await ch.stop();
+    const [seg] = await segments(dir);
+    const path = join(dir, "data", seg!);
+    const bytes = await readFile(path);
+    const at = bytes.indexOf(Buffer.from("middle-2"));
+    expect(at).toBeGreaterThan(0);
+    const fh = await open(path, "r+");
+    await fh.write(Buffer.from("X"), 0, 1, at);
+    await fh.close();
+    const refused = new FileChannel("c1", fileConfig(dir), dir, log);
+    const err = await refused.start().then(() => undefined, (e) => e);
+    expect(err).toBeInstanceOf(CorruptLogError);
+    expect(String(err.message)).toContain(path);
+    expect(String(err.message)).toMatch(/at offset \d+/);
+    expect(String(err.message)).toContain("skipCorruptRecords");
+    const skipping = await openFile(dir, { skipCorruptRecords: true });
+    expect(await drain(skipping)).toEqual([...names(0, 5, "first-"), ...names(0, 5, "last-")]);
+    await skipping.stop();
+  });
+
+  test("falls back to the backup checkpoint, then to a full replay, when checkpoints are damaged", async () => {
+    const dir = await tempDir();
+    const backup = join(dir, "backup");
+    const ch = await openFile(dir, { useDualCheckpoints: true, backupCheckpointDir: backup });
+    await put(ch, events(0, 10));
+    const tx = ch.begin();
+    await tx.take(4);
+    await tx.commit();
+    await ch.stop();
+    await writeFile(join(dir, "checkpoint", "checkpoint"), "garbage");
+    let back = await openFile(dir, { useDualCheckpoints: true, backupCheckpointDir: backup, checkpointOnClose: false });
+    expect(back.size()).toBe(6);
+    await back.stop();
+    await writeFile(join(dir, "checkpoint", "checkpoint"), "garbage");
+    await writeFile(join(backup, "checkpoint"), "garbage too");
+    back = await openFile(dir, { useDualCheckpoints: true, backupCheckpointDir: backup });
+    expect(await drain(back)).toEqual(names(4, 6));
+    await back.stop();
+  });
+});
+
+describe("file channel segments and disk", () => {
+  test("rolls segments, reads uncached events back from disk in order, and deletes drained segments", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, { maxFileSize: 65_536 }, { cacheBytes: 0 });
+    const big = (i: number) => makeEvent(`${i}`.padEnd(1000, "."));
+    for (let i = 0; i < 200; i += 10) await put(ch, Array.from({ length: 10 }, (_, k) => big(i + k)));
+    expect((await segments(dir)).length).toBeGreaterThan(2);
+    const got = await drain(ch, 7);
+    expect(got.map((s) => Number(s.replace(/\.+$/, "")))).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    await ch.checkpoint(true);
+    expect((await segments(dir)).length).toBe(1);
+    await ch.stop();
+  });
+
+  test("refuses puts with a recoverable DiskFullError below minimumRequiredSpace; the source is told to back off", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, { minimumRequiredSpace: 2 ** 50 });
+    const tx = ch.begin();
+    tx.put(events(0, 3));
+    const err = await tx.commit().then(() => undefined, (e) => e);
+    expect(err).toBeInstanceOf(DiskFullError);
+    expect(err.recoverable).toBe(true);
+    expect(err.message).toContain("minimumRequiredSpace");
+    expect(err.message).toContain(join(dir, "data"));
+    const processor = new ChannelProcessor(new ReplicatingSelector([ch]), [], log);
+    expect(await processor.putBatch(events(0, 3))).toBe("full");
+    expect(ch.size()).toBe(0);
+    await ch.stop();
+  });
+
+  test("a second channel on the same checkpointDir is refused naming the holder; a dead holder's lock is taken over", async () => {
+    const dir = await tempDir();
+    const a = await openFile(dir);
+    const b = new FileChannel("c2", fileConfig(dir), dir, log);
+    await expect(b.start()).rejects.toThrow(/already used by channel c1/);
+    await a.stop();
+    await writeFile(join(dir, "checkpoint", "in_use.lock"), "999999\n");
+    const c = await openFile(dir);
+    await c.stop();
+  });
+
+  test("with fsyncPerTransaction = false a batch is safe only after the fsync that covers it", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, { fsyncPerTransaction: false, fsyncInterval: 200 });
+    expect(ch.durable).toBe(false);
+    const safe: number[] = [];
+    const tracker = new AckTracker<number>((c) => safe.push(c));
+    const ack = tracker.issue(1);
+    await put(ch, events(0, 5), ack);
+    ack.release();
+    expect(safe).toEqual([]);
+    await tracker.whenIdle(3000);
+    expect(safe).toEqual([1]);
+    await ch.stop();
+  });
+
+  test("inspect reports the backlog, segments and checkpoint age without changing anything", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    await put(ch, events(0, 7));
+    const cfg = fileConfig(dir);
+    const ctx = { agent: "a1", name: "c1", type: "file", log, stateDir: dir, once: false };
+    const r = await fileChannelType.inspect!(cfg, ctx);
+    expect(r.summary.events).toBe(7);
+    expect(r.summary.segments).toBe(1);
+    expect(r.summary.lockedByPid).toBe(process.pid);
+    expect(typeof r.summary.checkpointAgeMs).toBe("number");
+    expect(ch.gauges().ChannelBytes).toBe(events(0, 7).reduce((s, e) => s + e.body.byteLength, 0));
+    await ch.stop();
+  });
+});
