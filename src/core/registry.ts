@@ -3,6 +3,8 @@
 
 import type { ComponentType, Kind } from "./component-type.ts";
 import { memoryChannelType } from "../channels/memory.ts";
+import { fileChannelType } from "../channels/file/index.ts";
+import { spillableChannelType } from "../channels/spillable.ts";
 import { seqSourceType } from "../sources/seq.ts";
 import { fileRollSinkType } from "../sinks/file-roll.ts";
 import { loggerSinkType } from "../sinks/logger.ts";
@@ -31,6 +33,8 @@ type AnyType = ComponentType<any, any>;
 const TYPES: Record<Kind, AnyType[]> = {
   channel: [
     memoryChannelType,
+    fileChannelType,
+    spillableChannelType,
     // durable channels (file, spillablememory) register here
   ],
   source: [
