@@ -43,7 +43,8 @@ export const spillableKeys = {
 export type SpillableConfig = ConfigOf<typeof spillableKeys>;
 
 export class SpillableChannel implements Channel {
-  readonly durable = false;
+  /** False: memory holds Acks. Only a spillable channel with memoryCapacity 0 is as durable as its overflow. */
+  readonly durable: boolean;
   readonly counters = new ChannelCounters();
   readonly overflow?: FileChannel;
   private readonly mem: Deque<Event>;
@@ -73,6 +74,7 @@ export class SpillableChannel implements Channel {
     if (config.overflowCapacity > 0) {
       this.overflow = new FileChannel(`${name}.overflow`, { ...config, capacity: config.overflowCapacity }, stateDir, log);
     }
+    this.durable = config.memoryCapacity === 0 && (this.overflow?.durable ?? false);
   }
 
   async start(): Promise<void> {
@@ -233,6 +235,7 @@ export class SpillableChannel implements Channel {
       this.counters.EventTakeSuccessCount += k;
       releaseRuns(tx.memAcks);
     }
+    this.maybeDeactivate();
     this.room.notify();
   }
 
