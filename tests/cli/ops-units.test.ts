@@ -1,0 +1,93 @@
+// In-process checks of the operations layer's small parts: Flume's -D spelling, Prometheus names, the periodic
+// summary while a sink is down, and the health rules.
+
+import { describe, expect, test } from "bun:test";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { splitDefines, FLUME_DEFAULT_MONITORING_PORT } from "../../src/cli/defines.ts";
+import { metricName } from "../../src/metrics/prometheus.ts";
+import { Supervisor } from "../../src/cli/supervisor.ts";
+import { loadAgentConfig } from "../../src/config/load.ts";
+import { configureLogging, getLogger } from "../../src/util/log.ts";
+import { health } from "../../src/metrics/health.ts";
+import { tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+
+describe("Flume's -D properties", () => {
+  test("-Dflume.monitoring.type=http -Dflume.monitoring.port=N become the metrics port, other options pass through", () => {
+    const { rest, defines } = splitDefines(["-f", "x.conf", "-Dflume.monitoring.type=http", "-D", "flume.monitoring.port=34545", "-n", "a1"]);
+    expect(rest).toEqual(["-f", "x.conf", "-n", "a1"]);
+    expect(defines.monitoring).toBe("http");
+    expect(defines.monitoringPort).toBe(34545);
+  });
+
+  test("the type alone uses Flume's default port; the port alone is ignored with a warning, as in Flume", () => {
+    expect(splitDefines(["-Dflume.monitoring.type=HTTP"]).defines.monitoringPort).toBe(FLUME_DEFAULT_MONITORING_PORT);
+    const d = splitDefines(["-Dflume.monitoring.port=1234"]).defines;
+    expect(d.monitoringPort).toBeUndefined();
+    expect(d.warnings.join()).toContain("ignored");
+  });
+
+  test("ganglia monitoring and malformed properties are usage errors naming the property", () => {
+    expect(() => splitDefines(["-Dflume.monitoring.type=ganglia"])).toThrow("only http");
+    expect(() => splitDefines(["-Dflume.monitoring.port=abc", "-Dflume.monitoring.type=http"])).toThrow("flume.monitoring.port=abc");
+    expect(() => splitDefines(["-Dnovalue"])).toThrow("key=value");
+  });
+
+  test("-Dflume.root.logger=DEBUG,console sets the log level; unknown properties are warnings", () => {
+    const d = splitDefines(["-Dflume.root.logger=DEBUG,console", "-Dfoo.bar=1"]).defines;
+    expect(d.logLevel).toBe("debug");
+    expect(d.warnings.join()).toContain("foo.bar");
+  });
+});
+
+describe("Prometheus names", () => {
+  test("Flume counters become _total counters, sizes and gauges stay gauges, times are seconds", () => {
+    expect(metricName("SOURCE", "EventReceivedCount")).toEqual({ name: "sluice_source_event_received_total", counter: true, scale: 1 });
+    expect(metricName("SOURCE", "ChannelWriteFail").name).toBe("sluice_source_channel_write_fail_total");
+    expect(metricName("CHANNEL", "ChannelSize")).toEqual({ name: "sluice_channel_size", counter: false, scale: 1 });
+    expect(metricName("CHANNEL", "ChannelFillPercentage").name).toBe("sluice_channel_fill_percentage");
+    expect(metricName("CHANNEL", "OldestEventAgeMs").name).toBe("sluice_channel_oldest_event_age_ms");
+    expect(metricName("SINK", "StartTime")).toEqual({ name: "sluice_sink_start_time_seconds", counter: false, scale: 0.001 });
+    expect(metricName("SOURCE", "OpenConnectionCount").counter).toBe(false);
+    expect(metricName("SOURCE", "BytesBehind").name).toBe("sluice_source_bytes_behind");
+  });
+});
+
+describe("supervisor", () => {
+  test("while a sink is down it logs one warning, then a periodic summary, not a line per retry; /health says why", async () => {
+    const dir = await tempDir();
+    const blocked = join(dir, "blocked");
+    await writeFile(blocked, "in the way\n");
+    const conf = await writeConfig(dir, [
+      "a1.sources = r1",
+      "a1.channels = c1",
+      "a1.sinks = k1",
+      "a1.sources.r1.type = seq",
+      "a1.sources.r1.totalEvents = 50",
+      "a1.sources.r1.channels = c1",
+      "a1.channels.c1.type = memory",
+      "a1.sinks.k1.type = file_roll",
+      "a1.sinks.k1.channel = c1",
+      `a1.sinks.k1.sink.directory = ${blocked}`,
+    ]);
+    const lines: string[] = [];
+    configureLogging({ write: (l) => lines.push(l) });
+    const spec = await loadAgentConfig(conf);
+    const sup = new Supervisor(spec, await readFile(conf, "utf8"), { file: conf, stateDir: join(dir, "state"), drainMs: 100, log: getLogger("a1"), summaryIntervalMs: 300, onFatal: () => {} });
+    try {
+      await sup.start();
+      await waitFor("two summaries", () => lines.filter((l) => l.includes("still down")).length >= 2, 10_000);
+      expect(lines.filter((l) => l.includes("is failing, will retry"))).toHaveLength(1);
+      const summary = lines.find((l) => l.includes("still down"))!;
+      expect(summary).toContain("sink k1");
+      expect(summary).toMatch(/\d+ in c1 waiting/);
+      const h = health(sup.current(), sup.state());
+      expect(h.ok).toBe(false);
+      expect(h.reasons[0]).toContain("sink k1 is failing");
+    } finally {
+      await sup.stop(100);
+      configureLogging({ write: (l) => process.stderr.write(l + "\n") });
+    }
+    expect(health(sup.current(), sup.state())).toMatchObject({ ok: false, reasons: ["agent is stopped"] });
+  });
+});
