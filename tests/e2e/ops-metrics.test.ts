@@ -93,7 +93,7 @@ describe("metrics endpoint", () => {
     const base = `http://127.0.0.1:${port}`;
     const down = await waitFor("/health 503", async () => {
       const r = await fetch(`${base}/health`).catch(() => undefined);
-      return r?.status === 503 ? await r.json() : undefined;
+      return r?.status === 503 ? ((await r.json()) as { status: string; reasons: string[] }) : undefined;
     }, 15_000, 50);
     expect(down.status).toBe("unhealthy");
     expect(down.reasons.join(" ")).toContain("sink k1 is failing");
@@ -105,7 +105,7 @@ describe("metrics endpoint", () => {
     // The runner backs off up to 30 s between attempts; the first retries come within a few seconds.
     const up = await waitFor("/health 200", async () => {
       const r = await fetch(`${base}/health`);
-      return r.status === 200 ? await r.json() : undefined;
+      return r.status === 200 ? ((await r.json()) as { status: string }) : undefined;
     }, 40_000, 100);
     expect(up.status).toBe("ok");
     await waitFor("the recovery log line", () => agent.stderr().includes("sink k1 recovered"));
