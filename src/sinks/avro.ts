@@ -37,6 +37,8 @@ export class AvroSink implements Sink {
   readonly type = "avro";
   readonly counters = new SinkCounters();
   readonly client: AvroRpcClient;
+  /** A connection we opened and have not counted as closed yet (the peer may have closed it meanwhile). */
+  private open = false;
 
   constructor(
     readonly name: string,
@@ -65,8 +67,9 @@ export class AvroSink implements Sink {
   }
 
   private drop(): void {
-    if (!this.client.isOpen) return;
     this.client.close();
+    if (!this.open) return;
+    this.open = false;
     this.counters.ConnectionClosedCount++;
   }
 
@@ -78,12 +81,14 @@ export class AvroSink implements Sink {
         this.drop();
       }
       if (!this.client.isOpen) {
+        this.drop();
         try {
           await this.client.connect();
         } catch (err) {
           this.counters.ConnectionFailedCount++;
           throw err;
         }
+        this.open = true;
         this.counters.ConnectionCreatedCount++;
       }
       let status: string;
