@@ -1,0 +1,235 @@
+// One tailed file: its open descriptor, where reading stands, the lines read but not yet put, and the acknowledgement
+// tracker whose safe watermark is the offset the position file records.
+//
+// Offsets, from oldest to newest: safeOffset ≤ (ends of batches in flight) ≤ queued lines ≤ splitter/multiline hold
+// ≤ readPos ≤ size. Only safeOffset is ever persisted.
+
+import { open, type FileHandle } from "node:fs/promises";
+import { AckTracker } from "../../core/ack.ts";
+import type { Event } from "../../core/event.ts";
+import { LineSplitter, type OverlongPolicy } from "../../util/lines.ts";
+import { fingerprint, FINGERPRINT_BYTES, sameStart, type Fingerprint } from "./identity.ts";
+import { MultilineAggregator, type MultilineOptions } from "./multiline.ts";
+
+export interface TailOptions {
+  batchSize: number;
+  maxLineLength: number;
+  overlong: OverlongPolicy;
+  /** Largest single read. Reads are sized to what the file holds, so a small append costs a small buffer. */
+  readBytes: number;
+  byteOffsetHeader: boolean;
+  multiline?: MultilineOptions;
+  emitPartialOnIdle: boolean;
+}
+
+/** Header set on a line cut by the truncate policy or a capped multiline record. */
+export const TRUNCATED_HEADER = "truncated";
+const BYTE_OFFSET_HEADER = "byteoffset";
+
+/**
+ * `active`: the file is at its path. `gone`: deleted or renamed out of the pattern; it is read to its end through
+ * the open descriptor, then closed and forgotten once its batches are safe.
+ */
+export type TailState = "active" | "gone";
+
+export class TailFile {
+  fh?: FileHandle;
+  state: TailState = "active";
+  size = 0;
+  mtimeMs = 0;
+  /** Next byte to read. */
+  readPos: number;
+  /** End of the newest batch taken for a put: lines before it are in a channel or in flight. */
+  takenOffset: number;
+  /** End of the newest batch known safe: what the position file says. */
+  safeOffset: number;
+  fp: Fingerprint = { crc: 0, len: 0 };
+  /** Last time the file grew (or was opened), for idleTimeout and the grace period of a rotated file. */
+  lastGrowth = Date.now();
+  tracker: AckTracker<number>;
+  /** Batches taken in a row (fairness: maxBatchCount). */
+  inRow = 0;
+  /** Set when reading failed for good (the file is skipped; named in the log once). */
+  failed = false;
+  private readonly splitter: LineSplitter;
+  private readonly ml?: MultilineAggregator;
+  private queue: Event[] = [];
+  private ends: number[] = [];
+  private qhead = 0;
+  private readonly sharedHeaders: Record<string, string>;
+  private readonly emitLine: (body: Uint8Array, start: number, end: number, truncated: boolean) => void;
+
+  constructor(
+    public path: string,
+    readonly dev: number,
+    readonly ino: number,
+    readonly group: string,
+    startOffset: number,
+    headers: Record<string, string>,
+    private readonly o: TailOptions,
+    private readonly onSafe: (tf: TailFile) => void,
+  ) {
+    this.readPos = startOffset;
+    this.safeOffset = startOffset;
+    this.takenOffset = startOffset;
+    this.splitter = new LineSplitter({ maxLineLength: o.maxLineLength, overlong: o.overlong }, startOffset);
+    if (o.multiline) this.ml = new MultilineAggregator(o.multiline);
+    this.sharedHeaders = Object.freeze({ ...headers }) as Record<string, string>;
+    this.tracker = this.newTracker();
+    // Decided once per file: the plain path shares one frozen header map between all its events.
+    this.emitLine = (body, start, end, truncated) => {
+      let h = this.sharedHeaders;
+      if (truncated || o.byteOffsetHeader) {
+        h = { ...h };
+        if (o.byteOffsetHeader) h[BYTE_OFFSET_HEADER] = String(start);
+        if (truncated) h[TRUNCATED_HEADER] = "true";
+      }
+      this.queue.push({ headers: h, body });
+      this.ends.push(end);
+    };
+  }
+
+  private newTracker(): AckTracker<number> {
+    const t: AckTracker<number> = new AckTracker<number>((end) => {
+      // A tracker replaced after truncation still reports its old batches: they no longer describe this file.
+      if (t !== this.tracker) return;
+      this.safeOffset = end;
+      this.onSafe(this);
+    });
+    return t;
+  }
+
+  get isOpen(): boolean {
+    return this.fh !== undefined;
+  }
+
+  /** Lines read and waiting to be put. */
+  get queued(): number {
+    return this.queue.length - this.qhead;
+  }
+
+  /** True when nothing is left to read or put (a held partial line or multiline record does not count). */
+  get drained(): boolean {
+    return this.queued === 0 && this.readPos >= this.size;
+  }
+
+  async open(): Promise<void> {
+    if (!this.fh) this.fh = await open(this.path, "r");
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close().catch(() => {});
+  }
+
+  /** Refreshes the fingerprint while the file is shorter than FINGERPRINT_BYTES (it grows into its identity). */
+  async updateFingerprint(): Promise<void> {
+    if (!this.fh || this.fp.len >= FINGERPRINT_BYTES || this.size <= this.fp.len) return;
+    this.fp = await fingerprint(this.fh, this.size);
+  }
+
+  /** True when the file no longer starts with the bytes it was fingerprinted by (rewritten in place). */
+  async startChanged(): Promise<boolean> {
+    return this.fh ? !(await sameStart(this.fh, this.fp)) : false;
+  }
+
+  /** Positions a freshly opened file (nothing read yet): reading starts at `offset`, the saved position is `safe`. */
+  seek(offset: number, safe = offset): void {
+    this.readPos = offset;
+    this.safeOffset = safe;
+    this.takenOffset = offset;
+    this.splitter.reset(offset);
+  }
+
+  /**
+   * Starts over from offset 0 (the file was truncated or rewritten): unread and held lines are dropped, a new
+   * tracker ignores the old file's batches still in flight.
+   */
+  restartFromZero(keepQueued: boolean): void {
+    this.readPos = 0;
+    this.safeOffset = 0;
+    this.takenOffset = 0;
+    this.splitter.reset(0);
+    this.ml?.reset();
+    if (keepQueued) {
+      // Lines read before the truncation are still delivered; their cursor is 0 (nothing of the new content).
+      for (let i = this.qhead; i < this.ends.length; i++) this.ends[i] = 0;
+    } else {
+      this.queue = [];
+      this.ends = [];
+      this.qhead = 0;
+    }
+    this.fp = { crc: 0, len: 0 };
+    this.tracker = this.newTracker();
+  }
+
+  /**
+   * Reads until a batch's worth of lines is queued or the known size is reached. Returns the bytes read.
+   * Each read gets a fresh buffer sized to what is left (capped at readBytes): lines are views into it and may live
+   * in a memory channel until a sink takes them, so buffers are never reused.
+   */
+  async fill(now: number): Promise<number> {
+    const fh = this.fh;
+    if (!fh) return 0;
+    let total = 0;
+    while (this.queued < this.o.batchSize && this.readPos < this.size) {
+      const want = Math.min(this.o.readBytes, this.size - this.readPos);
+      const buf = new Uint8Array(want);
+      const { bytesRead } = await fh.read(buf, 0, want, this.readPos);
+      if (bytesRead === 0) {
+        // Shorter than the last fstat said: truncated under us; the next stat notices.
+        this.size = this.readPos;
+        break;
+      }
+      this.readPos += bytesRead;
+      total += bytesRead;
+      const chunk = bytesRead === want ? buf : buf.subarray(0, bytesRead);
+      if (this.ml) {
+        const ml = this.ml;
+        this.splitter.push(chunk, (line, s, e, t) => ml.push(line, s, e, t, this.emitLine, now));
+      } else {
+        this.splitter.push(chunk, this.emitLine);
+      }
+    }
+    if (this.qhead > 0 && this.qhead === this.queue.length) {
+      this.queue = [];
+      this.ends = [];
+      this.qhead = 0;
+    }
+    return total;
+  }
+
+  /** Flushes a multiline record that waited longer than its timeout. */
+  flushMultilineIfDue(now: number): void {
+    if (this.ml?.pending && now - this.ml.lastLineAt >= this.o.multiline!.timeoutMs) this.ml.flush(this.emitLine);
+  }
+
+  /** On idle close: the pending multiline record always; the partial last line only if configured. */
+  flushOnIdle(): void {
+    if (this.o.emitPartialOnIdle) {
+      const p = this.splitter.takePartial();
+      if (p) {
+        if (this.ml) this.ml.push(p.line, p.start, p.end, p.truncated, this.emitLine, Date.now());
+        else this.emitLine(p.line, p.start, p.end, p.truncated);
+      }
+    }
+    this.ml?.flush(this.emitLine);
+  }
+
+  /** Takes up to batchSize queued lines and the offset after the last of them (the batch's cursor). */
+  takeBatch(): { events: Event[]; end: number } | undefined {
+    const n = Math.min(this.queued, this.o.batchSize);
+    if (n === 0) return undefined;
+    const events = this.queue.slice(this.qhead, this.qhead + n);
+    const end = this.ends[this.qhead + n - 1]!;
+    this.takenOffset = end;
+    this.qhead += n;
+    if (this.qhead === this.queue.length) {
+      this.queue = [];
+      this.ends = [];
+      this.qhead = 0;
+    }
+    return { events, end };
+  }
+}

@@ -1,0 +1,491 @@
+// The TAILDIR source at run time: finds the files of each file group, follows them across rotation, reads them in
+// large batched reads, and persists each file's offset only as far as its lines are safe (core/ack.ts).
+
+import { watch, type FSWatcher } from "node:fs";
+import { mkdir, open, readdir, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { ChannelProcessor } from "../../core/channel-processor.ts";
+import { describeError } from "../../core/errors.ts";
+import type { PollableSource, PollStatus } from "../../core/source.ts";
+import { SourceCounters } from "../../metrics/counters.ts";
+import { initCrc32c } from "../../util/crc.ts";
+import type { Logger } from "../../util/log.ts";
+import { fingerprint, identityKey, sameStart } from "./identity.ts";
+import { readPositions, writePositions, type PositionRecord } from "./position-file.ts";
+import { TailFile, type TailOptions } from "./reader.ts";
+
+export interface FileGroup {
+  name: string;
+  dir: string;
+  /** Matches the whole file name (Java's Pattern.matches). */
+  pattern: RegExp;
+  headers: Record<string, string>;
+}
+
+export interface TaildirSettings extends TailOptions {
+  groups: FileGroup[];
+  positionFile: string;
+  skipToEnd: boolean;
+  idleTimeoutMs: number;
+  writePosIntervalMs: number;
+  maxBatchCount: number;
+  cachePatternMatching: boolean;
+  fileHeaderKey?: string;
+  backoff: { incrementMs: number; maxMs: number };
+}
+
+/** Coalesces position rewrites: at most one (non-fsynced) rewrite per this many ms while acks arrive. */
+const POSITION_COALESCE_MS = 250;
+/** A rotated or deleted file is closed once it stopped growing for this long (a writer may still finish a line). */
+const ROTATED_GRACE_MS = 1000;
+
+export class TaildirSource implements PollableSource {
+  readonly type = "TAILDIR";
+  readonly counters = new SourceCounters();
+  readonly backoff: { incrementMs: number; maxMs: number };
+  private readonly files = new Map<string, TailFile>();
+  /** Files with lines to put in this pass, in round-robin order. */
+  private ready: TailFile[] = [];
+  /** A batch a full channel refused: retried as is (with a new Ack) before anything else is read. */
+  private retry?: { tf: TailFile; events: import("../../core/event.ts").Event[]; end: number };
+  private readonly dirs = new Map<string, { groups: FileGroup[]; mtimeMs: number; watcher?: FSWatcher; missing: boolean; rescan: boolean }>();
+  private saved: PositionRecord[] = [];
+  private scannedOnce = false;
+  private running = false;
+  private bytesRead = 0;
+  private readonly warned = new Set<string>();
+  private wakePromise?: Promise<void>;
+  private wakeResolve?: () => void;
+  private persistTimer?: ReturnType<typeof setTimeout>;
+  private syncTimer?: ReturnType<typeof setInterval>;
+  private writing: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private undurable = false;
+
+  constructor(
+    readonly name: string,
+    private readonly s: TaildirSettings,
+    private readonly processor: ChannelProcessor,
+    private readonly log: Logger,
+    private readonly once: boolean,
+  ) {
+    this.backoff = s.backoff;
+    for (const g of s.groups) {
+      const d = this.dirs.get(g.dir);
+      if (d) d.groups.push(g);
+      else this.dirs.set(g.dir, { groups: [g], mtimeMs: -1, missing: false, rescan: true });
+    }
+  }
+
+  async start(): Promise<void> {
+    await initCrc32c();
+    this.saved = await readPositions(this.s.positionFile);
+    await mkdir(dirname(this.s.positionFile), { recursive: true });
+    this.counters.StartTime = Date.now();
+    this.running = true;
+    for (const dir of this.dirs.keys()) this.watchDir(dir);
+    this.syncTimer = setInterval(() => {
+      if (this.undurable) this.persist(true);
+    }, this.s.writePosIntervalMs);
+    this.log.info(`tailing ${this.s.groups.map((g) => join(g.dir, g.pattern.source.slice(4, -2))).join(", ")}; positions in ${this.s.positionFile}`);
+  }
+
+  /** Ends reading (watchers, timers); acknowledgement tracking stays alive until close(). */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const d of this.dirs.values()) {
+      d.watcher?.close();
+      d.watcher = undefined;
+    }
+    clearInterval(this.syncTimer);
+    this.wakeResolve?.();
+    this.counters.StopTime = Date.now();
+  }
+
+  /** After the sinks drained: the final safe positions, fsynced; then every descriptor is closed. */
+  async close(): Promise<void> {
+    clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
+    this.dirty = true;
+    await this.persist(true);
+    for (const tf of this.files.values()) await tf.close();
+  }
+
+  gauges(): Record<string, number> {
+    let behind = 0;
+    for (const tf of this.files.values()) behind += Math.max(0, tf.size - tf.safeOffset);
+    return { BytesRead: this.bytesRead, BytesBehind: behind, OpenFiles: [...this.files.values()].filter((f) => f.isOpen).length };
+  }
+
+  /** Ends a backoff sleep early when a watched directory reports a change. */
+  wake(_ms: number): Promise<void> {
+    if (!this.wakePromise) this.wakePromise = new Promise((r) => (this.wakeResolve = r));
+    return this.wakePromise;
+  }
+
+  private poke(): void {
+    const r = this.wakeResolve;
+    this.wakePromise = undefined;
+    this.wakeResolve = undefined;
+    r?.();
+  }
+
+  private watchDir(dir: string): void {
+    const d = this.dirs.get(dir)!;
+    if (d.watcher || !this.running) return;
+    try {
+      d.watcher = watch(dir, { persistent: false }, (event) => {
+        // A create, delete or rename needs a new listing; a write only needs a read.
+        if (event === "rename") d.rescan = true;
+        this.poke();
+      });
+      d.watcher.on("error", () => {
+        // The directory went away: fall back to polling until it is back.
+        d.watcher?.close();
+        d.watcher = undefined;
+        d.rescan = true;
+      });
+    } catch {
+      // No watch (directory missing, or no inotify): polling finds changes at the backoff cadence.
+    }
+  }
+
+  async process(): Promise<PollStatus> {
+    if (this.retry) {
+      const r = this.retry;
+      this.retry = undefined;
+      return this.put(r.tf, r.events, r.end);
+    }
+    if (this.ready.length === 0) {
+      await this.refresh();
+      if (this.ready.length === 0) {
+        if (this.once && this.scannedOnce && [...this.files.values()].every((f) => f.drained || f.failed)) return "done";
+        return "backoff";
+      }
+    }
+    const tf = this.ready[0]!;
+    let batch = tf.takeBatch();
+    if (!batch && !tf.failed) {
+      try {
+        const n = await tf.fill(Date.now());
+        this.bytesRead += n;
+      } catch (err) {
+        this.readFailed(tf, err);
+      }
+      batch = tf.takeBatch();
+    }
+    if (!batch) {
+      this.ready.shift();
+      tf.inRow = 0;
+      return "ready";
+    }
+    if (++tf.inRow >= this.s.maxBatchCount) {
+      // Fairness: this file had its turn; the others go first.
+      tf.inRow = 0;
+      this.ready.push(this.ready.shift()!);
+    }
+    return this.put(tf, batch.events, batch.end);
+  }
+
+  private async put(tf: TailFile, events: import("../../core/event.ts").Event[], end: number): Promise<PollStatus> {
+    this.counters.EventReceivedCount += events.length;
+    this.counters.AppendBatchReceivedCount++;
+    const ack = tf.tracker.issue(end);
+    const outcome = await this.processor.putBatch(events, ack);
+    if (outcome === "full") {
+      this.counters.ChannelWriteFail++;
+      this.retry = { tf, events, end };
+      return "backoff";
+    }
+    this.counters.EventAcceptedCount += events.length;
+    this.counters.AppendBatchAcceptedCount++;
+    return "ready";
+  }
+
+  private readFailed(tf: TailFile, err: unknown): void {
+    tf.failed = true;
+    this.counters.EventReadFail++;
+    this.log.error(`cannot read ${tf.path} at offset ${tf.readPos}: ${describeError(err)}; the file is skipped until it changes`);
+    void tf.close();
+  }
+
+  /**
+   * One pass over the world: list directories that changed, stat every tracked file, notice growth, truncation,
+   * rotation and deletion, close idle files, and queue the files that have something to read.
+   */
+  private async refresh(): Promise<void> {
+    await this.survey();
+    // A rotated file is finished before its successor is read: lines keep their order across rotation.
+    this.ready.sort((a, b) => (a.state === b.state ? 0 : a.state === "gone" ? -1 : 1));
+  }
+
+  private async survey(): Promise<void> {
+    const now = Date.now();
+    for (const [dir, d] of this.dirs) {
+      let st;
+      try {
+        st = await stat(dir);
+      } catch (err) {
+        if (!d.missing) this.log.warn(`directory ${dir} is not readable (${describeError(err)}); files already open are read to their end, the directory is checked again on each pass`);
+        d.missing = true;
+        d.watcher?.close();
+        d.watcher = undefined;
+        for (const tf of this.files.values()) if (dirname(tf.path) === dir && tf.state === "active") tf.state = "gone";
+        continue;
+      }
+      if (d.missing) {
+        this.log.info(`directory ${dir} is back`);
+        d.missing = false;
+        d.rescan = true;
+      }
+      if (!d.watcher) this.watchDir(dir);
+      if (d.rescan || !this.s.cachePatternMatching || st.mtimeMs !== d.mtimeMs) {
+        d.rescan = false;
+        d.mtimeMs = st.mtimeMs;
+        await this.scanDir(dir, d.groups);
+      }
+    }
+    if (!this.scannedOnce) {
+      await this.adoptOrphans();
+      this.scannedOnce = true;
+      this.saved = [];
+      this.markDirty();
+    }
+    for (const [key, tf] of this.files) {
+      await this.statFile(tf, now);
+      tf.flushMultilineIfDue(now);
+      if (tf.queued > 0 || (tf.isOpen && !tf.failed && tf.readPos < tf.size)) {
+        if (!this.ready.includes(tf)) this.ready.push(tf);
+        continue;
+      }
+      if (!tf.isOpen) {
+        if (tf.state === "gone" && tf.tracker.inFlight === 0) {
+          this.files.delete(key);
+          this.markDirty();
+        }
+        continue;
+      }
+      const quiet = now - tf.lastGrowth;
+      if ((tf.state === "gone" && quiet >= ROTATED_GRACE_MS) || (tf.state === "active" && quiet >= this.s.idleTimeoutMs)) {
+        tf.flushOnIdle();
+        if (tf.queued > 0) {
+          this.ready.push(tf);
+          continue;
+        }
+        this.log.debug(`closing ${tf.state === "gone" ? "rotated" : "idle"} file ${tf.path} at offset ${tf.readPos}`);
+        await tf.close();
+      }
+    }
+  }
+
+  /** Lists one directory and starts tracking each new matching regular file; tracked files not seen are gone. */
+  private async scanDir(dir: string, groups: FileGroup[]): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      this.warnOnce(`list:${dir}`, `cannot list ${dir}: ${describeError(err)}`);
+      return;
+    }
+    const seen = new Set<string>();
+    for (const n of names) {
+      const g = groups.find((x) => x.pattern.test(n));
+      if (!g) continue;
+      const path = join(dir, n);
+      let st;
+      try {
+        st = await stat(path);
+      } catch {
+        continue; // removed between the listing and the stat
+      }
+      if (!st.isFile()) {
+        this.warnOnce(`type:${path}`, `skipping ${path}: it matches file group ${g.name} but is not a regular file`);
+        continue;
+      }
+      const key = identityKey(st.dev, st.ino);
+      seen.add(key);
+      const known = this.files.get(key);
+      if (known) {
+        if (known.path !== path) this.log.info(`${known.path} was renamed to ${path}; following it`);
+        known.path = path;
+        known.state = "active";
+        if (known.failed && st.size !== known.size) known.failed = false;
+        continue;
+      }
+      await this.track(path, st.dev, st.ino, st.size, g);
+    }
+    for (const tf of this.files.values()) {
+      if (dirname(tf.path) === dir && tf.state === "active" && !seen.has(identityKey(tf.dev, tf.ino))) {
+        this.log.info(`${tf.path} was rotated or deleted; reading it to its end before closing it`);
+        tf.state = "gone";
+      }
+    }
+  }
+
+  /** Starts tracking a file: at its saved position when the position file knows it (same inode, same start), else at 0. */
+  private async track(path: string, dev: number, ino: number, size: number, g: FileGroup, state: "active" | "gone" = "active", from?: { read: number; safe: number }): Promise<void> {
+    const headers = this.s.fileHeaderKey ? { ...g.headers, [this.s.fileHeaderKey]: path } : g.headers;
+    const tf = new TailFile(path, dev, ino, g.name, 0, headers, this.s, () => this.markDirty());
+    try {
+      await tf.open();
+    } catch (err) {
+      this.warnOnce(`open:${path}`, `cannot open ${path}: ${describeError(err)}`);
+      return;
+    }
+    tf.size = size;
+    const fp = await fingerprint(tf.fh!, size);
+    let start = 0;
+    const rec = this.saved.find((r) => r.inode === ino && (r.dev === undefined || r.dev === dev));
+    if (rec) {
+      this.saved.splice(this.saved.indexOf(rec), 1);
+      const sameFile = rec.fp === undefined || (await sameStart(tf.fh!, { crc: rec.fp, len: rec.fplen ?? 0 }));
+      if (!sameFile) this.log.info(`${path} reuses the inode of ${rec.file} but starts differently: a new file, read from its start`);
+      else if (rec.pos > size) this.log.warn(`${path} is shorter (${size} bytes) than its saved position ${rec.pos}: truncated while sluice was down; reading from its start`);
+      else start = rec.pos;
+    } else if (from !== undefined) {
+      start = Math.min(from.read, size);
+    } else if (this.s.skipToEnd && !this.scannedOnce) {
+      start = size;
+    }
+    tf.fp = fp;
+    if (start > 0) tf.seek(start, from ? Math.min(from.safe, start) : start);
+    tf.state = state;
+    this.files.set(identityKey(dev, ino), tf);
+    this.markDirty();
+  }
+
+  /**
+   * At start only: a saved file no longer at a matching path may have been renamed while sluice was down (rotation
+   * by rename). Found by inode in its old directory, it is read to its end from its saved position.
+   */
+  private async adoptOrphans(): Promise<void> {
+    const byDir = new Map<string, PositionRecord[]>();
+    for (const r of this.saved) {
+      const d = dirname(r.file);
+      byDir.set(d, [...(byDir.get(d) ?? []), r]);
+    }
+    for (const [dir, recs] of byDir) {
+      const g = this.s.groups.find((x) => x.dir === dir);
+      if (!g) continue;
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const n of names) {
+        const path = join(dir, n);
+        const st = await stat(path).catch(() => undefined);
+        if (!st?.isFile()) continue;
+        if (!recs.some((r) => r.inode === st.ino && (r.dev === undefined || r.dev === st.dev))) continue;
+        if (this.files.has(identityKey(st.dev, st.ino))) continue;
+        this.log.info(`${basename(path)} holds the unread end of ${recs.find((r) => r.inode === st.ino)!.file} (rotated while sluice was down); reading it`);
+        await this.track(path, st.dev, st.ino, st.size, g, "gone");
+      }
+    }
+  }
+
+  /** fstat (open) or stat (closed) one file: growth, truncation, rewrite, deletion. */
+  private async statFile(tf: TailFile, now: number): Promise<void> {
+    if (!tf.isOpen) {
+      if (tf.state === "gone") return;
+      const st = await stat(tf.path).catch(() => undefined);
+      if (!st || st.ino !== tf.ino || st.dev !== tf.dev) return; // the next listing sees the change
+      if (st.size === tf.size && st.mtimeMs === tf.mtimeMs) return;
+      try {
+        await tf.open();
+      } catch (err) {
+        this.warnOnce(`open:${tf.path}`, `cannot reopen ${tf.path}: ${describeError(err)}`);
+        return;
+      }
+      tf.failed = false;
+      tf.lastGrowth = now;
+    }
+    let st;
+    try {
+      st = await tf.fh!.stat();
+    } catch (err) {
+      this.readFailed(tf, err);
+      return;
+    }
+    if (st.nlink === 0 && tf.state === "active") {
+      this.log.info(`${tf.path} was deleted; reading it to its end before closing it`);
+      tf.state = "gone";
+    }
+    if (st.size < tf.readPos) {
+      this.log.warn(`${tf.path} was truncated (size ${st.size} < offset ${tf.readPos}); reading it again from its start`);
+      tf.restartFromZero(!(await this.adoptCopy(tf)));
+      this.markDirty();
+    } else if (st.size !== tf.size || st.mtimeMs !== tf.mtimeMs) {
+      // copytruncate followed by fast writes can regrow a file past our offset: its first bytes tell.
+      if (tf.readPos > 0 && (await tf.startChanged())) {
+        this.log.warn(`${tf.path} was rewritten in place (its first bytes changed); reading it again from its start`);
+        tf.restartFromZero(!(await this.adoptCopy(tf)));
+        this.markDirty();
+      }
+    }
+    if (st.size > tf.size) tf.lastGrowth = now;
+    tf.size = st.size;
+    tf.mtimeMs = st.mtimeMs;
+    await tf.updateFingerprint();
+  }
+
+  /**
+   * copytruncate: before the file was truncated, logrotate copied it. If an untracked file in the same directory
+   * starts with the same bytes and reaches past our offset, it is that copy: its unread end is read from our offset.
+   */
+  private async adoptCopy(tf: TailFile): Promise<boolean> {
+    if (tf.fp.len === 0) return false;
+    const dir = dirname(tf.path);
+    const g = this.s.groups.find((x) => x.name === tf.group)!;
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, n);
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isFile() || st.size <= tf.takenOffset || this.files.has(identityKey(st.dev, st.ino))) continue;
+      let fh;
+      try {
+        fh = await open(path, "r");
+        if (!(await sameStart(fh, tf.fp))) continue;
+      } catch {
+        continue;
+      } finally {
+        await fh?.close().catch(() => {});
+      }
+      this.log.info(`${path} is the copy of ${tf.path} made before it was truncated; reading its unread end from offset ${tf.takenOffset}`);
+      await this.track(path, st.dev, st.ino, st.size, g, "gone", { read: tf.takenOffset, safe: tf.safeOffset });
+      return true;
+    }
+    return false;
+  }
+
+  private warnOnce(key: string, msg: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.warn(msg);
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (!this.persistTimer && this.running) {
+      this.persistTimer = setTimeout(() => {
+        this.persistTimer = undefined;
+        void this.persist(false);
+      }, POSITION_COALESCE_MS);
+    }
+  }
+
+  /** Rewrites the position file (serialised: one write at a time). */
+  private persist(durable: boolean): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      if (!this.dirty && !(durable && this.undurable)) return;
+      this.dirty = false;
+      const records: PositionRecord[] = [...this.saved];
+      for (const tf of this.files.values()) {
+        records.push({ inode: tf.ino, pos: tf.safeOffset, file: tf.path, dev: tf.dev, fp: tf.fp.crc, fplen: tf.fp.len });
+      }
+      try {
+        await writePositions(this.s.positionFile, records, durable);
+        this.undurable = !durable;
+      } catch (err) {
+        this.dirty = true;
+        this.log.error(`cannot write position file ${this.s.positionFile}: ${describeError(err)} (positions are kept in memory and written again)`);
+      }
+    });
+    return this.writing;
+  }
+}
