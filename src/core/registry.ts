@@ -6,6 +6,7 @@ import { memoryChannelType } from "../channels/memory.ts";
 import { fileChannelType } from "../channels/file/index.ts";
 import { spillableChannelType } from "../channels/spillable.ts";
 import { seqSourceType } from "../sources/seq.ts";
+import { taildirSourceType } from "../sources/taildir/index.ts";
 import { fileRollSinkType } from "../sinks/file-roll.ts";
 import { loggerSinkType } from "../sinks/logger.ts";
 import { nullSinkType } from "../sinks/null.ts";
@@ -39,6 +40,7 @@ const TYPES: Record<Kind, AnyType[]> = {
   ],
   source: [
     seqSourceType,
+    taildirSourceType,
     avroSourceType,
     // file sources (TAILDIR, spooldir) and network sources (avro, http) register here
     httpSourceType,
