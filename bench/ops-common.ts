@@ -1,0 +1,44 @@
+// Shared by the operations benchmarks: the binary under test (dist/sluice, built if missing), temp dirs, and the
+// one-JSON-line-per-figure output that bench/run.ts collects into its table.
+
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "..");
+export const BIN = join(ROOT, "dist/sluice");
+
+/** dist/sluice, built with `make build` when it is not there yet. */
+export async function ensureBinary(): Promise<string> {
+  if (!existsSync(BIN)) {
+    const p = Bun.spawn(["make", "build"], { cwd: ROOT, stdout: "ignore", stderr: "inherit" });
+    if ((await p.exited) !== 0) throw new Error("make build failed");
+  }
+  return BIN;
+}
+
+export async function withTempDir<T>(prefix: string, f: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    return await f(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function report(bench: string, metric: string, value: number, goal?: string): void {
+  console.log(JSON.stringify({ bench, metric, value, ...(goal ? { goal } : {}) }));
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or undefined. */
+export async function rssOf(pid: number): Promise<number | undefined> {
+  const text = await Bun.file(`/proc/${pid}/status`).text().catch(() => "");
+  const m = /VmRSS:\s+(\d+) kB/.exec(text);
+  return m ? Number(m[1]) * 1024 : undefined;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
