@@ -198,10 +198,14 @@ describe("http sink: request shape", () => {
 
   test("talks HTTPS to a source with its own certificate when the sink trusts it", async () => {
     const dir = await tempDir();
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    const gen = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]);
-    expect(gen.exitCode).toBe(0);
+    // A test CA and a server certificate it signed (rustls, under Deno, refuses a self-signed CA as the server's).
+    const [caKey, ca, key, csr, cert, ext] = ["ca.key", "ca.pem", "key.pem", "leaf.csr", "cert.pem", "ext.cnf"].map((n) => join(dir, n)) as [string, string, string, string, string, string];
+    await Bun.write(ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
+    for (const cmd of [
+      ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=sluice test CA"],
+      ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+      ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext],
+    ]) expect(Bun.spawnSync(cmd, { stderr: "ignore" }).exitCode).toBe(0);
     const target = new MemoryChannel("c2", cfg(memoryKeys, {}));
     await target.start();
     const source = new HttpSource("r1", cfg(httpSourceKeys, { port: 0, ssl: "true", "ssl-cert": cert, "ssl-key": key }), new ChannelProcessor(new ReplicatingSelector([target]), [], getLogger("t")), getLogger("t"));
@@ -209,7 +213,7 @@ describe("http sink: request shape", () => {
     stops.push(() => source.stop());
     const untrusting = await sinkFor(await channelWith(3), { endpoint: `https://127.0.0.1:${source.port}/` });
     await expect(untrusting.process()).rejects.toBeInstanceOf(DeliveryError);
-    const sink = await sinkFor(await channelWith(3), { endpoint: `https://127.0.0.1:${source.port}/`, truststore: cert });
+    const sink = await sinkFor(await channelWith(3), { endpoint: `https://127.0.0.1:${source.port}/`, truststore: ca });
     expect(await sink.process()).toBe("ready");
     expect(target.size()).toBe(3);
   });

@@ -166,7 +166,10 @@ export class HttpSink implements Sink {
     } catch (err) {
       this.counters.ConnectionFailedCount++;
       const name = (err as Error)?.name;
-      const why = name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : name === "AbortError" ? "the sink is stopping" : describeError(err);
+      // Runtimes wrap the useful part ("connection refused", "invalid peer certificate") in the cause.
+      const cause = (err as Error)?.cause;
+      const detail = cause && !describeError(err).includes(describeError(cause)) ? `: ${describeError(cause)}` : "";
+      const why = name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : name === "AbortError" ? "the sink is stopping" : describeError(err) + detail;
       throw new DeliveryError(`http sink ${this.name}: POST ${this.cfg.endpoint} failed: ${why}`, { cause: err });
     }
     let text = "";
