@@ -1,7 +1,7 @@
 // Benchmark: seq → memory → avro sink ══TCP══▶ avro source → memory → null, 200-byte events, batch 1000, plain
 // and deflate. The edge runs as its own process (`sluice agent`), the aggregator in this process; MiB/s counts
 // event bodies from the first to the last event the aggregator's null sink took.
-// Run: node_modules/.bin/bun bench/avro.ts [events]  (default 2,000,000 per run)
+// Run: node_modules/.bin/bun bench/avro.ts [events]  (default 2,000,000 per run); one JSON line per figure (bench/run.ts)
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -59,7 +59,9 @@ async function run(compression: "none" | "deflate"): Promise<void> {
     await edge.exited;
     await agent.stop(0);
     const mib = (got * BODY) / 1024 / 1024;
-    console.log(`avro ${compression.padEnd(7)} ${got} events x ${BODY} B, batch ${BATCH}: ${(mib / secs).toFixed(1)} MiB/s, ${Math.round(got / secs)} events/s`);
+    const what = `${compression === "none" ? "plain" : "deflate"}, ${BODY} B events, batch ${BATCH}`;
+    console.log(JSON.stringify({ bench: "avro", metric: `MiB/s (${what})`, value: Number((mib / secs).toFixed(1)), goal: compression === "none" ? ">= 100" : undefined }));
+    console.log(JSON.stringify({ bench: "avro", metric: `events/s (${what})`, value: Math.round(got / secs) }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
