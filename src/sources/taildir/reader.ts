@@ -49,6 +49,8 @@ export class TailFile {
   tracker: AckTracker<number>;
   /** Batches taken in a row (fairness: maxBatchCount). */
   inRow = 0;
+  /** In the source's ready list (kept as a flag: a list lookup per file per pass would be quadratic). */
+  inReady = false;
   /** Set when reading failed for good (the file is skipped; named in the log once). */
   failed = false;
   private readonly splitter: LineSplitter;

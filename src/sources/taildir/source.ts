@@ -38,6 +38,8 @@ export interface TaildirSettings extends TailOptions {
 const POSITION_COALESCE_MS = 250;
 /** A rotated or deleted file is closed once it stopped growing for this long (a writer may still finish a line). */
 const ROTATED_GRACE_MS = 1000;
+/** While a backlog keeps the source busy, directories and files are still surveyed this often (new files, rotation). */
+const BUSY_REFRESH_MS = 1000;
 
 export class TaildirSource implements PollableSource {
   readonly type = "TAILDIR";
@@ -51,6 +53,7 @@ export class TaildirSource implements PollableSource {
   private readonly dirs = new Map<string, { groups: FileGroup[]; mtimeMs: number; watcher?: FSWatcher; missing: boolean; rescan: boolean }>();
   private saved: PositionRecord[] = [];
   private scannedOnce = false;
+  private lastRefresh = 0;
   private running = false;
   private bytesRead = 0;
   private readonly warned = new Set<string>();
@@ -156,7 +159,7 @@ export class TaildirSource implements PollableSource {
       this.retry = undefined;
       return this.put(r.tf, r.events, r.end);
     }
-    if (this.ready.length === 0) {
+    if (this.ready.length === 0 || Date.now() - this.lastRefresh >= BUSY_REFRESH_MS) {
       await this.refresh();
       if (this.ready.length === 0) {
         if (this.once && this.scannedOnce && [...this.files.values()].every((f) => f.drained || f.failed)) return "done";
@@ -176,6 +179,7 @@ export class TaildirSource implements PollableSource {
     }
     if (!batch) {
       this.ready.shift();
+      tf.inReady = false;
       tf.inRow = 0;
       return "ready";
     }
@@ -214,6 +218,7 @@ export class TaildirSource implements PollableSource {
    * rotation and deletion, close idle files, and queue the files that have something to read.
    */
   private async refresh(): Promise<void> {
+    this.lastRefresh = Date.now();
     await this.survey();
     // A rotated file is finished before its successor is read: lines keep their order across rotation.
     this.ready.sort((a, b) => (a.state === b.state ? 0 : a.state === "gone" ? -1 : 1));
@@ -255,7 +260,10 @@ export class TaildirSource implements PollableSource {
       await this.statFile(tf, now);
       tf.flushMultilineIfDue(now);
       if (tf.queued > 0 || (tf.isOpen && !tf.failed && tf.readPos < tf.size)) {
-        if (!this.ready.includes(tf)) this.ready.push(tf);
+        if (!tf.inReady) {
+          tf.inReady = true;
+          this.ready.push(tf);
+        }
         continue;
       }
       if (!tf.isOpen) {
@@ -269,6 +277,7 @@ export class TaildirSource implements PollableSource {
       if ((tf.state === "gone" && quiet >= ROTATED_GRACE_MS) || (tf.state === "active" && quiet >= this.s.idleTimeoutMs)) {
         tf.flushOnIdle();
         if (tf.queued > 0) {
+          tf.inReady = true;
           this.ready.push(tf);
           continue;
         }
