@@ -144,7 +144,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
   try {
     if (once) {
       const agent = await Agent.build(spec, { stateDir, once: true });
-      const src: MetricsSource = { agentName: spec.agent, current: () => agent, state: () => "running" };
+      const src: MetricsSource = { agentName: spec.agent, stateDir, current: () => agent, state: () => "running" };
       if (metricsPort !== undefined) metrics = await serveMetrics(src, metricsBind, metricsPort, log);
       offs.push(onSignal("SIGHUP", () => log.warn("SIGHUP ignored: a --once run does not reload its configuration")));
       return await runOnce(agent, { maxRuntimeMs, drainMs, log, tty: Boolean(process.stderr.isTTY), stopRequested });

@@ -3,12 +3,11 @@
 // never takes the lock, writes or repairs anything. A table for people, `--json` for scripts.
 
 import { parseArgs } from "node:util";
-import { join } from "node:path";
 import type { AgentSpec, Resolved } from "../config/load.ts";
 import type { InspectReport } from "../core/component-type.ts";
 import { describeError } from "../core/errors.ts";
-import { getLogger } from "../util/log.ts";
 import { lockHolder, lockPath } from "../util/lock.ts";
+import { inspectComponent } from "../metrics/inspect.ts";
 import { CONFIG_OPTIONS, loadConfig, resolveStateDir } from "./common.ts";
 import { EXIT_OK } from "./exit-codes.ts";
 
@@ -45,17 +44,8 @@ export interface StatusReport {
 
 async function inspectOne(spec: AgentSpec, r: Resolved, stateDir: string): Promise<ComponentStatus> {
   const out: ComponentStatus = { kind: r.kind as ComponentStatus["kind"], name: r.name, type: r.typeName };
-  if (!r.type.inspect) return out;
   try {
-    // The same context the agent gives the component (core/agent.ts), so defaults resolve to the same paths.
-    out.report = await r.type.inspect(r.config, {
-      agent: spec.agent,
-      name: r.name,
-      type: r.typeName,
-      log: getLogger(spec.agent).child(`${r.kind}.${r.name}`),
-      stateDir: join(stateDir, spec.agent, r.name),
-      once: false,
-    });
+    out.report = await inspectComponent(spec, r, stateDir);
   } catch (err) {
     out.error = describeError(err);
   }

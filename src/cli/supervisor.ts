@@ -61,6 +61,10 @@ export class Supervisor implements MetricsSource {
     return this.spec.agent;
   }
 
+  get stateDir(): string {
+    return this.o.stateDir;
+  }
+
   current(): Agent | undefined {
     return this.st === "running" ? this.agent : undefined;
   }

@@ -7,6 +7,7 @@
 
 import type { Counter, Gauge, Registry } from "prom-client";
 import type { ComponentSnapshot } from "./snapshot.ts";
+import type { FileLag } from "./inspect.ts";
 
 type Metric = { kind: "counter"; m: Counter<string> } | { kind: "gauge"; m: Gauge<string>; scale: number };
 const LABELS = ["agent", "name", "type"];
@@ -33,11 +34,19 @@ export function metricName(kind: string, key: string): { name: string; counter: 
 
 export class PrometheusExporter {
   private readonly metrics = new Map<string, Metric>();
+  private readonly fileLag: Gauge<string>;
 
   private constructor(
     private readonly prom: typeof import("prom-client"),
     private readonly registry: Registry,
-  ) {}
+  ) {
+    this.fileLag = new prom.Gauge({
+      name: "sluice_source_file_bytes_behind",
+      help: "Bytes between a tailed file's persisted position and its end (trails the reader by up to writePosInterval)",
+      labelNames: [...LABELS, "file"],
+      registers: [registry],
+    });
+  }
 
   static async create(): Promise<PrometheusExporter> {
     const prom = await import("prom-client");
@@ -64,8 +73,10 @@ export class PrometheusExporter {
   }
 
   /** The exposition text for one snapshot (components gone since the last scrape disappear). */
-  async render(agent: string, snap: readonly ComponentSnapshot[]): Promise<string> {
+  async render(agent: string, snap: readonly ComponentSnapshot[], lags: readonly FileLag[] = []): Promise<string> {
     for (const m of this.metrics.values()) m.m.reset();
+    this.fileLag.reset();
+    for (const l of lags) this.fileLag.set({ agent, name: l.source, type: l.type, file: l.file }, l.bytesBehind);
     for (const c of snap) {
       const labels = { agent, name: c.name, type: c.type };
       for (const [key, v] of Object.entries(c.values)) {

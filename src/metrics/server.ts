@@ -11,10 +11,13 @@ import { serve, type Server } from "../runtime.ts";
 import { health } from "./health.ts";
 import { PrometheusExporter } from "./prometheus.ts";
 import { flumeJson, snapshot } from "./snapshot.ts";
+import { fileLags } from "./inspect.ts";
 
 /** What the endpoint reads: the agent running now (it changes on reload) and the supervisor's state. */
 export interface MetricsSource {
   readonly agentName: string;
+  /** The agent's --state-dir, for the components' read-only inspect() (per-file lag). */
+  readonly stateDir: string;
   current(): Agent | undefined;
   state(): string;
 }
@@ -33,7 +36,7 @@ export function metricsApp(src: MetricsSource, prom: PrometheusExporter): Hono {
   });
   app.get("/metrics/prometheus", async (c) => {
     const a = src.current();
-    const text = await prom.render(src.agentName, a ? snapshot(a) : []);
+    const text = await prom.render(src.agentName, a ? snapshot(a) : [], a ? await fileLags(a.spec, src.stateDir) : []);
     return c.body(text, 200, { "content-type": prom.contentType });
   });
   app.get("/health", (c) => {

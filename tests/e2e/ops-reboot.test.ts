@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { freePort, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { expectedLines, getJson, logFile, stateArgs, tailConfig, writeLines } from "./ops-helpers.ts";
 
@@ -83,6 +84,14 @@ describe("offline resume", () => {
     expect(second.stderr().match(/sink k1 is failing/g)?.length).toBe(1);
     expect(second.stderr().match(/sink k1 recovered/g)?.length).toBe(1);
     expect((await getJson(`http://127.0.0.1:${metricsPort}/health`)).status).toBe(200);
+    // Bytes behind EOF per tailed file: every file caught up once its position is written.
+    const lags = await waitFor("per-file lag 0 for the three files", async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics/prometheus`)).text();
+      const fam = parsePrometheusTextFormat(text).find((f) => f.name === "sluice_source_file_bytes_behind");
+      const rows = fam?.metrics ?? [];
+      return rows.length === 3 && rows.every((m) => m.value === "0") ? rows : undefined;
+    });
+    expect(lags.map((m) => m.labels!.file).sort()).toEqual([logFile(logs), logFile(logs, ".1"), logFile(logs, ".2")]);
     second.kill("SIGTERM");
     expect(await second.exited).toBe(0);
     server.stop(true);

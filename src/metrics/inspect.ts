@@ -1,0 +1,42 @@
+// Runs a component type's read-only `inspect()` with the same context the agent gives the component, so defaults
+// resolve to the same paths. Shared by `sluice status` and the per-file gauges of /metrics/prometheus.
+
+import { join } from "node:path";
+import type { AgentSpec, Resolved } from "../config/load.ts";
+import type { InspectReport } from "../core/component-type.ts";
+import { getLogger } from "../util/log.ts";
+
+export function inspectComponent(spec: AgentSpec, r: Resolved, stateDir: string): Promise<InspectReport> | undefined {
+  if (!r.type.inspect) return undefined;
+  // Mirrors Agent's ctx() in core/agent.ts: `<state-dir>/<agent>/<component>`.
+  return r.type.inspect(r.config, {
+    agent: spec.agent,
+    name: r.name,
+    type: r.typeName,
+    log: getLogger(spec.agent).child(`${r.kind}.${r.name}`),
+    stateDir: join(stateDir, spec.agent, r.name),
+    once: false,
+  });
+}
+
+export interface FileLag {
+  source: string;
+  type: string;
+  file: string;
+  bytesBehind: number;
+}
+
+/**
+ * Bytes behind EOF per tailed file, from each source's inspect() rows that carry `file` and `lag` (TAILDIR). They
+ * come from the persisted position file, so they trail the live reader by up to its writePosInterval.
+ */
+export async function fileLags(spec: AgentSpec, stateDir: string): Promise<FileLag[]> {
+  const out: FileLag[] = [];
+  for (const s of spec.sources) {
+    const report = await inspectComponent(spec, s, stateDir)?.catch(() => undefined);
+    for (const it of report?.items ?? []) {
+      if (typeof it.file === "string" && typeof it.lag === "number") out.push({ source: s.name, type: s.typeName, file: it.file, bytesBehind: it.lag });
+    }
+  }
+  return out;
+}
