@@ -12,7 +12,7 @@ import { AvroRpcServer } from "../../src/avro/server.ts";
 import type { Event } from "../../src/core/event.ts";
 import { makeEvent } from "../../src/core/event.ts";
 import { getLogger } from "../../src/util/log.ts";
-import { onCleanup } from "../helpers/index.ts";
+import { onCleanup, waitFor } from "../helpers/index.ts";
 import { REQ1, REQ2, RES1, RES2 } from "./reference.ts";
 
 const BATCH = (): Event[] => [makeEvent("hello", { host: "web-1" }), makeEvent("world", { seq: "2" })];
@@ -104,5 +104,30 @@ describe("server bytes", () => {
     expect(received.length).toBe(2);
     const dec = new TextDecoder();
     expect(received[0]!.map((e) => [e.headers, dec.decode(e.body)])).toEqual([[{ host: "web-1" }, "hello"], [{ seq: "2" }, "world"]]);
+  });
+});
+
+describe("server handshake", () => {
+  test("a client announcing the Avro ≥ 1.11.1 hash of the same protocol is served at once (match CLIENT, no NONE round trip)", async () => {
+    const received: Event[][] = [];
+    const server = new AvroRpcServer({
+      host: "127.0.0.1", port: 0, limits: LIMITS, maxConnections: 10, idleTimeoutMs: 10_000, log: getLogger("test"),
+      handler: { deliver: async (events) => (received.push(events), "OK") },
+    });
+    const port = await server.start();
+    onCleanup(() => server.stop());
+    const alt = Uint8Array.from(Buffer.from("8076c53714e01f6e2c1deb9544e7b1fe", "hex"));
+    const req = REQ1.slice();
+    req.set(alt, 12); // clientHash
+    req.set(alt, 12 + 17); // serverHash: the client's guess is its own hash
+    const sock = net.connect(port, "127.0.0.1");
+    onCleanup(() => sock.destroy());
+    const read = reader(sock);
+    sock.write(req);
+    const head = await read(16);
+    // serial 1, 3 buffers, handshake buffer: match CLIENT (02), then serverProtocol (union 1) …
+    expect(hex(head.subarray(0, 8))).toBe("0000000100000003");
+    expect([head[12], head[13]]).toEqual([2, 2]);
+    await waitFor("the call ran", () => received.length === 1);
   });
 });
