@@ -372,7 +372,7 @@ export class FileChannel implements Channel {
         this.bytes -= tx.bytes;
         this.counters.EventTakeSuccessCount += n;
         this.room.notify();
-      });
+      }, false);
     } catch (err) {
       this.counters.EventTakeErrorCount += runs.length;
       this.rollbackTakes(tx);
