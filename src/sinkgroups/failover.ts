@@ -74,7 +74,9 @@ export class FailoverSinkProcessor implements SinkProcessor {
       const penalty = Math.min(this.cfg.maxpenalty, PENALTY_BASE_MS * 2 ** Math.min(m.failures, 30));
       m.failures++;
       m.penaltyUntil = this.now() + penalty;
-      this.log.warn(`group ${this.name}: sink ${m.sink.name} failed (${lastError ? describeError(lastError) : "delivery failed"}); set aside for ${penalty} ms`);
+      // Warn when a sink goes down, not on every retry of a long outage.
+      const say = m.failures === 1 ? this.log.warn : this.log.debug;
+      say.call(this.log, `group ${this.name}: sink ${m.sink.name} failed (${lastError ? describeError(lastError) : "delivery failed"}); set aside for ${penalty} ms`);
     }
     if (tried === 0) {
       const next = Math.min(...this.members.map((m) => m.penaltyUntil)) - now;

@@ -78,11 +78,14 @@ export class LoadBalanceSinkProcessor implements SinkProcessor {
         m.failures = 0;
         return status;
       }
+      // Warn when a sink goes down, not on every retry of a long outage.
+      const say = m.failures === 0 ? this.log.warn : this.log.debug;
+      const why = lastError ? describeError(lastError) : "delivery failed";
       if (this.cfg.backoff) {
         const ms = Math.min(this.cfg["selector.maxTimeOut"], BLACKLIST_BASE_MS * 2 ** Math.min(m.failures, 30));
         m.blacklistedUntil = this.now() + ms;
-        this.log.warn(`group ${this.name}: sink ${m.sink.name} failed (${lastError ? describeError(lastError) : "delivery failed"}); blacklisted for ${ms} ms`);
-      }
+        say.call(this.log, `group ${this.name}: sink ${m.sink.name} failed (${why}); blacklisted for ${ms} ms`);
+      } else say.call(this.log, `group ${this.name}: sink ${m.sink.name} failed (${why}); trying the next sink`);
       m.failures++;
     }
     if (order.length === 0) throw new DeliveryError(`group ${this.name}: every sink is blacklisted after failures`);
