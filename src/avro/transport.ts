@@ -92,12 +92,15 @@ export class PackConnection {
     }
   }
 
+  /** Stops reading: the socket, and the inflater's output (a small compressed chunk can hold many packs). */
   pause(): void {
     this.socket.pause();
+    this.inflate?.pause();
   }
 
   resume(): void {
     this.socket.resume();
+    this.inflate?.resume();
   }
 
   private fail(err: Error): void {

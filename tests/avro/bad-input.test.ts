@@ -125,6 +125,7 @@ describe("source refusals", () => {
     const { closed } = await exchange(port, [], 3000);
     expect(closed).toBe(true);
     expect(avroSource(agent).server.refused).toBe(1);
+    expect(avroSource(agent).counters.OpenConnectionCount).toBe(3);
     expect(await clients[0]!.appendBatch([makeEvent("y")])).toBe("OK");
   });
 

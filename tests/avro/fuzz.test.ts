@@ -132,3 +132,26 @@ test("a deflate stream that inflates past maxFrameBytes is cut off at the pack h
   await waitFor("the warning", () => logged.some((l) => l.includes("exceeds maxFrameBytes")));
   expect(agent.channels.get("c1")!.size()).toBe(0);
 });
+
+test("a small deflate burst holding 5000 pipelined calls is served in order, every call committed (reading pauses while calls queue)", async () => {
+  const agent = await startAgent(sourceOnly(["compression-type = deflate"], 100_000));
+  const source = avroSource(agent);
+  // One connection: the handshake call, then 5000 more calls, all compressed into one small burst.
+  const packs = [REQ1, ...Array.from({ length: 5000 }, (_, i) => {
+    const p = REQ2.slice();
+    new DataView(p.buffer).setInt32(0, i + 2);
+    return p;
+  })];
+  const raw = new Uint8Array(packs.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of packs) (raw.set(p, at), (at += p.byteLength));
+  const burst = syncDeflate(raw);
+  expect(burst.byteLength).toBeLessThan(raw.byteLength / 20);
+  const s = net.connect(source.port, "127.0.0.1");
+  onCleanup(() => s.destroy());
+  s.on("data", () => {});
+  s.on("error", () => {});
+  s.write(burst);
+  await waitFor("every call committed in order", () => agent.channels.get("c1")!.size() === 2 * packs.length, 20_000);
+  expect(source.counters.AppendBatchAcceptedCount).toBe(packs.length);
+});
