@@ -55,7 +55,7 @@ export class HttpSource implements Source {
   private inflight = 0;
   private readonly handler: Handler;
   private readonly tokenHash?: Buffer;
-  private readonly app = new Hono();
+  private readonly app = new Hono<{ Bindings: { remoteAddress: string } }>();
 
   constructor(
     readonly name: string,
@@ -65,7 +65,7 @@ export class HttpSource implements Source {
   ) {
     this.handler = HANDLER_NAMES[cfg.handler.trim().toLowerCase()] === "BLOB" ? blobHandler(cfg["handler.maxBlobLength"]) : jsonHandler;
     if (cfg["auth.token"]) this.tokenHash = tokenDigest(cfg["auth.token"]);
-    this.app.post("*", (c) => this.handle(c.req.raw));
+    this.app.post("*", (c) => this.handle(c.req.raw, c.env?.remoteAddress ?? "?"));
     this.app.all("*", (c) => c.text("use POST\n", 405, { Allow: "POST" }));
   }
 
@@ -76,7 +76,7 @@ export class HttpSource implements Source {
 
   async start(): Promise<void> {
     const tls = this.cfg.ssl ? { cert: readFileSync(this.cfg["ssl-cert"]!, "utf8"), key: readFileSync(this.cfg["ssl-key"]!, "utf8") } : undefined;
-    this.server = await serve((req) => this.app.fetch(req), {
+    this.server = await serve((req, info) => this.app.fetch(req, info), {
       port: this.cfg.port,
       hostname: this.cfg.bind,
       tls,
@@ -102,8 +102,9 @@ export class HttpSource implements Source {
     return m !== null && timingSafeEqual(tokenDigest(m[1]!.trim()), this.tokenHash);
   }
 
-  private async handle(req: Request): Promise<Response> {
+  private async handle(req: Request, peer: string): Promise<Response> {
     if (!this.authorized(req)) {
+      this.log.debug(`401 to ${peer}: missing or wrong bearer token`);
       return reply(401, "missing or wrong bearer token (Authorization: Bearer …)", { "WWW-Authenticate": "Bearer", Connection: "close" });
     }
     if (this.inflight >= this.cfg.maxConcurrentRequests) {
@@ -112,22 +113,24 @@ export class HttpSource implements Source {
     this.inflight++;
     this.counters.OpenConnectionCount = this.inflight;
     try {
-      return await this.accept(req);
+      return await this.accept(req, peer);
     } finally {
       this.inflight--;
       this.counters.OpenConnectionCount = this.inflight;
     }
   }
 
-  private async accept(req: Request): Promise<Response> {
+  private async accept(req: Request, peer: string): Promise<Response> {
     const body = await readBody(req, this.cfg.maxBodyBytes, this.cfg.readTimeout);
     if (!body.ok) {
       this.counters.EventReadFail++;
+      this.log.debug(`${body.status} to ${peer}: ${body.message}`);
       return reply(body.status, body.message, { Connection: "close" });
     }
     const decoded = this.handler(body.bytes, req, this.cfg.maxBodyBytes);
     if (!decoded.ok) {
       this.counters.EventReadFail++;
+      this.log.debug(`${decoded.status} to ${peer}: ${decoded.message}`);
       return reply(decoded.status, decoded.message);
     }
     const events = decoded.events;
@@ -140,7 +143,7 @@ export class HttpSource implements Source {
     } catch (err) {
       this.counters.ChannelWriteFail++;
       if (err instanceof TransactionCapacityError) return reply(413, describeError(err));
-      this.log.warn(`cannot put ${events.length} events: ${describeError(err)}`);
+      this.log.warn(`cannot put ${events.length} events from ${peer}: ${describeError(err)}`);
       return reply(500, `cannot store the events: ${describeError(err)}`);
     }
     if (outcome === "full") {
