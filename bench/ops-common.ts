@@ -31,11 +31,14 @@ export function report(bench: string, metric: string, value: number, goal?: stri
   console.log(JSON.stringify({ bench, metric, value, ...(goal ? { goal } : {}) }));
 }
 
-/** Resident set size of a process in bytes (Linux /proc), or undefined. */
-export async function rssOf(pid: number): Promise<number | undefined> {
+/**
+ * Memory of a process in bytes from Linux /proc: `rss` (VmRSS, what `ps` shows), `anon` (RssAnon: private heap and
+ * stacks) and `file` (RssFile: pages of the executable and libraries, shared and reclaimable).
+ */
+export async function rssOf(pid: number): Promise<{ rss: number; anon: number; file: number } | undefined> {
   const text = await Bun.file(`/proc/${pid}/status`).text().catch(() => "");
-  const m = /VmRSS:\s+(\d+) kB/.exec(text);
-  return m ? Number(m[1]) * 1024 : undefined;
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) * 1024;
+  return text ? { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") } : undefined;
 }
 
 export function median(xs: number[]): number {
