@@ -58,7 +58,13 @@ async function run(format: "ndjson" | "json" | "avro", compression: "none" | "gz
     await edge.exited;
     await agent.stop(0);
     const mib = (got * BODY) / 1024 / 1024;
-    console.log(`http ${format} ${compression.padEnd(4)} ${got} events x ${BODY} B, batch ${BATCH}: ${(mib / secs).toFixed(1)} MiB/s, ${Math.round(got / secs)} events/s`);
+    // One JSON line per figure, the shape bench/run.ts tabulates.
+    console.log(JSON.stringify({
+      bench: "http",
+      metric: `seq → http sink (${format}, gzip ${compression === "gzip" ? "on" : "off"}) → http source → null, ${got} × ${BODY} B, batch ${BATCH}`,
+      value: `${(mib / secs).toFixed(1)} MiB/s (${Math.round(got / secs)} events/s)`,
+      goal: format === "ndjson" && compression === "none" ? "≥ 80 MiB/s" : "",
+    }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
