@@ -42,6 +42,12 @@ export class FailoverSinkProcessor implements SinkProcessor {
       .sort((a, b) => b.priority - a.priority || a.i - b.i);
   }
 
+  /** The runner's backoff cap when every member failed: the smallest a member asks for (http `maxBackoff`). */
+  get maxBackoffMs(): number | undefined {
+    const caps = this.sinks.map((s) => s.maxBackoffMs).filter((v): v is number => v !== undefined);
+    return caps.length > 0 ? Math.min(...caps) : undefined;
+  }
+
   async start(): Promise<void> {
     for (const m of this.members) await m.sink.start();
   }

@@ -38,6 +38,12 @@ export class LoadBalanceSinkProcessor implements SinkProcessor {
     this.members = sinks.map((sink) => ({ sink, failures: 0, blacklistedUntil: 0 }));
   }
 
+  /** The runner's backoff cap when every member failed: the smallest a member asks for (http `maxBackoff`). */
+  get maxBackoffMs(): number | undefined {
+    const caps = this.sinks.map((s) => s.maxBackoffMs).filter((v): v is number => v !== undefined);
+    return caps.length > 0 ? Math.min(...caps) : undefined;
+  }
+
   async start(): Promise<void> {
     for (const m of this.members) await m.sink.start();
   }
