@@ -1,9 +1,10 @@
 // Avro binary for the parts of Flume's RPC on the hot path or exposed to untrusted bytes: the AvroFlumeEvent array,
 // call metadata, message names, Status, and the handshake records' decoding.
 //
-// Why by hand and not avsc: avsc's array and map readers trust the declared block counts (a count of 2^60 loops
-// forever) and copy every `bytes` value; this reader bounds every count and length by the bytes actually left, and
-// returns bodies as views into the pack (no copy). tests/avro/codec.test.ts checks both directions against avsc.
+// Why by hand and not avsc: avsc's array and map readers trust the declared block counts (an array declaring 2^31
+// items kept avsc 5.7.9 busy past a 20 s timeout in our check) and copy every `bytes` value; this reader bounds
+// every count and length by the bytes actually left, and returns bodies as views into the pack (no copy). Speed is
+// on par or better (bench/avro-codec.ts). tests/avro/codec.test.ts checks both directions against avsc.
 
 import { Buffer } from "node:buffer";
 import type { Event } from "../core/event.ts";
