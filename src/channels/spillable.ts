@@ -205,8 +205,13 @@ export class SpillableChannel implements Channel {
     if (fromMem > 0) {
       out = this.mem.shift(fromMem);
       const acks = this.memAcks.shift(fromMem);
-      tx.memEvents.push(...out);
-      tx.memAcks.push(...acks);
+      if (tx.memEvents.length === 0) {
+        tx.memEvents = out.slice();
+        tx.memAcks = acks;
+      } else {
+        for (let i = 0; i < out.length; i++) tx.memEvents.push(out[i]!);
+        for (let i = 0; i < acks.length; i++) tx.memAcks.push(acks[i]);
+      }
       this.memTaken += fromMem;
     }
     if (out.length < max && this.overflow && this.mem.length === 0) {
