@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runSluice, tempDir, writeConfig } from "../helpers/index.ts";
+import { BUN, MAIN, runSluice, tempDir, writeConfig } from "../helpers/index.ts";
 import { delivered, expectedLines, logFile, stateArgs, status, tailConfig, writeLines } from "./ops-helpers.ts";
 
 async function setup() {
@@ -79,5 +79,20 @@ describe("agent --once", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain("\u001b[");
     expect(r.stderr).toMatch(/--once: done in \d+ ms: read .* of .*, 10 events delivered/);
+  });
+
+  test("on a terminal it shows a progress bar with bytes read of the total and events delivered", async () => {
+    const s = await setup();
+    await writeLines(logFile(s.logs), 0, 2000);
+    // util-linux `script` gives the agent a pseudo-terminal as stderr.
+    const cmd = [BUN, MAIN, ...stateArgs(s.conf, s.state), "--once"].map((a) => `'${a}'`).join(" ");
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const timer = setTimeout(() => p.kill(9), 30_000);
+    const out = await new Response(p.stdout).text();
+    clearTimeout(timer);
+    expect(await p.exited).toBe(0);
+    expect(out).toContain("\u2588"); // a filled bar cell
+    expect(out).toMatch(/read [\d.]+ KiB of [\d.]+ KiB \(100%\), 2000 events delivered/);
+    expect((await delivered(s.out)).size).toBe(2000);
   });
 });
