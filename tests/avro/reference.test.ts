@@ -49,6 +49,10 @@ describe("the protocol text", () => {
     expect(hex(PROTOCOL_HASH)).toBe("86aadae2c45474c0fe93ffd0f2350a65");
   });
 
+  test("the Python peer's copy (tests/avro/protocol.avpr) is the same text", () => {
+    expect(readFileSync(`${import.meta.dir}/protocol.avpr`, "utf8")).toBe(PROTOCOL_TEXT);
+  });
+
   test("matches the shared spec file byte for byte", () => {
     const spec = "/work/shared/spec/avro/AvroSourceProtocol.avpr";
     let text: string;
