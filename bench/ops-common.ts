@@ -7,11 +7,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..");
-export const BIN = join(ROOT, "dist/sluice");
+/** The binary under test: $SLUICE_BIN (to compare builds), else dist/sluice. */
+export const BIN = process.env.SLUICE_BIN ?? join(ROOT, "dist/sluice");
 
-/** dist/sluice, built with `make build` when it is not there yet. */
+/** The binary under test; dist/sluice is built with `make build` when it is not there yet. */
 export async function ensureBinary(): Promise<string> {
-  if (!existsSync(BIN)) {
+  if (!existsSync(BIN) && !process.env.SLUICE_BIN) {
     const p = Bun.spawn(["make", "build"], { cwd: ROOT, stdout: "ignore", stderr: "inherit" });
     if ((await p.exited) !== 0) throw new Error("make build failed");
   }
