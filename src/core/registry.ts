@@ -7,6 +7,7 @@ import { fileChannelType } from "../channels/file/index.ts";
 import { spillableChannelType } from "../channels/spillable.ts";
 import { seqSourceType } from "../sources/seq.ts";
 import { taildirSourceType } from "../sources/taildir/index.ts";
+import { spoolDirSourceType } from "../sources/spooldir/index.ts";
 import { fileRollSinkType } from "../sinks/file-roll.ts";
 import { loggerSinkType } from "../sinks/logger.ts";
 import { nullSinkType } from "../sinks/null.ts";
@@ -41,6 +42,7 @@ const TYPES: Record<Kind, AnyType[]> = {
   source: [
     seqSourceType,
     taildirSourceType,
+    spoolDirSourceType,
     avroSourceType,
     // file sources (TAILDIR, spooldir) and network sources (avro, http) register here
     httpSourceType,

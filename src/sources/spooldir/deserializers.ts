@@ -1,0 +1,149 @@
+// Turns a spooled file's bytes into event bodies: LINE (one event per line, Flume's LineDeserializer) and BLOB (the
+// whole file, or maxBlobLength pieces of it, Flume's BlobDeserializer). Charset handling is decided once, at
+// construction: UTF-8 input is validated a chunk at a time and passed through as bytes; other charsets are
+// transcoded to UTF-8 line by line.
+
+import { LineSplitter } from "../../util/lines.ts";
+
+export type DecodeErrorPolicy = "FAIL" | "REPLACE" | "IGNORE";
+export type Emit = (body: Uint8Array, start: number, end: number, truncated: boolean) => void;
+
+export interface Deserializer {
+  /** Feeds the next chunk of the file. */
+  push(chunk: Uint8Array, emit: Emit): void;
+  /** At the end of the file: what is held (a last line without newline, the blob). */
+  end(emit: Emit): void;
+  /** Set when decodeErrorPolicy = FAIL met bytes it cannot decode: nothing at or after `offset` was emitted. */
+  readonly failure?: { offset: number; message: string };
+}
+
+/** Charsets LINE can split on `\n` bytes: ASCII-compatible ones. UTF-16/32 would need another splitter. */
+export function checkLineCharset(label: string): string | undefined {
+  let enc: string;
+  try {
+    enc = new TextDecoder(label as "utf-8").encoding;
+  } catch {
+    return `unknown charset "${label}"`;
+  }
+  if (enc.startsWith("utf-16") || enc.startsWith("utf-32")) return `charset "${label}" is not supported by the LINE deserializer (lines are split on the byte \\n); convert the files to UTF-8`;
+  return undefined;
+}
+
+const REPLACEMENT = /\uFFFD/g;
+const encoder = new TextEncoder();
+
+export class LineDeserializer implements Deserializer {
+  failure?: { offset: number; message: string };
+  private readonly splitter: LineSplitter;
+  private readonly utf8: boolean;
+  private readonly validator?: TextDecoder;
+  private readonly fatal: TextDecoder;
+  private readonly lenient: TextDecoder;
+  /** The current chunk (or the carry from the previous one) failed validation: check each line. */
+  private dirty = false;
+
+  constructor(
+    maxLineLength: number,
+    charset: string,
+    private readonly policy: DecodeErrorPolicy,
+    private readonly label: string,
+    startOffset: number,
+  ) {
+    this.splitter = new LineSplitter({ maxLineLength, overlong: "truncate" }, startOffset);
+    this.fatal = new TextDecoder(charset as "utf-8", { fatal: true });
+    this.lenient = new TextDecoder(charset as "utf-8");
+    this.utf8 = this.fatal.encoding === "utf-8";
+    if (this.utf8) this.validator = new TextDecoder("utf-8", { fatal: true });
+  }
+
+  push(chunk: Uint8Array, emit: Emit): void {
+    if (this.failure) return;
+    // Lines carried over from a dirty chunk end in this one: they are checked too.
+    const wasDirty = this.dirty;
+    if (this.utf8) {
+      try {
+        this.validator!.decode(chunk, { stream: true });
+        this.dirty = false;
+      } catch {
+        this.dirty = true;
+        // The validator's state is lost with the error; lines of this chunk are checked one by one instead.
+        try {
+          this.validator!.decode();
+        } catch {
+          // flushing an incomplete sequence throws too; the decoder is reset either way
+        }
+      }
+    }
+    const check = !this.utf8 || wasDirty || this.dirty;
+    this.splitter.push(chunk, check ? (l, s, e, t) => this.convert(l, s, e, t, emit) : emit);
+  }
+
+  end(emit: Emit): void {
+    if (this.failure) return;
+    const p = this.splitter.takePartial();
+    if (p) this.convert(p.line, p.start, p.end, p.truncated, emit);
+  }
+
+  private convert(line: Uint8Array, start: number, end: number, truncated: boolean, emit: Emit): void {
+    if (this.failure) return;
+    let text: string;
+    try {
+      text = this.fatal.decode(line);
+      if (this.utf8) return emit(line, start, end, truncated);
+    } catch {
+      if (this.policy === "FAIL") {
+        this.failure = { offset: start, message: `bytes that are not valid ${this.label} in the line at offset ${start} (decodeErrorPolicy = FAIL)` };
+        return;
+      }
+      text = this.lenient.decode(line);
+      if (this.policy === "IGNORE") text = text.replace(REPLACEMENT, "");
+    }
+    emit(encoder.encode(text), start, end, truncated);
+  }
+}
+
+export class BlobDeserializer implements Deserializer {
+  private parts: Uint8Array[] = [];
+  private held = 0;
+  private start: number;
+
+  constructor(
+    private readonly maxBlobLength: number,
+    startOffset: number,
+  ) {
+    this.start = startOffset;
+  }
+
+  push(chunk: Uint8Array, emit: Emit): void {
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(chunk.length - at, this.maxBlobLength - this.held);
+      this.parts.push(chunk.subarray(at, at + take));
+      this.held += take;
+      at += take;
+      if (this.held === this.maxBlobLength) this.flush(emit);
+    }
+  }
+
+  end(emit: Emit): void {
+    if (this.held > 0) this.flush(emit);
+  }
+
+  private flush(emit: Emit): void {
+    let body: Uint8Array;
+    if (this.parts.length === 1) body = this.parts[0]!;
+    else {
+      body = new Uint8Array(this.held);
+      let at = 0;
+      for (const p of this.parts) {
+        body.set(p, at);
+        at += p.length;
+      }
+    }
+    const start = this.start;
+    this.start += this.held;
+    this.parts = [];
+    this.held = 0;
+    emit(body, start, this.start, false);
+  }
+}

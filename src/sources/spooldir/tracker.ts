@@ -1,0 +1,172 @@
+// The spooldir tracker: where the file being ingested stands, so a restart resumes mid-file (only as far as its lines
+// are safe), and the marks that set a file aside. This module alone reads and writes the tracker directory.
+//
+// Layout of trackerDir (default `<spoolDir>/.flumespool`, Flume's):
+//   .sluice-main.meta        sluice's progress record (below), replaced atomically (temp → fsync → rename → fsync dir)
+//   .flumespool-main.meta    Flume's progress record (an Avro container file). Read once at start when sluice's own
+//                            record is absent, so a spool directory a Flume agent was ingesting resumes where it was;
+//                            deleted once its content is carried into .sluice-main.meta
+//   <rel path><fileSuffix>   trackingPolicy = tracker_dir: an empty file marking <rel path> as fully ingested (Flume's)
+//   <rel path>.sluice-failed a file set aside (changed after pickup, name reused, undecodable): JSON {ino,size,mtimeMs,
+//                            reason}; the file is skipped while it still has that inode
+//
+// .sluice-main.meta, little-endian, one record:
+//   0   4  magic "SLSP"
+//   4   1  version (1)
+//   5   3  zero
+//   8   8  offset    u64  bytes of the file whose lines are safe (the next read starts here)
+//   16  8  size      u64  the file's size when it was picked up
+//   24  8  mtimeMs   f64  its modification time then
+//   32  8  ino       u64  its inode then
+//   40  4  pathLen   u32  length of `path`
+//   44  n  path      UTF-8, relative to spoolDir
+//   44+n 4 crc       u32  CRC32C of bytes [0, 44+n)
+// A record that fails its magic, version or CRC is reported (file named) and ignored: the file is then read again
+// from its start — duplicates, never a loss.
+//
+// Flume's .flumespool-main.meta: Avro object container; header metadata "file" = absolute path of the target; records
+// of schema {"type":"record","name":"TransferStateFileMeta","namespace":"org.apache.flume.serialization",
+// "fields":[{"name":"offset","type":"long"}]}, appended after each commit; the last record is the position.
+
+import { mkdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import avro from "avsc";
+import { atomicWriteFile, fsyncDir } from "../../util/atomic-file.ts";
+import { crc32c } from "../../util/crc.ts";
+
+const MAGIC = 0x50534c53; // "SLSP" read as a little-endian u32
+const VERSION = 1;
+const HEADER_BYTES = 44;
+export const META_NAME = ".sluice-main.meta";
+export const FLUME_META_NAME = ".flumespool-main.meta";
+const FAILED_SUFFIX = ".sluice-failed";
+
+export interface Progress {
+  /** Relative to spoolDir. */
+  path: string;
+  offset: number;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+export interface FailedMark {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  reason: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeProgress(p: Progress): Uint8Array {
+  const path = encoder.encode(p.path);
+  const buf = new Uint8Array(HEADER_BYTES + path.length + 4);
+  const v = new DataView(buf.buffer);
+  v.setUint32(0, MAGIC, true);
+  v.setUint8(4, VERSION);
+  v.setBigUint64(8, BigInt(p.offset), true);
+  v.setBigUint64(16, BigInt(p.size), true);
+  v.setFloat64(24, p.mtimeMs, true);
+  v.setBigUint64(32, BigInt(p.ino), true);
+  v.setUint32(40, path.length, true);
+  buf.set(path, HEADER_BYTES);
+  v.setUint32(HEADER_BYTES + path.length, crc32c(buf.subarray(0, HEADER_BYTES + path.length)), true);
+  return buf;
+}
+
+/** Decodes a meta record; a string says why it is unusable. */
+export function decodeProgress(buf: Uint8Array): Progress | string {
+  if (buf.length < HEADER_BYTES + 4) return `too short (${buf.length} bytes)`;
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (v.getUint32(0, true) !== MAGIC) return "bad magic (not a sluice tracker file)";
+  const version = v.getUint8(4);
+  if (version !== VERSION) return `unknown version ${version}`;
+  const n = v.getUint32(40, true);
+  if (buf.length !== HEADER_BYTES + n + 4) return `length ${buf.length} does not match its path length ${n}`;
+  if (v.getUint32(HEADER_BYTES + n, true) !== crc32c(buf.subarray(0, HEADER_BYTES + n))) return "CRC mismatch";
+  return {
+    offset: Number(v.getBigUint64(8, true)),
+    size: Number(v.getBigUint64(16, true)),
+    mtimeMs: v.getFloat64(24, true),
+    ino: Number(v.getBigUint64(32, true)),
+    path: decoder.decode(buf.subarray(HEADER_BYTES, HEADER_BYTES + n)),
+  };
+}
+
+export class Tracker {
+  constructor(readonly dir: string) {}
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  /** The saved progress, or a string saying why the meta file is unusable; undefined when there is none. */
+  async load(): Promise<Progress | string | undefined> {
+    const buf = await readFile(join(this.dir, META_NAME)).catch(() => undefined);
+    return buf ? decodeProgress(new Uint8Array(buf)) : undefined;
+  }
+
+  /** `durable` adds the fsyncs (each file's completion and close; intermediate rewrites survive kill -9 without). */
+  async save(p: Progress, durable: boolean): Promise<void> {
+    await atomicWriteFile(join(this.dir, META_NAME), encodeProgress(p), { durable });
+  }
+
+  async clear(): Promise<void> {
+    await unlink(join(this.dir, META_NAME)).catch(() => {});
+  }
+
+  /** Flume's meta, when a Flume agent left one: its target (absolute path) and last offset. */
+  async loadFlume(): Promise<{ target: string; offset: number } | undefined> {
+    const file = join(this.dir, FLUME_META_NAME);
+    const buf = await readFile(file).catch(() => undefined);
+    if (!buf) return undefined;
+    return new Promise((resolve, reject) => {
+      let target = "";
+      let offset = 0;
+      const dec = new avro.streams.BlockDecoder();
+      dec.on("metadata", (_type: unknown, _codec: unknown, header: { meta: Record<string, Buffer> }) => {
+        target = header.meta.file?.toString("utf8") ?? "";
+      });
+      dec.on("data", (rec: { offset: number }) => {
+        offset = Number(rec.offset);
+      });
+      dec.on("error", (err: Error) => reject(new Error(`${file} is not a readable Flume tracker file: ${err.message}`)));
+      dec.on("end", () => resolve(target ? { target, offset } : undefined));
+      dec.end(buf);
+    });
+  }
+
+  async dropFlume(): Promise<void> {
+    await rm(join(this.dir, FLUME_META_NAME), { force: true });
+  }
+
+  /** trackingPolicy = tracker_dir: marks `rel` as ingested. */
+  async markCompleted(rel: string, suffix: string): Promise<void> {
+    const p = join(this.dir, rel + suffix);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, "");
+    await fsyncDir(dirname(p));
+  }
+
+  completedMarker(rel: string, suffix: string): string {
+    return join(this.dir, rel + suffix);
+  }
+
+  async markFailed(rel: string, m: FailedMark): Promise<void> {
+    const p = join(this.dir, rel + FAILED_SUFFIX);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, JSON.stringify(m) + "\n");
+  }
+
+  async failedMark(rel: string): Promise<FailedMark | undefined> {
+    const text = await readFile(join(this.dir, rel + FAILED_SUFFIX), "utf8").catch(() => undefined);
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text) as FailedMark;
+    } catch {
+      return undefined;
+    }
+  }
+}
