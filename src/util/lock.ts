@@ -3,7 +3,8 @@
 //
 // Lock file (text, one JSON object, written once at creation and never modified):
 //   {"pid":1234,"host":"edge-7","startedAt":"2026-11-24T00:00:00.000Z","bootId":"…","procStart":"…"}
-// It is created with O_CREAT|O_EXCL (open flag "wx"), so of two agents starting at once exactly one wins.
+// It is written in full to a temp file first and then hard-linked to its name: link() fails with EEXIST like
+// O_CREAT|O_EXCL, so of two agents starting at once exactly one wins, and no reader ever sees a half-written lock.
 // It is removed on a clean exit, and only if it still names this process.
 //
 // A lock left by kill -9 or a power cut is stale and taken over without manual clean-up, with a log line. Stale means:
@@ -15,7 +16,7 @@
 // Takeover renames the stale file aside (atomic), checks that what it moved is still the stale holder (another agent
 // may have taken it over first; then it puts that file back and reports the new holder), and retries O_EXCL.
 
-import { open, readFile, rename, unlink, mkdir } from "node:fs/promises";
+import { link, readFile, rename, unlink, mkdir, writeFile } from "node:fs/promises";
 import { readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { hostName } from "../runtime.ts";
@@ -115,6 +116,28 @@ export async function lockHolder(stateDir: string, agent: string): Promise<(Lock
   return { ...info, path };
 }
 
+/**
+ * Creates `path` as a hard link to the complete temp file; false when it exists already. On a filesystem without hard
+ * links it falls back to O_CREAT|O_EXCL and then writes (a reader may then briefly see an empty file).
+ */
+async function tryLink(tmp: string, path: string, content: string): Promise<boolean> {
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw err;
+  }
+  try {
+    await writeFile(path, content, { flag: "wx", mode: 0o644 });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+}
+
 export class StateLock {
   private released = false;
   private readonly onExit = () => this.releaseSync();
@@ -136,39 +159,40 @@ export class StateLock {
     await mkdir(join(stateDir, agent), { recursive: true });
     const me: LockInfo = { pid: process.pid, host: hostName(), startedAt: new Date().toISOString(), bootId: bootId(), procStart: procStart(process.pid) };
     const content = JSON.stringify(me) + "\n";
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      try {
-        const fh = await open(path, "wx", 0o644);
-        try {
-          await fh.writeFile(content);
-        } finally {
-          await fh.close();
-        }
-        return new StateLock(path, content);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, content, { mode: 0o644 });
+    try {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        if (await tryLink(tmp, path, content)) return new StateLock(path, content);
+        await StateLock.clearStale(path, onTakeover);
       }
-      const holder = await readLock(path);
-      if (!holder) continue; // released between our open and read: try again
-      const reason = staleReason(holder);
-      if (!reason) throw new LockedError(path, holder);
-      const aside = `${path}.stale.${process.pid}`;
-      try {
-        await rename(path, aside);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // someone else moved it first
-        throw err;
-      }
-      const moved = await readLock(aside);
-      if (moved && !staleReason(moved)) {
-        // We raced with an agent that had just taken the stale lock over: give its lock back.
-        await rename(aside, path).catch(() => {});
-        throw new LockedError(path, moved);
-      }
-      await unlink(aside).catch(() => {});
-      onTakeover(`took over the stale lock ${path}: ${reason}`);
+    } finally {
+      await unlink(tmp).catch(() => {});
     }
     throw new SluiceError("LOCKED", `cannot take the lock ${path} after ${MAX_ATTEMPTS} attempts (other agents keep starting?)`, true);
+  }
+
+  /** Throws LockedError if a live process holds `path`; otherwise moves the stale lock out of the way. */
+  private static async clearStale(path: string, onTakeover: (message: string) => void): Promise<void> {
+    const holder = await readLock(path);
+    if (!holder) return; // released between our link and read: try again
+    const reason = staleReason(holder);
+    if (!reason) throw new LockedError(path, holder);
+    const aside = `${path}.stale.${process.pid}`;
+    try {
+      await rename(path, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // someone else moved it first
+      throw err;
+    }
+    const moved = await readLock(aside);
+    if (moved && !staleReason(moved)) {
+      // We raced with an agent that had just taken the stale lock over: give its lock back.
+      await rename(aside, path).catch(() => {});
+      throw new LockedError(path, moved);
+    }
+    await unlink(aside).catch(() => {});
+    onTakeover(`took over the stale lock ${path}: ${reason}`);
   }
 
   /** Removes the lock if it still names this process. Safe to call twice. */

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { readAllLines, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { logFile, stateArgs, tailConfig, waitDelivered, writeLines } from "./ops-helpers.ts";
 
 async function setup() {
@@ -56,5 +56,15 @@ describe("single instance", () => {
     expect(second.stderr()).toContain(`pid ${first.proc.pid} is not running`);
     second.kill("SIGTERM");
     expect(await second.exited).toBe(0);
+  });
+
+  test("cron runs started at the same moment all exit 0 and deliver every line exactly once", async () => {
+    const s = await setup();
+    await writeLines(logFile(s.logs), 10, 3000);
+    const runs = await Promise.all(Array.from({ length: 5 }, () => runSluice([...stateArgs(s.conf, s.state), "--once"], { timeoutMs: 30_000 })));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
+    const lines = await readAllLines(s.out);
+    expect(lines).toHaveLength(3000);
+    expect(new Set(lines).size).toBe(3000);
   });
 });
