@@ -102,6 +102,28 @@ describe("file channel under kill -9", () => {
   }, 120_000);
 });
 
+describe("file channel directory ownership", () => {
+  test("a second agent on the same checkpointDir refuses to start and names the holder's pid", async () => {
+    const dir = await tempDir("sluice-lock-");
+    const channel = ["a1.channels.c1.type = file"];
+    const conf = await writeConfig(dir, agentConf(dir, 0, { total: 1_000_000_000, channel }));
+    const first = spawnSluice(["agent", "-f", conf, "--state-dir", join(dir, "s1")]);
+    await waitFor("first agent start", () => first.stderr().includes("started"), 20_000);
+    const second = spawnSluice(["agent", "-f", conf, "--state-dir", join(dir, "s2")]);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toContain(`pid ${first.proc.pid}`);
+    expect(second.stderr()).toContain(join(dir, "ckpt"));
+    first.kill("SIGKILL");
+    await first.exited;
+    // The dead holder's lock is stale: the next agent takes it over and starts.
+    const third = spawnSluice(["agent", "-f", conf, "--state-dir", join(dir, "s1")]);
+    await waitFor("third agent start", () => third.stderr().includes("started") || third.proc.exitCode !== null, 20_000);
+    expect(third.stderr()).toContain("taking over the stale lock");
+    third.kill("SIGTERM");
+    expect(await third.exited).toBe(0);
+  }, 60_000);
+});
+
 describe("spillable channel across an outage and a shutdown", () => {
   test("spills a backlog to disk while the sink fails, then drains it completely once the sink is back", async () => {
     const dir = await tempDir("sluice-outage-");

@@ -159,6 +159,44 @@ describe("file channel recovery", () => {
 });
 
 describe("file channel segments and disk", () => {
+  test("concurrent commits share write rounds and fsyncs (group commit)", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    const before = ch.walStats();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => put(ch, events(i * 10, 10))));
+    const after = ch.walStats();
+    expect(ch.size()).toBe(500);
+    expect(after.rounds - before.rounds).toBeLessThan(10);
+    expect(after.fsyncs - before.fsyncs).toBeLessThan(10);
+    await ch.stop();
+  });
+
+  test("spreads segments over several dataDirs and recovers from all of them", async () => {
+    const dir = await tempDir();
+    const dataDirs = [join(dir, "d1"), join(dir, "d2")];
+    const ch = await openFile(dir, { dataDirs, maxFileSize: 65_536, checkpointOnClose: false });
+    const big = (i: number) => makeEvent(`${i}`.padEnd(2000, "."));
+    for (let i = 0; i < 200; i += 10) await put(ch, Array.from({ length: 10 }, (_, k) => big(i + k)));
+    const img = await crashImage(dir, join(await tempDir(), "img"));
+    await ch.stop();
+    expect((await readdir(join(img, "d1"))).some((n) => n.startsWith("log-"))).toBe(true);
+    expect((await readdir(join(img, "d2"))).some((n) => n.startsWith("log-"))).toBe(true);
+    const back = await openFile(img, { dataDirs: [join(img, "d1"), join(img, "d2")] });
+    expect((await drain(back, 13)).map((s) => Number(s.replace(/\.+$/, "")))).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    await back.stop();
+  });
+
+  test("a disk below minimumRequiredSpace refuses new puts but keeps committed events deliverable", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    await put(ch, events(0, 20));
+    await ch.stop();
+    const full = await openFile(dir, { minimumRequiredSpace: 2 ** 50 });
+    await expect(put(full, events(20, 5))).rejects.toBeInstanceOf(DiskFullError);
+    expect(await drain(full)).toEqual(names(0, 20));
+    await full.stop();
+  });
+
   test("rolls segments, reads uncached events back from disk in order, and deletes drained segments", async () => {
     const dir = await tempDir();
     const ch = await openFile(dir, { maxFileSize: 65_536 }, { cacheBytes: 0 });

@@ -174,7 +174,12 @@ export class FileChannel implements Channel {
     return this.config.capacity;
   }
 
-  /** Events held including those taken by open transactions (what a restart would bring back). */
+  /** WAL write rounds and fsyncs so far: group commit makes these far fewer than commits. */
+  walStats(): { rounds: number; fsyncs: number } {
+    return { ...(this.wal?.stats ?? { rounds: 0, fsyncs: 0 }) };
+  }
+
+    /** Events held including those taken by open transactions (what a restart would bring back). */
   pending(): number {
     return this.queue.events + this.inflightEvents;
   }

@@ -67,6 +67,8 @@ export class Wal {
   private syncing?: Promise<void>;
   private timer?: ReturnType<typeof setInterval>;
   private readonly readers = new Map<number, FileHandle>();
+  /** Write rounds and fsyncs so far (tests and benchmarks check that group commit shares them). */
+  readonly stats = { rounds: 0, fsyncs: 0 };
   /** Set after an fsync failed: the page cache state is unknown, so no further write is trusted. */
   broken?: string;
 
@@ -114,6 +116,8 @@ export class Wal {
     this.seg = id;
     this.off = SEGMENT_HEADER_BYTES;
     this.o.onSegment?.(id);
+    // A background fsync may still run on the old handle: closing under it would fail it (and mark the WAL broken).
+    while (this.syncing) await this.syncing;
     await old?.close().catch(() => {});
   }
 
@@ -137,6 +141,7 @@ export class Wal {
     const prev = this.lastRound;
     this.writing = true;
     this.roundsInFlight++;
+    this.stats.rounds++;
     this.lastRound = this.round(batch, prev).finally(() => {
       this.roundsInFlight--;
       this.kick();
@@ -162,7 +167,6 @@ export class Wal {
           // can ever end in a torn record. Earlier rounds still use its handle: let them finish first.
           await this.fh!.datasync();
           await prev;
-          while (this.syncing) await this.syncing;
           await this.createSegment(this.seg + 1);
           bufs = [];
           bufStart = this.off;
@@ -181,6 +185,7 @@ export class Wal {
     if (!failure) {
       if (this.o.fsyncPerTransaction && batch.some((p) => p.sync)) {
         try {
+          this.stats.fsyncs++;
           await this.fh!.datasync();
         } catch (err) {
           this.broken = `channel ${this.o.name}: fsync of ${this.segmentPath(this.seg)} failed (${describeError(err)}); restart the agent`;
@@ -247,6 +252,7 @@ export class Wal {
     this.dirty = false;
     this.syncing = (async () => {
       try {
+        this.stats.fsyncs++;
         await this.fh?.datasync();
       } catch (err) {
         this.broken = `channel ${this.o.name}: fsync of ${this.segmentPath(this.seg)} failed (${describeError(err)}); restart the agent`;
