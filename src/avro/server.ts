@@ -1,7 +1,8 @@
 // The server side of Flume's Avro RPC (what AvroSource's NettyServer + Responder do): per connection, a handshake
 // until one matches, then calls; one call at a time per connection, replies in order. Bounded everywhere: pack caps
-// (framing.ts), at most `maxConnections` open, a connection that completes no pack for `idleTimeoutMs` is closed
-// (idle or dribbling), and a connection whose calls pile up is paused rather than buffered.
+// (framing.ts), at most `maxConnections` open, a call that does not arrive whole within `readTimeoutMs` closes its
+// connection (slow or stalled senders), so does a connection idle between calls for `idleTimeoutMs`, and a
+// connection whose calls pile up is paused rather than buffered.
 
 import net from "node:net";
 import tls from "node:tls";
@@ -30,6 +31,9 @@ export interface ServerOptions {
   /** Certificate and key (PEM) and versions, for ssl = true. */
   tls?: tls.TlsOptions;
   maxConnections: number;
+  /** Time a started call has to arrive whole. */
+  readTimeoutMs: number;
+  /** Time a connection may sit between calls (0 = no limit). */
   idleTimeoutMs: number;
   /** ipFilter: whether a peer address may connect. */
   allow?: (ip: string) => boolean | Promise<boolean>;
@@ -46,6 +50,7 @@ const MAX_QUEUED_CALLS = 4;
 const MAX_LEARNED_HASHES = 64;
 /** At most this many "closed a connection" warnings per second; the rest are counted and summarised. */
 const WARN_PER_SECOND = 10;
+const TCP_KEEPALIVE_MS = 60_000;
 /** How long stop() lets calls in progress finish before closing their connections. */
 const STOP_GRACE_MS = 3000;
 
@@ -70,7 +75,7 @@ export class AvroRpcServer {
   async start(): Promise<number> {
     const onSocket = (socket: net.Socket) => void this.accept(socket);
     const server = this.o.tls
-      ? tls.createServer({ ...this.o.tls, handshakeTimeout: Math.min(this.o.idleTimeoutMs, 30_000) }, onSocket)
+      ? tls.createServer({ ...this.o.tls, handshakeTimeout: this.o.readTimeoutMs }, onSocket)
       : net.createServer(onSocket);
     server.on("tlsClientError", (err: Error, s: tls.TLSSocket) => this.warn(`TLS handshake with ${peerOf(s)} failed: ${describeError(err)}`));
     await new Promise<void>((resolve, reject) => {
@@ -83,7 +88,8 @@ export class AvroRpcServer {
     server.on("error", (err) => this.o.log.error(`avro server on ${this.o.host}:${this.o.port}: ${describeError(err)}`));
     this.server = server;
     this.port = (server.address() as net.AddressInfo).port;
-    const every = Math.max(50, Math.min(1000, Math.floor(this.o.idleTimeoutMs / 4)));
+    const shortest = Math.min(this.o.readTimeoutMs, this.o.idleTimeoutMs > 0 ? this.o.idleTimeoutMs : Infinity);
+    const every = Math.max(50, Math.min(1000, Math.floor(shortest / 4)));
     this.sweeper = setInterval(() => this.sweep(), every);
     return this.port;
   }
@@ -112,6 +118,8 @@ export class AvroRpcServer {
     }
     if (socket.destroyed) return;
     socket.setNoDelay(true);
+    // Finds peers that vanished without a FIN, even with idleTimeout = 0.
+    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
     const c = new ServerConnection(this, socket, peer);
     this.conns.add(c);
   }
@@ -146,9 +154,15 @@ export class AvroRpcServer {
 
   private sweep(): void {
     const now = Date.now();
+    const idle = this.o.idleTimeoutMs;
     for (const c of this.conns) {
-      if (!c.busy && now - c.lastActive() > this.o.idleTimeoutMs) {
-        this.o.log.debug(`closing ${c.peer}: ${c.midPack ? "a pack started but did not complete" : "no call"} within idleTimeout (${this.o.idleTimeoutMs} ms)`);
+      if (c.busy) continue;
+      const started = c.packStartedAt;
+      if (started > 0 && now - started > this.o.readTimeoutMs) {
+        this.warn(`closed avro connection from ${c.peer}: a call did not arrive whole within readTimeout (${this.o.readTimeoutMs} ms)`);
+        c.destroy();
+      } else if (started === 0 && idle > 0 && now - c.lastActive() > idle) {
+        this.o.log.debug(`closing ${c.peer}: no call within idleTimeout (${idle} ms)`);
         c.destroy();
       }
     }
@@ -193,8 +207,8 @@ class ServerConnection {
     });
   }
 
-  get midPack(): boolean {
-    return this.conn.midPack;
+  get packStartedAt(): number {
+    return this.conn.packStartedAt;
   }
 
   lastActive(): number {

@@ -26,8 +26,10 @@ export class PackConnection {
   private readonly deflate?: zlib.Deflate;
   private readonly inflate?: zlib.Inflate;
   private closed = false;
-  /** When the last complete pack arrived (or the connection opened): idle and slow-client checks use it. */
+  /** When the last complete pack arrived (or the connection opened): the idle check uses it. */
   lastPackAt = Date.now();
+  /** When the pack being received started (0 when none is partly here): the slow-client check uses it. */
+  packStartedAt = 0;
 
   constructor(
     readonly socket: Socket,
@@ -60,6 +62,7 @@ export class PackConnection {
 
   private feed(chunk: Uint8Array): void {
     if (this.closed) return;
+    const wasMid = this.decoder.midPack;
     let packs: Pack[];
     try {
       packs = this.decoder.push(chunk);
@@ -67,15 +70,13 @@ export class PackConnection {
       this.fail(err as Error);
       return;
     }
+    const now = Date.now();
+    if (!this.decoder.midPack) this.packStartedAt = 0;
+    else if (!wasMid || packs.length > 0) this.packStartedAt = now;
     if (packs.length > 0) {
-      this.lastPackAt = Date.now();
+      this.lastPackAt = now;
       this.o.onPacks(packs);
     }
-  }
-
-  /** True when part of a pack is buffered (a slow or stalled sender). */
-  get midPack(): boolean {
-    return this.decoder.midPack;
   }
 
   get isClosed(): boolean {

@@ -32,7 +32,8 @@ export const avroSourceKeys = {
   ipFilterRules: key.string("comma-separated allow|deny:ip|name:pattern rules, first match wins, e.g. allow:ip:127.*,deny:ip:*"),
   maxFrameBytes: key.bytes("sluice: largest call (one pack, headers included) a client may send; larger closes the connection", { default: 32 * 1024 * 1024, min: 1024 }),
   maxConnections: key.int("sluice: connections served at once; more are closed on accept", { default: 1000, min: 1 }),
-  idleTimeout: key.duration("sluice: close a connection that completes no call for this long (idle, or sending too slowly)", { default: 60_000, unit: "ms", min: 1 }),
+  readTimeout: key.duration("sluice: a call must arrive whole within this time once it started (slow or stalled clients are closed)", { default: 30_000, unit: "ms", min: 1 }),
+  idleTimeout: key.duration("sluice: close a connection idle between calls for this long (0 = never, as Flume)", { default: 600_000, unit: "ms" }),
 };
 export type AvroSourceConfig = ConfigOf<typeof avroSourceKeys>;
 
@@ -55,6 +56,7 @@ export class AvroSource implements Source {
       deflateLevel: cfg["compression-type"] === "deflate" ? SOURCE_DEFLATE_LEVEL : undefined,
       tls: cfg.ssl ? serverTls({ cert: cfg["ssl-cert"]!, key: cfg["ssl-key"]!, exclude: cfg["exclude-protocols"] }) : undefined,
       maxConnections: cfg.maxConnections,
+      readTimeoutMs: cfg.readTimeout,
       idleTimeoutMs: cfg.idleTimeout,
       allow: rules ? ipFilter(rules) : undefined,
       handler: { deliver: (events, message, peer) => this.deliver(events, message, peer) },

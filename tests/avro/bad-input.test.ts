@@ -1,6 +1,6 @@
 // Bad input at the avro source: every malformed call closes its connection with one log line naming the peer,
 // commits nothing, and leaves the agent serving good clients. Also the source's own refusals: FAILED when the
-// channel is full, maxConnections, idleTimeout for idle and dribbling clients, ipFilter.
+// channel is full, maxConnections, readTimeout for dribbling clients, idleTimeout for idle ones, ipFilter.
 
 import { afterAll, describe, expect, test } from "bun:test";
 import net from "node:net";
@@ -79,8 +79,8 @@ describe("malformed calls", () => {
     });
   }
 
-  test("a truncated pack commits nothing and the half-sent connection is closed after idleTimeout", async () => {
-    const agent = await startAgent(sourceOnly(["idleTimeout = 300ms"]));
+  test("a truncated pack commits nothing and the half-sent connection is closed after readTimeout", async () => {
+    const agent = await startAgent(sourceOnly(["readTimeout = 300ms"]));
     const port = avroSource(agent).port;
     const { closed } = await exchange(port, [REQ1.subarray(0, 70)], 5000);
     expect(closed).toBe(true);
@@ -129,8 +129,8 @@ describe("source refusals", () => {
     expect(await clients[0]!.appendBatch([makeEvent("y")])).toBe("OK");
   });
 
-  test("closes a client that dribbles a byte at a time after idleTimeout while others are served", async () => {
-    const agent = await startAgent(sourceOnly(["idleTimeout = 500ms"]));
+  test("closes a client that dribbles a byte at a time after readTimeout while others are served", async () => {
+    const agent = await startAgent(sourceOnly(["readTimeout = 500ms"]));
     const port = avroSource(agent).port;
     const s = net.connect(port, "127.0.0.1");
     onCleanup(() => s.destroy());
@@ -145,6 +145,16 @@ describe("source refusals", () => {
     clearInterval(drip);
     expect(i).toBeLessThan(REQ1.byteLength);
     expect(agent.channels.get("c1")!.size()).toBe(1);
+  });
+
+  test("closes a connection idle between calls after idleTimeout; the client reconnects on its next call", async () => {
+    const agent = await startAgent(sourceOnly(["idleTimeout = 300ms"]));
+    const source = avroSource(agent);
+    const c = good(source.port);
+    expect(await c.appendBatch([makeEvent("one")])).toBe("OK");
+    await waitFor("the idle connection closed", () => source.server.openConnections === 0 && !c.isOpen, 5000);
+    expect(await c.appendBatch([makeEvent("two")])).toBe("OK");
+    expect(agent.channels.get("c1")!.size()).toBe(2);
   });
 
   test("ipFilterRules: a denied peer is closed on connect, an allowed one is served", async () => {

@@ -79,7 +79,7 @@ const syncDeflate = (b: Uint8Array) => new Uint8Array(zlib.deflateSync(b, { fini
 
 for (const compression of ["none", "deflate"] as const) {
   test(`thousands of mutated packs (compression ${compression}) leave the avro source serving, with no connection left and no partial commit`, async () => {
-    const agent = await startAgent(sourceOnly(["idleTimeout = 300ms", "maxFrameBytes = 256k", `compression-type = ${compression}`], 100_000));
+    const agent = await startAgent(sourceOnly(["readTimeout = 300ms", "maxFrameBytes = 256k", `compression-type = ${compression}`], 100_000));
     const source = avroSource(agent);
     const port = source.port;
     const rand = rng(compression === "none" ? 0x5eed : 0xdef1a7e);

@@ -1,6 +1,6 @@
 // Load on a real agent process: 200 concurrent avro clients and 200 concurrent http clients at once, plus slow
 // clients on both that dribble a byte at a time. The sources keep serving the others, close the dribblers
-// (avro idleTimeout, http readTimeout), and the agent's memory stays bounded.
+// (readTimeout on both), and the agent's memory stays bounded.
 
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -32,14 +32,14 @@ test("200 avro and 200 http clients at once, with dribbling ones on both: every 
     "a1.sources.h1.type = http", "a1.sources.h1.bind = 127.0.0.1", `a1.sources.h1.port = ${httpPort}`, "a1.sources.h1.channels = c1",
     "a1.sources.h1.readTimeout = 2s", "a1.sources.h1.maxBodyBytes = 1m",
     "a1.sources.r1.type = avro", "a1.sources.r1.bind = 127.0.0.1", `a1.sources.r1.port = ${port}`, "a1.sources.r1.channels = c1",
-    "a1.sources.r1.maxConnections = 300", "a1.sources.r1.idleTimeout = 2s", "a1.sources.r1.maxFrameBytes = 1m",
+    "a1.sources.r1.maxConnections = 300", "a1.sources.r1.readTimeout = 2s", "a1.sources.r1.maxFrameBytes = 1m",
     "a1.channels.c1.type = memory", "a1.channels.c1.capacity = 200000", "a1.channels.c1.transactionCapacity = 1000",
     "a1.sinks.k1.type = null", "a1.sinks.k1.batchSize = 1000", "a1.sinks.k1.channel = c1",
   ]);
   const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state")]);
   await waitFor("the avro source listening", () => agent.stderr().includes("avro source listening"), 15_000);
 
-  // Dribblers: a byte every 200 ms of a valid call; they never complete one within idleTimeout.
+  // Dribblers: a byte every 200 ms of a valid call; they never complete one within readTimeout.
   const dribblers = Array.from({ length: SLOW }, () => {
     const s = net.connect(port, "127.0.0.1");
     const st = { closed: false, sent: 0 };
@@ -94,7 +94,7 @@ test("200 avro and 200 http clients at once, with dribbling ones on both: every 
   expect(httpStatuses.length).toBe(CLIENTS * CALLS);
   expect(httpStatuses.every((s) => s === 200)).toBe(true);
 
-  await waitFor("every avro dribbler closed by idleTimeout", () => dribblers.every((d) => d.closed), 10_000);
+  await waitFor("every avro dribbler closed by readTimeout", () => dribblers.every((d) => d.closed), 10_000);
   await waitFor("every http dribbler closed by readTimeout", () => httpDribblers.every((d) => d.closed), 10_000);
   const used = rss(agent.proc.pid);
   console.log(`agent RSS after ${2 * CLIENTS * CALLS * BATCH} events from ${2 * CLIENTS} clients: ${Math.round(used / 1024 / 1024)} MiB`);

@@ -93,7 +93,7 @@ describe("server bytes", () => {
   test("answers Java's requests with exactly Java's replies and commits the events it decoded", async () => {
     const received: Event[][] = [];
     const server = new AvroRpcServer({
-      host: "127.0.0.1", port: 0, limits: LIMITS, maxConnections: 10, idleTimeoutMs: 10_000, log: getLogger("test"),
+      host: "127.0.0.1", port: 0, limits: LIMITS, maxConnections: 10, readTimeoutMs: 10_000, idleTimeoutMs: 10_000, log: getLogger("test"),
       handler: { deliver: async (events) => (received.push(events), "OK") },
     });
     const port = await server.start();
@@ -115,7 +115,7 @@ describe("server handshake", () => {
   test("a client announcing the Avro ≥ 1.11.1 hash of the same protocol is served at once (match CLIENT, no NONE round trip)", async () => {
     const received: Event[][] = [];
     const server = new AvroRpcServer({
-      host: "127.0.0.1", port: 0, limits: LIMITS, maxConnections: 10, idleTimeoutMs: 10_000, log: getLogger("test"),
+      host: "127.0.0.1", port: 0, limits: LIMITS, maxConnections: 10, readTimeoutMs: 10_000, idleTimeoutMs: 10_000, log: getLogger("test"),
       handler: { deliver: async (events) => (received.push(events), "OK") },
     });
     const port = await server.start();
