@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { freePort, readAllLines, spawnSluice, tempDir, waitFor, writeConfig, type Spawned } from "../helpers/index.ts";
+import { DENO, freePort, MAIN, readAllLines, spawnSluice, tempDir, waitFor, writeConfig, type Spawned } from "../helpers/index.ts";
 
 const TOTAL = 30_000;
 
@@ -97,3 +97,37 @@ describe("two tiers over avro", () => {
     expect(await agg.exited).toBe(0);
   }, 90_000);
 });
+
+test("under Deno, an edge and an aggregator exchange every event over TLS with deflate", async () => {
+  const dir = await tempDir("sluice-avro-deno-");
+  const port = await freePort();
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const ssl = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"]);
+  expect(ssl.exitCode).toBe(0);
+  const out = join(dir, "out");
+  const aggConf = await writeConfig(dir, [
+    "agg.sources = r1", "agg.channels = c1", "agg.sinks = k1",
+    "agg.sources.r1.type = avro", "agg.sources.r1.bind = 127.0.0.1", `agg.sources.r1.port = ${port}`, "agg.sources.r1.channels = c1",
+    "agg.sources.r1.compression-type = deflate", "agg.sources.r1.ssl = true", `agg.sources.r1.ssl-cert = ${cert}`, `agg.sources.r1.ssl-key = ${key}`,
+    "agg.channels.c1.type = memory", "agg.channels.c1.capacity = 10000",
+    "agg.sinks.k1.type = file_roll", `agg.sinks.k1.sink.directory = ${out}`, "agg.sinks.k1.sink.rollInterval = 0", "agg.sinks.k1.channel = c1",
+  ], "agg.conf");
+  const edgeConf = await writeConfig(dir, [
+    "edge.sources = s1", "edge.channels = c1", "edge.sinks = k1",
+    "edge.sources.s1.type = seq", "edge.sources.s1.totalEvents = 5000", "edge.sources.s1.batchSize = 100", "edge.sources.s1.channels = c1",
+    "edge.channels.c1.type = memory", "edge.channels.c1.capacity = 10000",
+    "edge.sinks.k1.type = avro", "edge.sinks.k1.hostname = 127.0.0.1", `edge.sinks.k1.port = ${port}`, "edge.sinks.k1.channel = c1",
+    "edge.sinks.k1.compression-type = deflate", "edge.sinks.k1.ssl = true", `edge.sinks.k1.truststore = ${cert}`,
+  ], "edge.conf");
+  const deno = [DENO, "run", "-A", MAIN];
+  const agg = spawnSluice(["agent", "-f", aggConf, "-n", "agg", "--state-dir", join(dir, "state")], { bin: deno });
+  await waitFor("the aggregator listening under Deno", () => agg.stderr().includes("avro source listening"), 30_000);
+  const edge = spawnSluice(["agent", "-f", edgeConf, "-n", "edge", "--state-dir", join(dir, "state")], { bin: deno });
+  await waitFor("every event at the aggregator", async () => (await readAllLines(out)).length >= 5000, 30_000, 200);
+  expect(new Set(await readAllLines(out)).size).toBe(5000);
+  edge.kill("SIGTERM");
+  agg.kill("SIGTERM");
+  expect(await edge.exited).toBe(0);
+  expect(await agg.exited).toBe(0);
+}, 60_000);
