@@ -83,11 +83,11 @@ describe("file channel under kill -9", () => {
   test("delivers every committed event after repeated kill -9 and restart, in order per run, with bounded duplicates", async () => {
     const dir = await tempDir("sluice-crash-");
     const state = join(dir, "state");
-    const kills = 6;
+    const kills = 8;
     const total = 40_000;
     const channel = ["a1.channels.c1.type = file", "a1.channels.c1.checkpointInterval = 300", "a1.channels.c1.maxFileSize = 262144", "a1.channels.c1.transactionCapacity = 1000"];
     for (let run = 0; run < kills; run++) {
-      await killAtRandom(await writeConfig(dir, agentConf(dir, run, { total, channel })), state, 200, 1500);
+      await killAtRandom(await writeConfig(dir, agentConf(dir, run, { total, channel })), state, 200, 1200);
     }
     const final = spawnSluice(["agent", "-f", await writeConfig(dir, agentConf(dir, kills, { total, channel })), "--state-dir", state]);
     await waitFor("the final run's events", async () => new Set((await delivered(join(dir, "out"))).byRun.get(kills) ?? []).size === total, 60_000, 200);

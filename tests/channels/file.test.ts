@@ -267,3 +267,22 @@ describe("file channel segments and disk", () => {
     await ch.stop();
   });
 });
+
+describe("file channel configuration", () => {
+  test("validation quotes the keys and values of every cross-field problem", async () => {
+    const { buildAgentSpec } = await import("../../src/config/load.ts");
+    const conf = [
+      "a1.sources = r1", "a1.channels = c1 c2", "a1.sinks = k1",
+      "a1.sources.r1.type = seq", "a1.sources.r1.channels = c1 c2",
+      "a1.channels.c1.type = org.apache.flume.channel.file.FileChannel", "a1.channels.c1.capacity = 100", "a1.channels.c1.transactionCapacity = 1000",
+      "a1.channels.c1.checkpointDir = /tmp/x", "a1.channels.c1.dataDirs = /tmp/y, /tmp/x",
+      "a1.channels.c2.type = dual", "a1.channels.c2.overflowCapacity = 10", "a1.channels.c2.transactionCapacity = 100",
+      "a1.sinks.k1.type = null", "a1.sinks.k1.channel = c1",
+    ].join("\n");
+    const { problems } = buildAgentSpec(conf, "t.conf");
+    const text = problems.map((p) => `${p.key}: ${p.message}`).join("\n");
+    expect(text).toContain("transactionCapacity (1000) must be ≤ capacity (100)");
+    expect(text).toContain("checkpointDir (/tmp/x) must not also be one of dataDirs");
+    expect(text).toContain("transactionCapacity (100) must be ≤ overflowCapacity (10)");
+  });
+});

@@ -20,7 +20,7 @@ import { inspectFileChannel } from "./inspect.ts";
 import { lockDir } from "./lock.ts";
 import { RunQueue } from "./queue.ts";
 import { recKey, recover } from "./replay.ts";
-import { decodePutEvents, encodePut, encodeTake, RecordType, type Run } from "./segment.ts";
+import { decodePutEvents, encodePut, encodeTake, MAX_RECORD_BYTES, RecordType, type Run } from "./segment.ts";
 import { DiskSpace } from "./space.ts";
 import { Wal } from "./wal.ts";
 
@@ -126,7 +126,7 @@ export class FileChannel implements Channel {
         this.unlocks.push(await lockDir(d, this.name, this.log));
       }
       const t0 = Date.now();
-      const r = await recover({ name: this.name, ...this.dirs, maxRecordBytes: Math.max(this.config.maxFileSize, 64 << 20), skipCorruptRecords: this.config.skipCorruptRecords, readOnly: false, log: this.log });
+      const r = await recover({ name: this.name, ...this.dirs, maxRecordBytes: MAX_RECORD_BYTES, skipCorruptRecords: this.config.skipCorruptRecords, readOnly: false, log: this.log });
       for (const n of r.notes) (n.includes("SKIPPED") ? this.log.error : this.log.warn)(`channel ${this.name}: ${n}`);
       this.queue = r.queue;
       this.bytes = r.bytes;
@@ -379,7 +379,7 @@ export class FileChannel implements Channel {
         this.room.notify();
       }, false);
     } catch (err) {
-      this.counters.EventTakeErrorCount += runs.length;
+      this.counters.EventTakeErrorCount += runs.reduce((n, r) => n + r.end - r.start, 0);
       this.rollbackTakes(tx);
       throw err;
     }
@@ -514,6 +514,7 @@ export const fileChannelType = defineType({
 
 /** Directory rules shared with the spillable channel (its overflow part is a file channel). */
 export function checkDirs(cfg: FileChannelConfig, report: (key: string, message: string) => void): void {
+  if (cfg.maxFileSize > MAX_RECORD_BYTES) report("maxFileSize", `maxFileSize (${cfg.maxFileSize}) must be ≤ ${MAX_RECORD_BYTES} (segment offsets are 31-bit)`);
   const data = (cfg.dataDirs ?? []).map((d) => resolve(d));
   if (new Set(data).size !== data.length) report("dataDirs", `dataDirs (${cfg.dataDirs!.join(",")}) lists a directory twice`);
   if (cfg.checkpointDir && data.includes(resolve(cfg.checkpointDir))) {

@@ -5,6 +5,7 @@ import type { ComponentContext } from "../../core/component.ts";
 import type { InspectReport } from "../../core/component-type.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { FileChannelConfig, FileChannelDirs } from "./index.ts";
+import { MAX_RECORD_BYTES } from "./segment.ts";
 import { dirLockHolder } from "./lock.ts";
 import { recover } from "./replay.ts";
 
@@ -13,7 +14,7 @@ export async function inspectFileChannel(dirs: FileChannelDirs, cfg: FileChannel
   const r = await recover({
     name: ctx.name,
     ...dirs,
-    maxRecordBytes: Math.max(cfg.maxFileSize, 64 << 20),
+    maxRecordBytes: MAX_RECORD_BYTES,
     skipCorruptRecords: true,
     readOnly: true,
     log: ctx.log,

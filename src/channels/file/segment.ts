@@ -44,6 +44,11 @@ import type { Event } from "../../core/event.ts";
 import { crc32c } from "../../util/crc.ts";
 
 export const SEGMENT_VERSION = 1;
+/**
+ * Upper bound of a record's length when telling garbage from a record: a transaction bigger than maxFileSize still
+ * gets a segment of its own, so only the offset limit applies.
+ */
+export const MAX_RECORD_BYTES = 0x7fff_ffff;
 export const SEGMENT_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 8;
 const PAYLOAD_FIXED_BYTES = 32;
