@@ -59,6 +59,8 @@ export class AvroRpcServer {
   private readonly conns = new Set<ServerConnection>();
   private readonly knownHashes = new Set<string>([hex(PROTOCOL_HASH), ALT_PROTOCOL_HASH_HEX]);
   private sweeper?: ReturnType<typeof setInterval>;
+  /** TLS: the screening verdict of each raw connection, by peer address, until its handshake completes. */
+  private readonly screening = new Map<string, Promise<boolean>>();
   private warnWindow = 0;
   private warnCount = 0;
   private suppressed = 0;
@@ -73,11 +75,21 @@ export class AvroRpcServer {
   }
 
   async start(): Promise<number> {
-    const onSocket = (socket: net.Socket) => void this.accept(socket);
     const server = this.o.tls
-      ? tls.createServer({ ...this.o.tls, handshakeTimeout: this.o.readTimeoutMs }, onSocket)
-      : net.createServer(onSocket);
-    server.on("tlsClientError", (err: Error, s: tls.TLSSocket) => this.warn(`TLS handshake with ${peerOf(s)} failed: ${describeError(err)}`));
+      ? tls.createServer({ ...this.o.tls, handshakeTimeout: this.o.readTimeoutMs }, (s) => void this.acceptSecure(s))
+      : net.createServer((s) => void this.accept(s));
+    if (this.o.tls) {
+      // As in Flume (ipFilter first in the Netty pipeline): refuse before spending a TLS handshake on the peer.
+      server.on("connection", (raw: net.Socket) => {
+        const key = addressKey(raw);
+        this.screening.set(key, this.screen(raw));
+        raw.once("close", () => this.screening.delete(key));
+      });
+      server.on("tlsClientError", (err: Error, s: tls.TLSSocket) => {
+        this.screening.delete(addressKey(s));
+        this.warn(`TLS handshake with ${peerOf(s)} failed: ${describeError(err)}`);
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.o.port, this.o.host, () => {
@@ -94,34 +106,49 @@ export class AvroRpcServer {
     return this.port;
   }
 
-  private async accept(socket: net.Socket): Promise<void> {
+  /** maxConnections and ipFilterRules; a refused socket is destroyed here. */
+  private async screen(socket: net.Socket): Promise<boolean> {
     const peer = peerOf(socket);
-    if (this.conns.size >= this.o.maxConnections) {
-      this.refused++;
-      this.warn(`refused ${peer}: maxConnections (${this.o.maxConnections}) connections already open`);
+    let why: string | undefined;
+    if (this.conns.size >= this.o.maxConnections) why = `maxConnections (${this.o.maxConnections}) connections already open`;
+    else if (this.o.allow) {
+      const ok = await Promise.resolve(this.o.allow(normalizeIp(socket.remoteAddress ?? ""))).catch(() => false);
+      if (!ok) why = "denied by ipFilterRules";
+    }
+    if (why === undefined) return !socket.destroyed;
+    this.refused++;
+    this.warn(`refused ${peer}: ${why}`);
+    socket.destroy();
+    return false;
+  }
+
+  private async accept(socket: net.Socket): Promise<void> {
+    if (await this.screen(socket)) this.serve(socket);
+  }
+
+  private async acceptSecure(socket: tls.TLSSocket): Promise<void> {
+    const key = addressKey(socket);
+    const verdict = this.screening.get(key) ?? this.screen(socket);
+    this.screening.delete(key);
+    if (!(await verdict) || socket.destroyed) {
       socket.destroy();
       return;
     }
-    if (this.o.allow) {
-      let ok = false;
-      try {
-        ok = await this.o.allow(normalizeIp(socket.remoteAddress ?? ""));
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
-        this.refused++;
-        this.warn(`refused ${peer}: denied by ipFilterRules`);
-        socket.destroy();
-        return;
-      }
+    // Many handshakes may have passed screening at once: the bound holds at serving time too.
+    if (this.conns.size >= this.o.maxConnections) {
+      this.refused++;
+      this.warn(`refused ${peerOf(socket)}: maxConnections (${this.o.maxConnections}) connections already open`);
+      socket.destroy();
+      return;
     }
-    if (socket.destroyed) return;
+    this.serve(socket);
+  }
+
+  private serve(socket: net.Socket): void {
     socket.setNoDelay(true);
     // Finds peers that vanished without a FIN, even with idleTimeout = 0.
     socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
-    const c = new ServerConnection(this, socket, peer);
-    this.conns.add(c);
+    this.conns.add(new ServerConnection(this, socket, peerOf(socket)));
   }
 
   /** @internal */
@@ -270,6 +297,10 @@ class ServerConnection {
 
 function errorReply(message: string): Uint8Array {
   return new Writer(message.length + 8).byte(1).long(0).string(message).done();
+}
+
+function addressKey(s: net.Socket): string {
+  return `${s.remoteAddress}|${s.remotePort}`;
 }
 
 function peerOf(s: net.Socket): string {

@@ -2,7 +2,9 @@
 // source; an untrusted certificate is refused with a clear error and nothing is delivered.
 
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import tls from "node:tls";
 import type { AvroSink } from "../../src/sinks/avro.ts";
 import { tempDir, waitFor } from "../helpers/index.ts";
 import { avroSource, drain, sourceOnly, startAgent, text } from "./helpers.ts";
@@ -49,5 +51,17 @@ describe("avro over TLS", () => {
     await waitFor("a failed connection", () => sink.counters.ConnectionFailedCount > 0, 10_000);
     expect(edgeAgent.runners[0]!.lastError ?? "").toContain(`127.0.0.1:${port}`);
     expect(agg.channels.get("c1")!.size()).toBe(0);
+  });
+
+  test("ipFilterRules refuse a peer before the TLS handshake", async () => {
+    const { cert, key } = await selfSigned();
+    const agg = await startAgent(sourceOnly(["ssl = true", `ssl-cert = ${cert}`, `ssl-key = ${key}`, "ipFilter = true", "ipFilterRules = deny:ip:127.*"]));
+    const outcome = await new Promise<string>((resolve) => {
+      const s = tls.connect({ host: "127.0.0.1", port: avroSource(agg).port, ca: readFileSync(cert) }, () => resolve("secure"));
+      s.on("error", () => resolve("refused"));
+      s.on("close", () => resolve("refused"));
+    });
+    expect(outcome).toBe("refused");
+    expect(avroSource(agg).server.refused).toBe(1);
   });
 });
