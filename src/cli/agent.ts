@@ -121,7 +121,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
       log.debug(`--once: ${err.message}; exiting`);
       return EXIT_OK;
     }
-    log.error(describeError(err));
+    log.error(err instanceof LockedError ? err.message : `cannot lock the agent's state in ${stateDir} (set --state-dir or $SLUICE_STATE_DIR): ${describeError(err)}`);
     return EXIT_RUNTIME;
   }
 
