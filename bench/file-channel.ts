@@ -51,11 +51,12 @@ async function run(batch: number, producers: number): Promise<void> {
   const t0 = performance.now();
   await Promise.all([...Array.from({ length: producers }, () => producer(ch, batch, per)), consumer(ch, batch, per * producers)]);
   const secs = (performance.now() - t0) / 1000;
+  const { rounds, fsyncs } = ch.walStats();
   await ch.stop();
   await rm(dir, { recursive: true, force: true });
   const n = per * producers;
   const label = `file-channel put+take fsync/commit batch ${batch}, ${producers} producer${producers > 1 ? "s" : ""}`;
-  console.log(JSON.stringify({ bench: label, metric: "events/s", value: Math.round(n / secs), goal: ">= 200000" }));
+  console.log(JSON.stringify({ bench: label, metric: "events/s", value: Math.round(n / secs), goal: ">= 200000", commits: (2 * n) / batch, rounds, fsyncs }));
   console.log(JSON.stringify({ bench: label, metric: "MiB/s", value: Math.round((n * BODY) / secs / 1024 / 1024) }));
 }
 
