@@ -210,6 +210,22 @@ describe("file channel segments and disk", () => {
     await ch.stop();
   });
 
+  test("reads many small uncached records back in order with their headers, also after takes were logged between them", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, {}, { cacheBytes: 0 });
+    for (let i = 0; i < 300; i++) {
+      await put(ch, [makeEvent(`e${i}`, { n: String(i) })]);
+      if (i % 50 === 49) expect((await drain(ch, 20, 20)).length).toBe(20); // TAKE records between the PUTs
+    }
+    const tx = ch.begin();
+    const got = await tx.take(100);
+    await tx.commit();
+    expect(got.map((e) => e.headers.n)).toEqual(Array.from({ length: 100 }, (_, i) => String(120 + i)));
+    const rest = await drain(ch, 50);
+    expect(rest.length).toBe(300 - 6 * 20 - 100);
+    await ch.stop();
+  });
+
   test("refuses puts with a recoverable DiskFullError below minimumRequiredSpace; the source is told to back off", async () => {
     const dir = await tempDir();
     const ch = await openFile(dir, { minimumRequiredSpace: 2 ** 50 });
