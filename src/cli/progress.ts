@@ -1,6 +1,13 @@
-// Progress of a cron-mode run (`agent --once`): on a terminal a progress bar (cli-progress) — bytes read of the total
+// Progress of a cron-mode run (`agent --once`): on a terminal a progress bar (cli-progress) — bytes done of the run's
 // backlog, events delivered, rate, ETA; off a terminal (cron, systemd) a plain log line every few seconds.
-// Bytes come from the sources' BytesRead/BytesBehind gauges (file sources); sources without them add only events.
+//
+// Bytes come from the file sources' BytesBehind gauge: bytes between the newest *safe* offset (in a durable channel,
+// or delivered) and the end of each file. The run's backlog is what was behind when first seen plus every later growth
+// (files appended to, new files found); "done" is the backlog minus what is behind now. So a sink that is down shows
+// 0 % even though the source already read the lines into a memory channel: nothing of it is safe yet. The figure is
+// sampled every SAMPLE_MS; growth and progress within one sample partly cancel, so the backlog is never taken below
+// the bytes read in this run (BytesRead), which also covers runs shorter than one sample. Sources without the gauges
+// (seq, avro, http) add only events.
 
 import type { Agent } from "../core/agent.ts";
 import { configureLogging, type Logger } from "../util/log.ts";
@@ -8,21 +15,21 @@ import { snapshot, total } from "../metrics/snapshot.ts";
 
 /** How often the log-line form reports (off a terminal). */
 export const PROGRESS_LOG_INTERVAL_MS = 5_000;
-const BAR_REFRESH_MS = 200;
+const SAMPLE_MS = 200;
 
 interface Reading {
-  read: number;
   behind: number;
+  read: number;
   hasBytes: boolean;
   events: number;
 }
 
-function read(agent: Agent): Reading {
+function sample(agent: Agent): Reading {
   const snap = snapshot(agent);
   return {
-    read: total(snap, "SOURCE", "BytesRead"),
     behind: total(snap, "SOURCE", "BytesBehind"),
-    hasBytes: snap.some((c) => c.kind === "SOURCE" && "BytesRead" in c.values),
+    read: total(snap, "SOURCE", "BytesRead"),
+    hasBytes: snap.some((c) => c.kind === "SOURCE" && "BytesBehind" in c.values),
     events: total(snap, "SINK", "EventDrainSuccessCount"),
   };
 }
@@ -46,62 +53,99 @@ function formatSeconds(s: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
-/** One line: "read 12 MiB of 100 MiB (12%), 3400 events delivered, 4.1 MiB/s, ETA 21s". */
-function describe(r: Reading, start: Reading, elapsedMs: number): string {
-  const secs = Math.max(elapsedMs / 1000, 0.001);
-  const events = `${r.events} events delivered (${Math.round((r.events - start.events) / secs)}/s)`;
-  if (!r.hasBytes) return events;
-  const all = r.read + r.behind;
-  const rate = (r.read - start.read) / secs;
-  const pct = all > 0 ? Math.floor((r.read * 100) / all) : 100;
-  return `read ${formatBytes(r.read)} of ${formatBytes(all)} (${pct}%), ${events}, ${formatBytes(Math.round(rate))}/s, ETA ${rate > 0 ? formatSeconds(r.behind / rate) : "?"}`;
+/** Backlog bookkeeping from successive BytesBehind samples. */
+export class Backlog {
+  total = 0;
+  private last = 0;
+
+  /** `readInRun`: bytes the sources read since the run started (every one of them was part of the backlog). */
+  update(behind: number, readInRun: number): void {
+    if (behind > this.last) this.total += behind - this.last;
+    this.last = behind;
+    this.total = Math.max(this.total, readInRun);
+  }
+
+  get behind(): number {
+    return this.last;
+  }
+
+  get done(): number {
+    return Math.max(0, this.total - this.last);
+  }
 }
 
 export class Progress {
-  private timer?: ReturnType<typeof setInterval>;
+  private sampler?: ReturnType<typeof setInterval>;
+  private logger?: ReturnType<typeof setInterval>;
   private stopBar?: () => void;
   private readonly t0 = Date.now();
-  private readonly first: Reading;
+  private readonly backlog = new Backlog();
+  private readonly events0: number;
+  private readonly read0: number;
+  private last: Reading;
 
   private constructor(
     private readonly agent: Agent,
     private readonly log: Logger,
   ) {
-    this.first = read(agent);
+    this.last = sample(agent);
+    this.events0 = this.last.events;
+    this.read0 = this.last.read;
+    this.backlog.update(this.last.behind, 0);
   }
 
   /** Starts reporting: a bar when `tty`, else log lines. */
   static async start(agent: Agent, log: Logger, tty: boolean): Promise<Progress> {
     const p = new Progress(agent, log);
+    p.sampler = setInterval(() => p.tick(), SAMPLE_MS);
     if (tty) await p.startBar();
-    else p.timer = setInterval(() => p.log.info(`progress: ${describe(read(agent), p.first, Date.now() - p.t0)}`), PROGRESS_LOG_INTERVAL_MS);
+    else p.logger = setInterval(() => p.log.info(`progress: ${p.describe()}`), PROGRESS_LOG_INTERVAL_MS);
     return p;
+  }
+
+  private tick(): void {
+    this.last = sample(this.agent);
+    this.backlog.update(this.last.behind, this.last.read - this.read0);
+  }
+
+  /** "done 12 MiB of 100 MiB (12%), 3400 events delivered (900/s), 4.1 MiB/s, ETA 21s". */
+  describe(): string {
+    const secs = Math.max((Date.now() - this.t0) / 1000, 0.001);
+    const r = this.last;
+    const events = `${r.events} events delivered (${Math.round((r.events - this.events0) / secs)}/s)`;
+    if (!r.hasBytes) return events;
+    const b = this.backlog;
+    const rate = b.done / secs;
+    const pct = b.total > 0 ? Math.floor((b.done * 100) / b.total) : 100;
+    return `done ${formatBytes(b.done)} of ${formatBytes(b.total)} (${pct}%), ${events}, ${formatBytes(Math.round(rate))}/s, ETA ${b.behind === 0 ? "0s" : rate > 0 ? formatSeconds(b.behind / rate) : "?"}`;
   }
 
   private async startBar(): Promise<void> {
     const { MultiBar, Presets } = await import("cli-progress");
-    const multi = new MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: false, fps: 1000 / BAR_REFRESH_MS, format: " {bar} {text}" }, Presets.shades_classic);
-    const r0 = read(this.agent);
-    const bar = multi.create(Math.max(1, r0.read + r0.behind), r0.read, { text: "" });
+    const multi = new MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: false, fps: 1000 / SAMPLE_MS, format: " {bar} {text}" }, Presets.shades_classic);
+    const bar = multi.create(1, 0, { text: "" });
     // Log lines would tear the bar: route them above it while it shows.
     configureLogging({ write: (line) => multi.log(line + "\n") });
     const refresh = () => {
-      const r = read(this.agent);
-      bar.setTotal(Math.max(1, r.hasBytes ? r.read + r.behind : r.events));
-      bar.update(r.hasBytes ? r.read : r.events, { text: describe(r, this.first, Date.now() - this.t0) });
+      const bytes = this.last.hasBytes;
+      bar.setTotal(Math.max(1, bytes ? this.backlog.total : this.last.events));
+      bar.update(bytes ? this.backlog.done : this.last.events, { text: this.describe() });
     };
-    this.timer = setInterval(refresh, BAR_REFRESH_MS);
+    const barTimer = setInterval(refresh, SAMPLE_MS);
     this.stopBar = () => {
+      clearInterval(barTimer);
       refresh();
       multi.stop();
       configureLogging({ write: (line) => process.stderr.write(line + "\n") });
     };
   }
 
-  /** Stops reporting and prints the final figures once. */
+  /** Stops reporting and returns the final figures (one line). */
   stop(): string {
-    clearInterval(this.timer);
-    const final = describe(read(this.agent), this.first, Date.now() - this.t0);
+    clearInterval(this.sampler);
+    clearInterval(this.logger);
+    this.tick();
+    const final = this.describe();
     this.stopBar?.();
     return final;
   }

@@ -10,6 +10,7 @@ import { Supervisor } from "../../src/cli/supervisor.ts";
 import { loadAgentConfig } from "../../src/config/load.ts";
 import type { Logger } from "../../src/util/log.ts";
 import { health } from "../../src/metrics/health.ts";
+import { Backlog } from "../../src/cli/progress.ts";
 import { tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 
 describe("Flume's -D properties", () => {
@@ -50,6 +51,21 @@ describe("Prometheus names", () => {
     expect(metricName("SINK", "StartTime")).toEqual({ name: "sluice_sink_start_time_seconds", counter: false, scale: 0.001 });
     expect(metricName("SOURCE", "OpenConnectionCount").counter).toBe(false);
     expect(metricName("SOURCE", "BytesBehind").name).toBe("sluice_source_bytes_behind");
+  });
+});
+
+describe("cron-mode progress", () => {
+  test("the backlog is what was behind plus every growth; done is the backlog minus what is behind now", () => {
+    const b = new Backlog();
+    b.update(0, 0); // files not scanned yet
+    b.update(1000, 0);
+    expect([b.total, b.done]).toEqual([1000, 0]);
+    b.update(400, 600);
+    expect([b.total, b.done]).toEqual([1000, 600]);
+    b.update(900, 700); // a file grew by 600 while 100 more became safe: seen as +500
+    expect([b.total, b.done]).toEqual([1500, 600]);
+    b.update(0, 1600); // more was read than the samples saw: the backlog is at least what was read
+    expect([b.total, b.done]).toEqual([1600, 1600]);
   });
 });
 

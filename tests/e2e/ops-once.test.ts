@@ -47,15 +47,18 @@ describe("agent --once", () => {
     expect(await readAllLines(s.out)).toHaveLength(100);
   });
 
-  test("with the sink down it exits 3 after --max-runtime, loses nothing, and the next run delivers the rest", async () => {
+  test("with the sink down it logs progress, exits 3 after --max-runtime, loses nothing, and the next run delivers the rest", async () => {
     const s = await setup();
     await writeLines(logFile(s.logs), 0, 500);
     // A plain file where file_roll wants its directory: every delivery fails until it is removed.
     await writeFile(s.out, "in the way\n");
     const t0 = Date.now();
-    const down = await runSluice([...stateArgs(s.conf, s.state), "--once", "--max-runtime", "1500ms", "--drain-timeout", "500ms"], { timeoutMs: 20_000 });
+    // 5.5 s: long enough for one of the progress lines logged every 5 s off a terminal.
+    const down = await runSluice([...stateArgs(s.conf, s.state), "--once", "--max-runtime", "5500ms", "--drain-timeout", "500ms"], { timeoutMs: 30_000 });
     expect(down.code).toBe(3);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(5500);
+    // Read into the memory channel, but nothing is safe while the sink is down: 0 % done.
+    expect(down.stderr).toMatch(/progress: done 0 B of [\d.]+ KiB \(0%\), 0 events delivered/);
     expect(down.stderr).toContain("--max-runtime");
     expect(down.stderr).toContain("sink k1");
     // One warning when the sink went down, not one per retry.
@@ -70,7 +73,7 @@ describe("agent --once", () => {
     expect(up.code).toBe(0);
     const got = await delivered(s.out);
     for (const l of expectedLines(0, 800)) expect(got.has(l)).toBe(true);
-  });
+  }, 40_000);
 
   test("off a terminal it reports progress as plain log lines, never a progress bar", async () => {
     const s = await setup();
@@ -78,10 +81,10 @@ describe("agent --once", () => {
     const r = await runSluice([...stateArgs(s.conf, s.state), "--once"]);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain("\u001b[");
-    expect(r.stderr).toMatch(/--once: done in \d+ ms: read .* of .*, 10 events delivered/);
+    expect(r.stderr).toMatch(/--once: done in \d+ ms: done 70 B of 70 B \(100%\), 10 events delivered/);
   });
 
-  test("on a terminal it shows a progress bar with bytes read of the total and events delivered", async () => {
+  test("on a terminal it shows a progress bar with bytes done of the backlog and events delivered", async () => {
     const s = await setup();
     await writeLines(logFile(s.logs), 0, 2000);
     // util-linux `script` gives the agent a pseudo-terminal as stderr.
@@ -92,7 +95,7 @@ describe("agent --once", () => {
     clearTimeout(timer);
     expect(await p.exited).toBe(0);
     expect(out).toContain("\u2588"); // a filled bar cell
-    expect(out).toMatch(/read [\d.]+ KiB of [\d.]+ KiB \(100%\), 2000 events delivered/);
+    expect(out).toMatch(/done [\d.]+ KiB of [\d.]+ KiB \(100%\), 2000 events delivered/);
     expect((await delivered(s.out)).size).toBe(2000);
   });
 });
