@@ -4,25 +4,29 @@
 // Takes are served from a bounded cache of recently put events, else read back from the segment.
 
 import { mkdir, unlink } from "node:fs/promises";
-import { resolve } from "node:path";
 import type { Ack } from "../../core/ack.ts";
 import { EventSignal, type Channel, type Transaction } from "../../core/channel.ts";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
-import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError, TransactionCapacityError } from "../../core/errors.ts";
+import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError } from "../../core/errors.ts";
 import { bodyBytes, type Event } from "../../core/event.ts";
 import { key, type ConfigOf } from "../../config/keys.ts";
 import { ChannelCounters } from "../../metrics/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { comparePos, encodeCheckpoint, writeCheckpoint, type WalPos } from "./checkpoint.ts";
+import { checkDirs, resolveDirs, type FileChannelDirs } from "./dirs.ts";
 import { inspectFileChannel } from "./inspect.ts";
 import { lockDir } from "./lock.ts";
 import { RunQueue } from "./queue.ts";
 import { recKey, recover } from "./replay.ts";
-import { decodePutEvents, encodePut, encodeTake, MAX_RECORD_BYTES, RecordType, type Run } from "./segment.ts";
+import { RecordCache, type CacheEntry } from "./cache.ts";
+import { encodePut, encodeTake, MAX_RECORD_BYTES, RecordType, type Run } from "./segment.ts";
 import { DiskSpace } from "./space.ts";
+import { FileTransaction } from "./transaction.ts";
 import { Wal } from "./wal.ts";
+
+export { checkDirs, resolveDirs, FileTransaction, type FileChannelDirs };
 
 export const fileChannelKeys = {
   checkpointDir: key.string("directory of the checkpoint (and its lock)", { defaultText: "`<state-dir>/<agent>/<channel>/checkpoint`" }),
@@ -42,11 +46,6 @@ export const fileChannelKeys = {
 };
 export type FileChannelConfig = ConfigOf<typeof fileChannelKeys>;
 
-/** Uncached neighbour records are read together when at most this far apart (TAKE records sit between them)… */
-const READ_GAP_BYTES = 64 * 1024;
-/** …and the whole read stays below this. */
-const READ_SPAN_BYTES = 8 * 1024 * 1024;
-
 /** Recently put records kept in memory so a sink that keeps up never reads the disk. */
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -55,26 +54,6 @@ export class FileChannelCounters extends ChannelCounters {
   CheckpointBackupWriteErrorCount = 0;
   EventPutErrorCount = 0;
   EventTakeErrorCount = 0;
-}
-
-export interface FileChannelDirs {
-  checkpointDir: string;
-  backupCheckpointDir?: string;
-  dataDirs: string[];
-}
-
-export function resolveDirs(cfg: FileChannelConfig, stateDir: string): FileChannelDirs {
-  const dataDirs = cfg.dataDirs && cfg.dataDirs.length > 0 ? cfg.dataDirs : [`${stateDir}/data`];
-  return {
-    checkpointDir: resolve(cfg.checkpointDir || `${stateDir}/checkpoint`),
-    backupCheckpointDir: cfg.useDualCheckpoints ? resolve(cfg.backupCheckpointDir || `${stateDir}/checkpoint-backup`) : undefined,
-    dataDirs: dataDirs.map((d) => resolve(d)),
-  };
-}
-
-interface CacheEntry {
-  events: Event[];
-  bytes: number;
 }
 
 export class FileChannel implements Channel {
@@ -92,9 +71,7 @@ export class FileChannel implements Channel {
   private bytes = 0;
   private readonly segLive = new Map<number, number>();
   private readonly segments = new Set<number>();
-  private readonly cache = new Map<number, CacheEntry>();
-  private readonly loading = new Map<number, Promise<CacheEntry>>();
-  private cacheBytes = 0;
+  private cache?: RecordCache;
   private readonly signal = new EventSignal();
   private readonly room = new EventSignal();
   private open = false;
@@ -139,6 +116,7 @@ export class FileChannel implements Channel {
       for (const run of this.queue) this.segLive.set(run.seg, (this.segLive.get(run.seg) ?? 0) + run.end - run.start);
       this.wal = new Wal({ name: this.name, dataDirs, maxFileSize: this.config.maxFileSize, fsyncPerTransaction: this.config.fsyncPerTransaction, fsyncIntervalMs: this.config.fsyncInterval, log: this.log, onSegment: (id) => this.segments.add(id) });
       await this.wal.open(r.nextSeg);
+      this.cache = new RecordCache(this.wal, this.cacheLimit);
       this.log.info(
         `channel ${this.name}: ${this.queue.events} events pending (${r.checkpoint ? `${r.checkpoint.source} checkpoint + ` : "no checkpoint, full replay of "}${r.recordsReplayed} WAL records in ${Date.now() - t0} ms)`,
       );
@@ -243,7 +221,7 @@ export class FileChannel implements Channel {
         applied = true;
         this.reserved -= n;
         this.enqueue({ seg: pos.seg, off: pos.off, len: rec.byteLength, start: 0, end: n, ts }, bytes, false);
-        if (this.cacheBytes < this.cacheLimit) this.cacheAdd(recKey(pos.seg, pos.off), batches.length === 1 ? (batches[0] as Event[]) : batches.flat(), bytes);
+        this.cache!.offer(recKey(pos.seg, pos.off), batches.length === 1 ? (batches[0] as Event[]) : batches.flat(), bytes);
       });
     } catch (err) {
       if (!applied) this.reserved -= n;
@@ -292,75 +270,6 @@ export class FileChannel implements Channel {
     this.signal.notify();
   }
 
-  private cacheAdd(k: number, events: Event[], bytes: number): CacheEntry {
-    const e = { events, bytes };
-    this.cache.set(k, e);
-    this.cacheBytes += bytes;
-    return e;
-  }
-
-  private cacheDrop(k: number): void {
-    const e = this.cache.get(k);
-    if (!e) return;
-    this.cache.delete(k);
-    this.cacheBytes -= e.bytes;
-  }
-
-  /** A PUT record's events, from the cache or read back from its segment (concurrent readers share one read). */
-  private record(run: Run): CacheEntry | Promise<CacheEntry> {
-    const k = recKey(run.seg, run.off);
-    const hit = this.cache.get(k);
-    if (hit) return hit;
-    let p = this.loading.get(k);
-    if (!p) {
-      p = (async () => {
-        const buf = await this.wal!.read(run.seg, run.off, run.len);
-        const ev = decodePutEvents(buf);
-        if (typeof ev === "string") throw new CorruptLogError(`unreadable PUT record (${ev})`, this.wal!.segmentPath(run.seg), run.off);
-        return this.cacheAdd(k, ev, bodyBytes(ev));
-      })().finally(() => this.loading.delete(k));
-      this.loading.set(k, p);
-    }
-    return p;
-  }
-
-  /**
-   * Reads uncached records of a take in as few reads as possible: neighbours in one segment (a small gap holds the
-   * TAKE records written between them) come in one positional read. Damaged records are left for record() to report.
-   */
-  private async prefetch(runs: readonly Run[]): Promise<void> {
-    let group: Run[] = [];
-    const flush = async () => {
-      const g = group;
-      group = [];
-      if (g.length < 2) return;
-      const first = g[0]!;
-      const last = g[g.length - 1]!;
-      let buf: Uint8Array;
-      try {
-        buf = await this.wal!.read(first.seg, first.off, last.off + last.len - first.off);
-      } catch {
-        return;
-      }
-      for (const r of g) {
-        const k = recKey(r.seg, r.off);
-        if (this.cache.has(k) || r.off - first.off + r.len > buf.byteLength) continue;
-        const ev = decodePutEvents(buf.slice(r.off - first.off, r.off - first.off + r.len));
-        if (typeof ev !== "string") this.cacheAdd(k, ev, bodyBytes(ev));
-      }
-    };
-    for (const r of runs) {
-      const k = recKey(r.seg, r.off);
-      if (this.cache.has(k) || this.loading.has(k)) continue;
-      const prev = group[group.length - 1];
-      if (prev && (r.seg !== prev.seg || r.off < prev.off + prev.len || r.off - (prev.off + prev.len) > READ_GAP_BYTES || r.off + r.len - group[0]!.off > READ_SPAN_BYTES)) {
-        await flush();
-      }
-      group.push(r);
-    }
-    await flush();
-  }
-
   /** @internal */
   async take(tx: FileTransaction, max: number): Promise<Event[]> {
     const runs = this.queue.take(max);
@@ -373,11 +282,11 @@ export class FileChannel implements Channel {
     this.inflightEvents += n;
     const out: Event[] = [];
     try {
-      if (runs.length > 1) await this.prefetch(runs);
+      if (runs.length > 1) await this.cache!.prefetch(runs);
       for (const r of runs) {
         let entry: CacheEntry;
         try {
-          const got = this.record(r);
+          const got = this.cache!.record(r);
           entry = got instanceof Promise ? await got : got;
         } catch (err) {
           if (!(err instanceof CorruptLogError) || !this.config.skipCorruptRecords) throw err;
@@ -412,8 +321,7 @@ export class FileChannel implements Channel {
           const live = (this.segLive.get(r.seg) ?? 0) - k;
           if (live > 0) this.segLive.set(r.seg, live);
           else this.segLive.delete(r.seg);
-          const c = this.cache.get(recKey(r.seg, r.off));
-          if (c && r.end >= c.events.length) this.cacheDrop(recKey(r.seg, r.off));
+          this.cache!.taken(r);
         }
         this.inflight.delete(tx);
         this.inflightEvents -= n;
@@ -492,53 +400,6 @@ function* concat(a: readonly Run[], b: Iterable<Run>): Iterable<Run> {
   yield* b;
 }
 
-export class FileTransaction implements Transaction {
-  private batches: (readonly Event[])[] = [];
-  private acks: (Ack | undefined)[] = [];
-  private putCount = 0;
-  runs: Run[] = [];
-  bytes = 0;
-  private taken = 0;
-  private done = false;
-
-  constructor(private readonly ch: FileChannel) {}
-
-  put(events: readonly Event[], ack?: Ack): void {
-    if (this.taken > 0) throw new Error("a transaction holds either puts or takes");
-    const cap = this.ch.config.transactionCapacity;
-    if (this.putCount + events.length > cap) throw new TransactionCapacityError(this.ch.name, this.putCount + events.length, cap);
-    this.ch.counters.EventPutAttemptCount += events.length;
-    this.batches.push(events);
-    this.acks.push(ack);
-    this.putCount += events.length;
-  }
-
-  async take(max: number): Promise<Event[]> {
-    if (this.putCount > 0) throw new Error("a transaction holds either puts or takes");
-    const cap = this.ch.config.transactionCapacity;
-    if (this.taken + max > cap) throw new TransactionCapacityError(this.ch.name, this.taken + max, cap);
-    this.ch.counters.EventTakeAttemptCount += max;
-    const got = await this.ch.take(this, max);
-    this.taken += got.length;
-    return got;
-  }
-
-  async commit(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    if (this.putCount > 0) await this.ch.commitPuts(this.batches, this.acks, this.putCount);
-    else if (this.runs.length > 0) await this.ch.commitTakes(this);
-    this.batches = [];
-  }
-
-  async rollback(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    this.batches = [];
-    if (this.runs.length > 0) this.ch.rollbackTakes(this);
-  }
-}
-
 export const fileChannelType = defineType({
   kind: "channel",
   names: ["file", "org.apache.flume.channel.file.FileChannel"],
@@ -554,16 +415,3 @@ export const fileChannelType = defineType({
   },
   inspect: (cfg, ctx) => inspectFileChannel(resolveDirs(cfg, ctx.stateDir), cfg, ctx),
 });
-
-/** Directory rules shared with the spillable channel (its overflow part is a file channel). */
-export function checkDirs(cfg: FileChannelConfig, report: (key: string, message: string) => void): void {
-  if (cfg.maxFileSize > MAX_RECORD_BYTES) report("maxFileSize", `maxFileSize (${cfg.maxFileSize}) must be ≤ ${MAX_RECORD_BYTES} (segment offsets are 31-bit)`);
-  const data = (cfg.dataDirs ?? []).map((d) => resolve(d));
-  if (new Set(data).size !== data.length) report("dataDirs", `dataDirs (${cfg.dataDirs!.join(",")}) lists a directory twice`);
-  if (cfg.checkpointDir && data.includes(resolve(cfg.checkpointDir))) {
-    report("checkpointDir", `checkpointDir (${cfg.checkpointDir}) must not also be one of dataDirs (${cfg.dataDirs!.join(",")})`);
-  }
-  if (cfg.backupCheckpointDir && cfg.checkpointDir && resolve(cfg.backupCheckpointDir) === resolve(cfg.checkpointDir)) {
-    report("backupCheckpointDir", `backupCheckpointDir (${cfg.backupCheckpointDir}) must differ from checkpointDir`);
-  }
-}
