@@ -88,8 +88,8 @@ RestartPreventExitStatus=2
 KillSignal=SIGTERM
 TimeoutStopSec=${p.drainSec + STOP_MARGIN_SEC}s
 KillMode=mixed
+# Light hardening only: a collector must read logs (and sinks may write) wherever they are, /tmp included.
 NoNewPrivileges=yes
-PrivateTmp=yes
 ProtectSystem=full
 LimitNOFILE=65536
 
