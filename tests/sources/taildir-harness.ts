@@ -17,7 +17,8 @@ export interface Running {
 }
 
 const logLines: string[] = [];
-configureLogging({ level: "info", write: (l) => logLines.push(l) });
+/** Captures log lines (again at each start: other test files in the same process configure logging too). */
+const capture = () => configureLogging({ level: "info", format: "text", write: (l) => logLines.push(l) });
 afterAll(() => configureLogging({ level: "info", write: (l) => process.stderr.write(l + "\n") }));
 
 /** `source` lines are the r1 keys without the `a1.sources.r1.` prefix. */
@@ -43,6 +44,7 @@ export async function startAgent(root: string, source: string[], o: { sink?: str
   const { spec, problems } = buildAgentSpec(agentConfig(root, source, o.sink, o.channel), join(root, "agent.conf"));
   if (!spec) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join("\n"));
   await mkdir(join(root, "out"), { recursive: true });
+  capture();
   const agent = await Agent.build(spec, { stateDir: join(root, "state"), once: o.once });
   const from = logLines.length;
   await agent.start();

@@ -29,7 +29,7 @@ export const taildirKeys = {
   maxLineLength: key.bytes("sluice: longest line kept, in bytes (see lineOverflowPolicy)", { default: 1024 * 1024, min: 1 }),
   lineOverflowPolicy: key.enum("sluice: a longer line is `truncate`d (header truncated=true, the rest dropped) or `split` into pieces", ["truncate", "split"], { default: "truncate" }),
   emitPartialLineOnIdle: key.bool("sluice: on idle close, emit a last line that has no newline yet", { default: false }),
-  readBufferSize: key.bytes("sluice: largest single read", { default: 1024 * 1024, min: 4096 }),
+  readBufferSize: key.bytes("sluice: largest single read (bench/taildir.ts: 256 KiB reads gave the best speed and footprint)", { default: 256 * 1024, min: 4096 }),
   "multiline.pattern": key.regex("sluice: lines that belong to a neighbouring line (Filebeat's multiline.pattern)"),
   "multiline.negate": key.bool("sluice: invert multiline.pattern", { default: false }),
   "multiline.match": key.enum("sluice: `after` — matching lines join the line before; `before` — they join the line after", ["after", "before"], { default: "after" }),
