@@ -2,7 +2,7 @@
 // offsets and backlog match what is on disk (the position file, the file channel's WAL).
 
 import { describe, expect, test } from "bun:test";
-import { mkdir, rm, stat, writeFile, readFile } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, writeFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { expectedLines, logFile, stateArgs, status, tailConfig, waitDelivered, writeLines } from "./ops-helpers.ts";
@@ -78,5 +78,41 @@ describe("sluice status", () => {
     expect(s.lock.held).toBe(false);
     expect(s.components.map((c) => `${c.kind}:${c.name}`)).toEqual(["source:r1", "channel:c1", "sink:k1"]);
     await expect(stat(state)).rejects.toThrow();
+  });
+
+  test("a spool directory: status lists the files pending, --once ingests them all, then status shows none", async () => {
+    const dir = await tempDir();
+    const spool = join(dir, "spool");
+    await mkdir(spool);
+    const out = join(dir, "out");
+    const state = join(dir, "state");
+    const conf = await writeConfig(dir, [
+      "a1.sources = r1",
+      "a1.channels = c1",
+      "a1.sinks = k1",
+      "a1.sources.r1.type = spooldir",
+      `a1.sources.r1.spoolDir = ${spool}`,
+      "a1.sources.r1.channels = c1",
+      "a1.channels.c1.type = memory",
+      "a1.channels.c1.capacity = 10000",
+      "a1.channels.c1.transactionCapacity = 1000",
+      "a1.sinks.k1.type = file_roll",
+      "a1.sinks.k1.channel = c1",
+      `a1.sinks.k1.sink.directory = ${out}`,
+      "a1.sinks.k1.sink.rollInterval = 0",
+    ]);
+    for (let f = 0; f < 3; f++) await writeLines(join(spool, `batch${f}.log`), f * 100, f * 100 + 100);
+    const before = await status(conf, state);
+    const r1 = before.components.find((c) => c.name === "r1")!.report!;
+    expect(r1.summary.pending).toBe(3);
+    expect(r1.items!.map((i) => [i.file, i.state])).toEqual([["batch0.log", "pending"], ["batch1.log", "pending"], ["batch2.log", "pending"]]);
+
+    const run = await runSluice([...stateArgs(conf, state), "--once"], { timeoutMs: 30_000 });
+    expect(run.code).toBe(0);
+    const got = new Set((await readFile(join(out, (await readdir(out))[0]!), "utf8")).split("\n").filter(Boolean));
+    for (const l of expectedLines(0, 300)) expect(got.has(l)).toBe(true);
+    const after = await status(conf, state);
+    expect(after.components.find((c) => c.name === "r1")!.report!.summary).toMatchObject({ pending: 0, bytesBehind: 0 });
+    expect((await readdir(spool)).filter((n) => n.endsWith(".COMPLETED"))).toHaveLength(3);
   });
 });
