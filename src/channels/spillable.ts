@@ -126,6 +126,8 @@ export class SpillableChannel implements Channel {
   gauges(): Record<string, number> {
     const g: Record<string, number> = { ...(this.overflow?.gauges() ?? {}) };
     g.ChannelBytes = this.memBytes + (g.ChannelBytes ?? 0);
+    // Memory keeps no timestamps and holds the oldest events: the overflow's age would understate it.
+    if (this.mem.length > 0) delete g.OldestEventAgeMs;
     g.MemoryChannelSize = this.mem.length;
     g.OverflowChannelSize = this.overflow?.size() ?? 0;
     g.OverflowActive = this.overflowActive ? 1 : 0;
@@ -167,7 +169,9 @@ export class SpillableChannel implements Channel {
     for (const batch of batches) b += bodyBytes(batch);
     this.maybeDeactivate();
     const memWait = this.overflow ? this.config.overflowTimeout : this.config["keep-alive"];
-    if (!this.overflowActive && this.config.memoryCapacity > 0 && (this.memFits(n, b) || (await this.waitMemory(n, b, memWait)))) {
+    // A batch bigger than memory as a whole could wait forever: it goes straight to the overflow.
+    const couldFit = n <= this.config.memoryCapacity;
+    if (!this.overflowActive && couldFit && (this.memFits(n, b) || (await this.waitMemory(n, b, memWait)))) {
       for (let i = 0; i < batches.length; i++) {
         const batch = batches[i]!;
         this.mem.pushAll(batch);

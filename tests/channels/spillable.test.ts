@@ -86,6 +86,17 @@ describe("spillablememory channel", () => {
     await back.stop();
   });
 
+  test("a batch larger than memoryCapacity spills at once instead of waiting overflowTimeout", async () => {
+    const dir = await tempDir();
+    const ch = await openSpill(dir, { memoryCapacity: 5, overflowTimeout: 10_000 });
+    const t0 = Date.now();
+    await put(ch, events(0, 8));
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(ch.gauges().OverflowChannelSize).toBe(8);
+    expect(await drain(ch)).toEqual(names(0, 8));
+    await ch.stop();
+  });
+
   test("with overflowCapacity 0 a full memory refuses the put after keep-alive", async () => {
     const dir = await tempDir();
     const ch = await openSpill(join(dir, "m"), { memoryCapacity: 5, overflowCapacity: 0, transactionCapacity: 5, "keep-alive": 20 });
