@@ -91,6 +91,10 @@ export async function runOnce(agent: Agent, o: OnceOptions): Promise<number> {
     );
   }
   await agent.stop(o.drainMs);
+  if (outcome === "timeout" && sourcesDone && !leftover(agent) && !agent.runners.some((r) => r.failing)) {
+    o.log.info(`--once: the final drain delivered the rest after all: ${progress.stop()}`);
+    return EXIT_OK;
+  }
   if (outcome === "drained" && leftover(agent)) {
     o.log.warn(`--once: the last batch failed while draining (${leftover(agent)}); the next run resumes (exit ${EXIT_INCOMPLETE})`);
     return EXIT_INCOMPLETE;

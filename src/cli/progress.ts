@@ -140,13 +140,14 @@ export class Progress {
     };
   }
 
-  /** Stops reporting and returns the final figures (one line). */
+  /** Stops reporting and returns the final figures (one line); may be called again for fresher figures. */
   stop(): string {
     clearInterval(this.sampler);
     clearInterval(this.logger);
     this.tick();
     const final = this.describe();
     this.stopBar?.();
+    this.stopBar = undefined;
     return final;
   }
 }
