@@ -255,7 +255,8 @@ class ServerConnection {
         try {
           reply = await this.handle(pack);
         } catch (err) {
-          const hint = this.handshaken && err instanceof AvroProtocolError ? " (a handshake sent again on a connected connection reads as bad call metadata)" : "";
+          const again = this.handshaken && pack.payload.byteLength >= 16 && this.server.knows(pack.payload.subarray(0, 16), null);
+          const hint = again ? " (a handshake sent again on a connected connection; Java answers it with an error too)" : "";
           this.server.warn(`closed avro connection from ${this.peer}: malformed call ${pack.serial}: ${describeError(err)}${hint}`);
           this.conn.destroy();
           return;

@@ -74,6 +74,7 @@ describe("malformed calls", () => {
       expect(ch.size()).toBe(committed);
       await waitFor("the warning", () => logged.some((l) => /closed avro connection from 127\.0\.0\.1:\d+/.test(l)));
       expect(logged.filter((l) => l.includes("closed avro connection")).length).toBe(1);
+      expect(logged.some((l) => l.includes("a handshake sent again"))).toBe(what.startsWith("a valid handshake"));
       expect(await good(port).appendBatch([makeEvent("ok")])).toBe("OK");
       expect(ch.size()).toBe(committed + 1);
     });
