@@ -97,7 +97,10 @@ export const taildirSourceType = defineType({
     }
   },
   create(cfg, ctx: ComponentContext, deps) {
-    const groups: FileGroup[] = cfg.filegroups.map((name) => ({ name, ...parseGroupPath(cfg.filegroupPaths[name]!.value.trim()), headers: groupHeaders(cfg.headers, name) }));
+    const groups: FileGroup[] = cfg.filegroups.map((name) => {
+      const spec = cfg.filegroupPaths[name]!.value.trim();
+      return { name, spec, ...parseGroupPath(spec), headers: groupHeaders(cfg.headers, name) };
+    });
     const pattern = cfg["multiline.pattern"];
     return new TaildirSource(
       ctx.name,

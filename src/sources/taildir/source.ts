@@ -17,6 +17,8 @@ import { TailFile, type TailOptions } from "./reader.ts";
 
 export interface FileGroup {
   name: string;
+  /** As configured (`filegroups.<g>`), for messages. */
+  spec: string;
   dir: string;
   /** Matches the whole file name (Java's Pattern.matches). */
   pattern: RegExp;
@@ -106,7 +108,7 @@ export class TaildirSource implements PollableSource {
     this.syncTimer = setInterval(() => {
       if (this.undurable) this.persist(true);
     }, this.s.writePosIntervalMs);
-    this.log.info(`tailing ${this.s.groups.map((g) => join(g.dir, g.pattern.source.slice(4, -2))).join(", ")}; positions in ${this.s.positionFile}`);
+    this.log.info(`tailing ${this.s.groups.map((g) => g.spec).join(", ")}; positions in ${this.s.positionFile}`);
   }
 
   /** Ends reading (watchers, timers); acknowledgement tracking stays alive until close(). */
