@@ -194,13 +194,14 @@ async function runService(spec: import("../config/load.ts").AgentSpec, text: str
     },
   });
   if (o.metricsPort !== undefined) o.setMetrics(await serveMetrics(sup, o.metricsBind, o.metricsPort, o.log));
+  // Subscribed before the graph starts: SIGHUP's default action would end the process.
+  o.offs.push(onSignal("SIGHUP", () => void sup.reload("SIGHUP")));
   try {
     await sup.start();
   } catch (err) {
     o.log.error(describeError(err));
     return EXIT_RUNTIME;
   }
-  o.offs.push(onSignal("SIGHUP", () => void sup.reload("SIGHUP")));
   if (o.reloadMs > 0) sup.watch(o.reloadMs);
   await Promise.race([o.stopRequested, fatalPromise]);
   await sup.stop(o.drainMs);

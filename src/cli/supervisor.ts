@@ -111,7 +111,10 @@ export class Supervisor implements MetricsSource {
 
   private async reloadNow(reason: string): Promise<boolean> {
     const log = this.o.log;
-    if (this.st !== "running") return false;
+    if (this.st !== "running") {
+      log.warn(`reload (${reason}) ignored: the agent is ${this.st}`);
+      return false;
+    }
     let text: string;
     try {
       text = await readFile(this.o.file, "utf8");
