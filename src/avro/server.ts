@@ -251,11 +251,12 @@ class ServerConnection {
     try {
       while (this.queue.length > 0 && !this.conn.isClosed) {
         const pack = this.queue.shift()!;
+        const connected = this.handshaken;
         let reply: Uint8Array;
         try {
           reply = await this.handle(pack);
         } catch (err) {
-          const again = this.handshaken && pack.payload.byteLength >= 16 && this.server.knows(pack.payload.subarray(0, 16), null);
+          const again = connected && pack.payload.byteLength >= 16 && this.server.knows(pack.payload.subarray(0, 16), null);
           const hint = again ? " (a handshake sent again on a connected connection; Java answers it with an error too)" : "";
           this.server.warn(`closed avro connection from ${this.peer}: malformed call ${pack.serial}: ${describeError(err)}${hint}`);
           this.conn.destroy();
