@@ -128,4 +128,39 @@ describe("offline resume", () => {
     expect(await again.exited).toBe(0);
     server.stop(true);
   }, 60_000);
+
+  test("a second SIGTERM exits at once, releases the lock, and still loses nothing", async () => {
+    const dir = await tempDir();
+    const logs = join(dir, "logs");
+    await mkdir(logs);
+    const state = join(dir, "state");
+    const port = await freePort();
+    const memory = ["a1.channels.c1.type = memory", "a1.channels.c1.capacity = 10000", "a1.channels.c1.transactionCapacity = 1000"];
+    const conf = await writeConfig(dir, [...httpSinkConfig(logs, port, memory).filter((l) => !l.includes("requestTimeout")), "a1.sinks.k1.requestTimeout = 60000"]);
+    await writeLines(logFile(logs), 0, 1000);
+    // A destination that accepts batches and never answers: the drain after the first SIGTERM hangs on it.
+    let hung = 0;
+    const hanging = Bun.serve({ port, hostname: "127.0.0.1", fetch: () => (hung++, new Promise<Response>(() => {})) });
+    const agent = spawnSluice([...stateArgs(conf, state), "--drain-timeout", "60s"]);
+    await waitFor("a batch in flight", () => hung > 0, 20_000, 50);
+    agent.kill("SIGTERM");
+    await waitFor("the first signal's log line", () => agent.stderr().includes("SIGTERM received"));
+    const t0 = Date.now();
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(agent.stderr()).toContain("received again: exiting now");
+    hanging.stop(true);
+
+    const got = new Set<string>();
+    const server = receiver(port, got);
+    const again = spawnSluice(stateArgs(conf, state));
+    await waitFor("all 1000 lines", () => got.size >= 1000, 30_000, 100);
+    for (const l of expectedLines(0, 1000)) expect(got.has(l)).toBe(true);
+    // The exiting process removed its lock: nothing stale to take over.
+    expect(again.stderr()).not.toContain("took over the stale lock");
+    again.kill("SIGTERM");
+    expect(await again.exited).toBe(0);
+    server.stop(true);
+  }, 60_000);
 });
