@@ -2,7 +2,8 @@
 // enough: after rotation a new file may get the inode number of a deleted one, and resuming it at the old file's
 // offset would skip its first lines (the most reported bug of Fluent Bit and Filebeat).
 
-import type { FileHandle } from "node:fs/promises";
+import { open, readdir, stat, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
 import { crc32c } from "../../util/crc.ts";
 
 /** Leading bytes a fingerprint covers: long enough to differ between files that start with the same header line. */
@@ -34,4 +35,35 @@ export async function sameStart(fh: FileHandle, fp: Fingerprint): Promise<boolea
   const buf = new Uint8Array(fp.len);
   const { bytesRead } = await fh.read(buf, 0, fp.len, 0);
   return bytesRead === fp.len && crc32c(buf) === fp.crc;
+}
+
+export interface Listed {
+  path: string;
+  dev: number;
+  ino: number;
+  size: number;
+}
+
+/** The regular files of `dir` with their identity (a directory that cannot be listed gives none). */
+export async function regularFiles(dir: string): Promise<Listed[]> {
+  const out: Listed[] = [];
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const path = join(dir, n);
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isFile()) out.push({ path, dev: st.dev, ino: st.ino, size: st.size });
+  }
+  return out;
+}
+
+/** True when the file at `path` starts with the bytes `fp` covers (false when it cannot be read). */
+export async function startsLike(path: string, fp: Fingerprint): Promise<boolean> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, "r");
+    return await sameStart(fh, fp);
+  } catch {
+    return false;
+  } finally {
+    await fh?.close().catch(() => {});
+  }
 }

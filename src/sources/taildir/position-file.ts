@@ -143,3 +143,66 @@ export async function readPositions(file: string): Promise<PositionRecord[]> {
 export async function writePositions(file: string, records: readonly PositionRecord[], durable: boolean): Promise<void> {
   await atomicWriteFile(file, formatPositions(records), { durable });
 }
+
+/** Coalesces position rewrites: at most one (non-fsynced) rewrite per this many ms while acks arrive. */
+const POSITION_COALESCE_MS = 250;
+
+/**
+ * The write cadence of one position file: `changed()` schedules a coalesced rewrite without fsync (a kill -9 keeps
+ * it); every `intervalMs` a rewrite that was not fsynced is redone durably; `flush(true)` on close. Writes are
+ * serialised, and a failed write is retried by the next one (positions stay in memory meanwhile).
+ */
+export class PositionWriter {
+  private timer?: ReturnType<typeof setTimeout>;
+  private interval?: ReturnType<typeof setInterval>;
+  private writing: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private undurable = false;
+  private open = false;
+
+  constructor(
+    readonly file: string,
+    private readonly intervalMs: number,
+    private readonly records: () => PositionRecord[],
+    private readonly onError: (message: string) => void,
+  ) {}
+
+  start(): void {
+    this.open = true;
+    this.interval = setInterval(() => {
+      if (this.undurable) void this.flush(true);
+    }, this.intervalMs);
+  }
+
+  /** No more scheduled writes; flush() still works (close() calls it). */
+  stop(): void {
+    this.open = false;
+    clearInterval(this.interval);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  changed(): void {
+    this.dirty = true;
+    if (this.timer || !this.open) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush(false);
+    }, POSITION_COALESCE_MS);
+  }
+
+  flush(durable: boolean): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      if (!this.dirty && !(durable && this.undurable)) return;
+      this.dirty = false;
+      try {
+        await writePositions(this.file, this.records(), durable);
+        this.undurable = !durable;
+      } catch (err) {
+        this.dirty = true;
+        this.onError(`cannot write position file ${this.file}: ${(err as Error).message} (positions are kept in memory and written again)`);
+      }
+    });
+    return this.writing;
+  }
+}

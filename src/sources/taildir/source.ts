@@ -1,8 +1,7 @@
 // The TAILDIR source at run time: finds the files of each file group, follows them across rotation, reads them in
 // large batched reads, and persists each file's offset only as far as its lines are safe (core/ack.ts).
 
-import { watch, type FSWatcher } from "node:fs";
-import { mkdir, open, readdir, stat } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError } from "../../core/errors.ts";
@@ -11,9 +10,10 @@ import { SourceCounters } from "../../metrics/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { collectGarbage } from "../../runtime.ts";
-import { fingerprint, identityKey, sameStart } from "./identity.ts";
-import { readPositions, writePositions, type PositionRecord } from "./position-file.ts";
+import { fingerprint, identityKey, regularFiles, sameStart, startsLike } from "./identity.ts";
+import { PositionWriter, readPositions, type PositionRecord } from "./position-file.ts";
 import { TailFile, type TailOptions } from "./reader.ts";
+import { DirWatch } from "./watch.ts";
 
 export interface FileGroup {
   name: string;
@@ -37,8 +37,6 @@ export interface TaildirSettings extends TailOptions {
   backoff: { incrementMs: number; maxMs: number };
 }
 
-/** Coalesces position rewrites: at most one (non-fsynced) rewrite per this many ms while acks arrive. */
-const POSITION_COALESCE_MS = 250;
 /** A rotated or deleted file is closed once it stopped growing for this long (a writer may still finish a line). */
 const ROTATED_GRACE_MS = 1000;
 /**
@@ -63,25 +61,15 @@ export class TaildirSource implements PollableSource {
   private ready: TailFile[] = [];
   /** A batch a full channel refused: retried as is (with a new Ack) before anything else is read. */
   private retry?: { tf: TailFile; events: import("../../core/event.ts").Event[]; end: number };
-  private readonly dirs = new Map<string, { groups: FileGroup[]; mtimeMs: number; watcher?: FSWatcher; missing: boolean; rescan: boolean }>();
+  private readonly watch: DirWatch;
   private saved: PositionRecord[] = [];
   private scannedOnce = false;
-  /** Paths a directory watch reported changed since the last pass. */
-  private touched = new Set<string>();
-  private touchedAll = false;
   private lastFullSurvey = 0;
   private lastRefresh = 0;
-  private running = false;
   private bytesRead = 0;
   private collectedAt = 0;
   private readonly warned = new Set<string>();
-  private wakePromise?: Promise<void>;
-  private wakeResolve?: () => void;
-  private persistTimer?: ReturnType<typeof setTimeout>;
-  private syncTimer?: ReturnType<typeof setInterval>;
-  private writing: Promise<void> = Promise.resolve();
-  private dirty = false;
-  private undurable = false;
+  private readonly positions: PositionWriter;
 
   constructor(
     readonly name: string,
@@ -91,11 +79,8 @@ export class TaildirSource implements PollableSource {
     private readonly once: boolean,
   ) {
     this.backoff = s.backoff;
-    for (const g of s.groups) {
-      const d = this.dirs.get(g.dir);
-      if (d) d.groups.push(g);
-      else this.dirs.set(g.dir, { groups: [g], mtimeMs: -1, missing: false, rescan: true });
-    }
+    this.positions = new PositionWriter(s.positionFile, s.writePosIntervalMs, () => this.records(), (m) => log.error(m));
+    this.watch = new DirWatch(s.groups);
   }
 
   async start(): Promise<void> {
@@ -103,32 +88,22 @@ export class TaildirSource implements PollableSource {
     this.saved = await readPositions(this.s.positionFile);
     await mkdir(dirname(this.s.positionFile), { recursive: true });
     this.counters.StartTime = Date.now();
-    this.running = true;
-    for (const dir of this.dirs.keys()) this.watchDir(dir);
-    this.syncTimer = setInterval(() => {
-      if (this.undurable) this.persist(true);
-    }, this.s.writePosIntervalMs);
+    this.watch.start();
+    this.positions.start();
     this.log.info(`tailing ${this.s.groups.map((g) => g.spec).join(", ")}; positions in ${this.s.positionFile}`);
   }
 
-  /** Ends reading (watchers, timers); acknowledgement tracking stays alive until close(). */
+  /** Ends reading (watchers); acknowledgement tracking and position writes go on until close(). */
   async stop(): Promise<void> {
-    this.running = false;
-    for (const d of this.dirs.values()) {
-      d.watcher?.close();
-      d.watcher = undefined;
-    }
-    clearInterval(this.syncTimer);
-    this.wakeResolve?.();
+    this.watch.stop();
     this.counters.StopTime = Date.now();
   }
 
   /** After the sinks drained: the final safe positions, fsynced; then every descriptor is closed. */
   async close(): Promise<void> {
-    clearTimeout(this.persistTimer);
-    this.persistTimer = undefined;
-    this.dirty = true;
-    await this.persist(true);
+    this.positions.stop();
+    this.positions.changed();
+    await this.positions.flush(true);
     for (const tf of this.files.values()) await tf.close();
   }
 
@@ -140,37 +115,7 @@ export class TaildirSource implements PollableSource {
 
   /** Ends a backoff sleep early when a watched directory reports a change. */
   wake(_ms: number): Promise<void> {
-    if (!this.wakePromise) this.wakePromise = new Promise((r) => (this.wakeResolve = r));
-    return this.wakePromise;
-  }
-
-  private poke(): void {
-    const r = this.wakeResolve;
-    this.wakePromise = undefined;
-    this.wakeResolve = undefined;
-    r?.();
-  }
-
-  private watchDir(dir: string): void {
-    const d = this.dirs.get(dir)!;
-    if (d.watcher || !this.running) return;
-    try {
-      d.watcher = watch(dir, { persistent: false }, (event, name) => {
-        // A create, delete or rename needs a new listing; a write only needs that file stat'ed.
-        if (event === "rename") d.rescan = true;
-        if (name) this.touched.add(join(dir, String(name)));
-        else this.touchedAll = true;
-        this.poke();
-      });
-      d.watcher.on("error", () => {
-        // The directory went away: fall back to polling until it is back.
-        d.watcher?.close();
-        d.watcher = undefined;
-        d.rescan = true;
-      });
-    } catch {
-      // No watch (directory missing, or no inotify): polling finds changes at the backoff cadence.
-    }
+    return this.watch.wake();
   }
 
   async process(): Promise<PollStatus> {
@@ -258,19 +203,16 @@ export class TaildirSource implements PollableSource {
     const now = Date.now();
     // With every directory watched, only the files the watch named are stat'ed; a full survey still runs every
     // FULL_SURVEY_MS (missed events, idle and rotated files). So a pass costs per changed file, not per tracked file.
-    const touched = this.touched;
-    this.touched = new Set();
-    let full = this.touchedAll || now - this.lastFullSurvey >= FULL_SURVEY_MS || [...this.dirs.values()].some((d) => !d.watcher);
-    this.touchedAll = false;
-    for (const [dir, d] of this.dirs) {
+    const { paths: touched, all } = this.watch.takeTouched();
+    let full = all || now - this.lastFullSurvey >= FULL_SURVEY_MS;
+    for (const [dir, d] of this.watch.dirs) {
       let st;
       try {
         st = await stat(dir);
       } catch (err) {
         if (!d.missing) this.log.warn(`directory ${dir} is not readable (${describeError(err)}); files already open are read to their end, the directory is checked again on each pass`);
         d.missing = true;
-        d.watcher?.close();
-        d.watcher = undefined;
+        this.watch.unwatch(d);
         for (const tf of this.files.values()) if (dirname(tf.path) === dir && tf.state === "active") tf.state = "gone";
         continue;
       }
@@ -279,7 +221,7 @@ export class TaildirSource implements PollableSource {
         d.missing = false;
         d.rescan = true;
       }
-      if (!d.watcher) this.watchDir(dir);
+      this.watch.watch(d);
       if (d.rescan || !this.s.cachePatternMatching || st.mtimeMs !== d.mtimeMs) {
         d.rescan = false;
         d.mtimeMs = st.mtimeMs;
@@ -412,23 +354,15 @@ export class TaildirSource implements PollableSource {
    * by rename). Found by inode in its old directory, it is read to its end from its saved position.
    */
   private async adoptOrphans(): Promise<void> {
-    const byDir = new Map<string, PositionRecord[]>();
-    for (const r of this.saved) {
-      const d = dirname(r.file);
-      byDir.set(d, [...(byDir.get(d) ?? []), r]);
-    }
-    for (const [dir, recs] of byDir) {
+    const dirs = new Set(this.saved.map((r) => dirname(r.file)));
+    for (const dir of dirs) {
       const g = this.s.groups.find((x) => x.dir === dir);
       if (!g) continue;
-      const names = await readdir(dir).catch(() => [] as string[]);
-      for (const n of names) {
-        const path = join(dir, n);
-        const st = await stat(path).catch(() => undefined);
-        if (!st?.isFile()) continue;
-        if (!recs.some((r) => r.inode === st.ino && (r.dev === undefined || r.dev === st.dev))) continue;
-        if (this.files.has(identityKey(st.dev, st.ino))) continue;
-        this.log.info(`${basename(path)} holds the unread end of ${recs.find((r) => r.inode === st.ino)!.file} (rotated while sluice was down); reading it`);
-        await this.track(path, st.dev, st.ino, st.size, g, "gone");
+      for (const f of await regularFiles(dir)) {
+        const rec = this.saved.find((r) => r.inode === f.ino && (r.dev === undefined || r.dev === f.dev));
+        if (!rec || this.files.has(identityKey(f.dev, f.ino))) continue;
+        this.log.info(`${basename(f.path)} holds the unread end of ${rec.file} (rotated while sluice was down); reading it`);
+        await this.track(f.path, f.dev, f.ino, f.size, g, "gone");
       }
     }
   }
@@ -487,23 +421,11 @@ export class TaildirSource implements PollableSource {
    */
   private async adoptCopy(tf: TailFile): Promise<boolean> {
     if (tf.fp.len === 0) return false;
-    const dir = dirname(tf.path);
     const g = this.s.groups.find((x) => x.name === tf.group)!;
-    for (const n of await readdir(dir).catch(() => [] as string[])) {
-      const path = join(dir, n);
-      const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile() || st.size <= tf.takenOffset || this.files.has(identityKey(st.dev, st.ino))) continue;
-      let fh;
-      try {
-        fh = await open(path, "r");
-        if (!(await sameStart(fh, tf.fp))) continue;
-      } catch {
-        continue;
-      } finally {
-        await fh?.close().catch(() => {});
-      }
-      this.log.info(`${path} is the copy of ${tf.path} made before it was truncated; reading its unread end from offset ${tf.takenOffset}`);
-      const copy = await this.track(path, st.dev, st.ino, st.size, g, "gone", { read: tf.takenOffset, safe: tf.safeOffset });
+    for (const f of await regularFiles(dirname(tf.path))) {
+      if (f.size <= tf.takenOffset || this.files.has(identityKey(f.dev, f.ino)) || !(await startsLike(f.path, tf.fp))) continue;
+      this.log.info(`${f.path} is the copy of ${tf.path} made before it was truncated; reading its unread end from offset ${tf.takenOffset}`);
+      const copy = await this.track(f.path, f.dev, f.ino, f.size, g, "gone", { read: tf.takenOffset, safe: tf.safeOffset });
       if (copy) {
         copy.lastGrowth = Date.now();
         this.enqueue(copy);
@@ -520,32 +442,13 @@ export class TaildirSource implements PollableSource {
   }
 
   private markDirty(): void {
-    this.dirty = true;
-    if (!this.persistTimer && this.running) {
-      this.persistTimer = setTimeout(() => {
-        this.persistTimer = undefined;
-        void this.persist(false);
-      }, POSITION_COALESCE_MS);
-    }
+    this.positions.changed();
   }
 
-  /** Rewrites the position file (serialised: one write at a time). */
-  private persist(durable: boolean): Promise<void> {
-    this.writing = this.writing.then(async () => {
-      if (!this.dirty && !(durable && this.undurable)) return;
-      this.dirty = false;
-      const records: PositionRecord[] = [...this.saved];
-      for (const tf of this.files.values()) {
-        records.push({ inode: tf.ino, pos: tf.safeOffset, file: tf.path, dev: tf.dev, fp: tf.fp.crc, fplen: tf.fp.len });
-      }
-      try {
-        await writePositions(this.s.positionFile, records, durable);
-        this.undurable = !durable;
-      } catch (err) {
-        this.dirty = true;
-        this.log.error(`cannot write position file ${this.s.positionFile}: ${describeError(err)} (positions are kept in memory and written again)`);
-      }
-    });
-    return this.writing;
+  /** What the position file says now: each tracked file at its safe offset (and, before the first scan, the saved ones). */
+  private records(): PositionRecord[] {
+    const out: PositionRecord[] = [...this.saved];
+    for (const tf of this.files.values()) out.push({ inode: tf.ino, pos: tf.safeOffset, file: tf.path, dev: tf.dev, fp: tf.fp.crc, fplen: tf.fp.len });
+    return out;
   }
 }
