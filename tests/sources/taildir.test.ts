@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { appendFile, mkdir, readFile, rename, rm, stat, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { buildAgentSpec } from "../../src/config/load.ts";
 import { taildirSourceType } from "../../src/sources/taildir/index.ts";
 import { formatPositions } from "../../src/sources/taildir/position-file.ts";
 import { initCrc32c } from "../../src/util/crc.ts";
@@ -302,6 +303,27 @@ describe("TAILDIR bad input", () => {
     await writeFile(join(logs, "v.log"), "two\n");
     expect(await waitForLines(r.out, 2)).toEqual(["one", "two"]);
     await r.stop();
+  });
+});
+
+describe("file source configuration", () => {
+  test("lists every TAILDIR and spooldir key problem with file:line, key and the values", async () => {
+    const text = [
+      "a1.sources = r1 r2", "a1.channels = c1", "a1.sinks = k1",
+      "a1.sources.r1.type = TAILDIR", "a1.sources.r1.channels = c1", "a1.sources.r1.filegroups = g1 g2",
+      "a1.sources.r1.filegroups.g1 = relative/app.log", "a1.sources.r1.headers.g9.host = x", "a1.sources.r1.maxBackoffSleep = 10",
+      "a1.sources.r2.type = spooldir", "a1.sources.r2.channels = c1", "a1.sources.r2.spoolDir = /tmp/s",
+      "a1.sources.r2.inputCharset = UTF-16", "a1.sources.r2.deserializer.outputCharset = latin1",
+      "a1.channels.c1.type = memory", "a1.sinks.k1.type = null", "a1.sinks.k1.channel = c1",
+    ].join("\n");
+    const { problems } = buildAgentSpec(text, "x.conf");
+    const lines = problems.map((p) => `${p.where} ${p.key} ${p.message}`);
+    expect(lines).toContainEqual('x.conf:7 a1.sources.r1.filegroups.g1 must be an absolute path, got "relative/app.log"');
+    expect(lines.some((l) => l.startsWith("x.conf:6 a1.sources.r1.filegroups") && l.includes(`file group "g2" has no path`))).toBe(true);
+    expect(lines.some((l) => l.startsWith("x.conf:8 a1.sources.r1.headers.g9.host"))).toBe(true);
+    expect(lines).toContainEqual("x.conf:9 a1.sources.r1.maxBackoffSleep maxBackoffSleep (10 ms) must be ≥ backoffSleepIncrement (1000 ms)");
+    expect(lines.some((l) => l.startsWith("x.conf:13 a1.sources.r2.inputCharset") && l.includes("UTF-16"))).toBe(true);
+    expect(lines.some((l) => l.startsWith("x.conf:14 a1.sources.r2.deserializer.outputCharset"))).toBe(true);
   });
 });
 

@@ -30,7 +30,7 @@ export const spoolDirKeys = {
   batchSize: key.int("events per channel put", { default: 100, min: 1 }),
   inputCharset: key.string("charset of the files (LINE re-encodes to UTF-8)", { default: "UTF-8" }),
   decodeErrorPolicy: key.enum("bytes invalid in inputCharset: `FAIL` (set the file aside), `REPLACE` (U+FFFD), `IGNORE` (drop them)", ["FAIL", "REPLACE", "IGNORE"], { default: "FAIL" }),
-  deserializer: key.enum("`LINE`: an event per line; `BLOB`: the whole file as one event", ["LINE", "BLOB"], { default: "LINE" }),
+  deserializer: key.enum("`LINE`: an event per line; `BLOB`: the whole file as one event (Flume's `AVRO` is not supported)", ["LINE", "BLOB", "AVRO"], { default: "LINE" }),
   "deserializer.maxLineLength": key.int("longest line in bytes (Flume counts characters); the rest of a longer line is dropped (header truncated=true)", { default: 2048, min: 1 }),
   "deserializer.outputCharset": key.string("charset of LINE event bodies (UTF-8 only)", { default: "UTF-8" }),
   "deserializer.maxBlobLength": key.int("largest BLOB event in bytes; a longer file becomes several events", { default: 100_000_000, min: 1 }),
@@ -42,6 +42,7 @@ export const spoolDirSourceType = defineType({
   names: ["spooldir", "org.apache.flume.source.SpoolDirectorySource"],
   keys: spoolDirKeys,
   check(cfg, report) {
+    if (cfg.deserializer === "AVRO") report("deserializer", `deserializer "AVRO" (Flume's Avro container reader) is not supported by sluice: use LINE or BLOB`);
     if (!cfg.spoolDir.startsWith("/")) report("spoolDir", `spoolDir must be an absolute path, got "${cfg.spoolDir}"`);
     const bad = checkLineCharset(cfg.inputCharset);
     if (bad && cfg.deserializer === "LINE") report("inputCharset", bad);
@@ -68,7 +69,7 @@ export const spoolDirSourceType = defineType({
         batchSize: cfg.batchSize,
         fileHeaderKey: cfg.fileHeader ? cfg.fileHeaderKey : undefined,
         basenameHeaderKey: cfg.basenameHeader ? cfg.basenameHeaderKey : undefined,
-        deserializer: cfg.deserializer,
+        deserializer: cfg.deserializer === "BLOB" ? "BLOB" : "LINE",
         maxLineLength: cfg["deserializer.maxLineLength"],
         maxBlobLength: cfg["deserializer.maxBlobLength"],
         inputCharset: cfg.inputCharset,

@@ -77,7 +77,7 @@ export const taildirSourceType = defineType({
       try {
         parseGroupPath(raw.value.trim());
       } catch (msg) {
-        report(`filegroups.${g}`, `filegroups.${g}: ${String(msg)}`);
+        report(`filegroups.${g}`, String(msg));
       }
     }
     for (const g of Object.keys(cfg.filegroupPaths)) {
@@ -85,7 +85,7 @@ export const taildirSourceType = defineType({
     }
     for (const k of Object.keys(cfg.headers)) {
       const g = k.split(".")[0]!;
-      if (!k.includes(".") || !cfg.filegroups.includes(g)) report(`headers.${k}`, `headers.${k}: expected headers.<group>.<header> with a group of filegroups (${cfg.filegroups.join(" ")})`);
+      if (!k.includes(".") || !cfg.filegroups.includes(g)) report(`headers.${k}`, `expected headers.<group>.<header> with a group of filegroups (${cfg.filegroups.join(" ")})`);
     }
     if (cfg.maxBackoffSleep < cfg.backoffSleepIncrement) {
       report("maxBackoffSleep", `maxBackoffSleep (${cfg.maxBackoffSleep} ms) must be ≥ backoffSleepIncrement (${cfg.backoffSleepIncrement} ms)`);
