@@ -89,8 +89,8 @@ export class RecordCache {
         const k = recKey(r.seg, r.off);
         const at = r.off - first.off;
         if (this.entries.has(k) || at + r.len > buf.byteLength) continue;
-        // A copy per record: a view would keep the whole span alive as long as any one of its records.
-        const ev = decodePutEvents(buf.slice(at, at + r.len));
+        // Views, not copies: records are taken in order, so the span is released soon after its last record.
+        const ev = decodePutEvents(buf.subarray(at, at + r.len));
         if (typeof ev !== "string") this.add(k, ev, bodyBytes(ev));
       }
     };

@@ -162,7 +162,7 @@ export class FileChannel implements Channel {
     return { ...(this.wal?.stats ?? { rounds: 0, fsyncs: 0 }) };
   }
 
-    /** Events held including those taken by open transactions (what a restart would bring back). */
+  /** Events held including those taken by open transactions (what a restart would bring back). */
   pending(): number {
     return this.queue.events + this.inflightEvents;
   }
