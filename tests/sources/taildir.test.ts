@@ -98,6 +98,36 @@ describe("TAILDIR basics", () => {
     await r.stop();
   });
 
+  test("skipToEnd starts files unknown to the position file at their end", async () => {
+    const { root, logs } = await setup();
+    await writeFile(join(logs, "old.log"), numbered("old", 0, 50));
+    const r = await startAgent(root, taildir(logs, "old[.]log", ["skipToEnd = true"]));
+    await waitFor("the file tracked", () => r.agent.sources.get("r1")!.source.gauges!().OpenFiles === 1);
+    await appendFile(join(logs, "old.log"), "fresh\n");
+    expect(await waitForLines(r.out, 1)).toEqual(["fresh"]);
+    await r.stop();
+  });
+
+  test("emits a last line without newline on idle close only when emitPartialLineOnIdle is set", async () => {
+    const { root, logs } = await setup();
+    await writeFile(join(logs, "p.log"), "whole\nhalf");
+    const r = await startAgent(root, taildir(logs, "p[.]log", ["idleTimeout = 300ms", "emitPartialLineOnIdle = true"]));
+    expect(await waitForLines(r.out, 2)).toEqual(["whole", "half"]);
+    await r.stop();
+  });
+
+  test("maxBatchCount takes turns between files that both have a backlog", async () => {
+    const { root, logs } = await setup();
+    await writeFile(join(logs, "a.log"), numbered("a", 0, 500));
+    await writeFile(join(logs, "b.log"), numbered("b", 0, 500));
+    const r = await startAgent(root, taildir(logs, "[ab][.]log", ["batchSize = 10", "maxBatchCount = 1"]));
+    const got = await waitForLines(r.out, 1000);
+    const head = got.slice(0, 100);
+    expect(head.filter((l) => l.startsWith("a")).length).toBeGreaterThanOrEqual(40);
+    expect(head.filter((l) => l.startsWith("b")).length).toBeGreaterThanOrEqual(40);
+    await r.stop();
+  });
+
   test("joins multiline records (stack traces) and flushes the last one after multiline.timeout", async () => {
     const { root, logs } = await setup();
     const text = "2024 start\n  at a()\n  at b()\n2024 next\n2024 last\n  at c()\n";

@@ -25,15 +25,14 @@ describe("byte line splitter", () => {
   });
 
   test("joins a line whose newline arrives in a later read, and holds a partial last line", () => {
-    const { out, s } = split("hello wor", [3, 6]);
-    expect(out).toEqual([]);
-    expect(s.pendingBytes).toBe(9);
-    s.push(enc.encode("ld\nnext"), () => {});
-    const got: string[] = [];
-    const s2 = split("hello world\nnext", [3, 6, 12]);
-    for (const l of s2.out) got.push(l[0]);
-    expect(got).toEqual(["hello world"]);
-    expect(s2.s.committedOffset).toBe(12);
+    const held = split("hello wor", [3, 6]);
+    expect(held.out).toEqual([]);
+    expect(held.s.pendingBytes).toBe(9);
+    expect(held.s.committedOffset).toBe(0);
+    const done = split("hello world\nnext", [3, 6, 12]);
+    expect(done.out).toEqual([["hello world", 0, 12, false]]);
+    expect(done.s.committedOffset).toBe(12);
+    expect(done.s.pendingBytes).toBe(4);
   });
 
   test("handles the delimiter split across reads at every position", () => {

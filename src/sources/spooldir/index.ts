@@ -94,6 +94,10 @@ export const spoolDirSourceType = defineType({
       if (!cfg.includePattern.test(n) || cfg.ignorePattern.test(n)) continue;
       const st = await stat(join(cfg.spoolDir, n)).catch(() => undefined);
       if (!st?.isFile()) continue;
+      if (cfg.trackingPolicy === "tracker_dir") {
+        const mark = await stat(join(trackerDir, n + cfg.fileSuffix)).catch(() => undefined);
+        if (mark && st.mtimeMs <= mark.mtimeMs) continue;
+      }
       const inProgress = typeof progress === "object" && progress.path === n && progress.ino === st.ino;
       const offset = inProgress ? progress.offset : 0;
       pendingBytes += st.size - offset;
