@@ -36,6 +36,20 @@ describe("spooldir basics", () => {
     await r.stop();
   });
 
+  test("consumeOrder youngest takes the newest file first; recursiveDirectorySearch descends, skipping hidden files", async () => {
+    const { root, dir } = await setup();
+    await mkdir(join(dir, "sub"));
+    await put(dir, "old.log", "old\n", 30);
+    await put(dir, "new.log", "new\n", 10);
+    await put(join(dir, "sub"), "deep.log", "deep\n", 20);
+    await put(dir, ".hidden.log", "hidden\n", 5);
+    const r = await startAgent(root, spool(dir, ["consumeOrder = youngest", "recursiveDirectorySearch = true"]));
+    expect(await waitForLines(r.out, 3)).toEqual(["new", "deep", "old"]);
+    await waitFor("renamed in its subdirectory", async () => (await readdir(join(dir, "sub"))).includes("deep.log.COMPLETED"));
+    expect(await readdir(dir)).toContain(".hidden.log");
+    await r.stop();
+  });
+
   test("adds the file and basename headers and emits a last line without newline", async () => {
     const { root, dir } = await setup();
     await put(dir, "h.txt", "one\ntwo", 5);
