@@ -140,6 +140,22 @@ describe("spooldir safeguards", () => {
     await r.stop();
   }, 30_000);
 
+  test("a file changed while the agent was down is set aside at restart, not resumed", async () => {
+    const { root, dir } = await setup();
+    await put(dir, "w.log", numbered("w", 0, 20000), 20);
+    const opts = { channel: ["capacity = 100", "transactionCapacity = 50"], sink: ["sink.batchSize = 50"] };
+    let r = await startAgent(root, spool(dir), opts);
+    await waitForLines(r.out, 200);
+    await r.stop();
+    await appendFile(join(dir, "w.log"), "added while down\n");
+    await put(dir, "z.log", "z\n", 1);
+    r = await startAgent(root, spool(dir), opts);
+    await waitFor("z.log ingested", async () => (await readdir(dir)).includes("z.log.COMPLETED"));
+    expect(r.logs.some((l) => l.includes("w.log") && l.includes("while sluice was down"))).toBe(true);
+    expect(await readdir(dir)).toContain("w.log");
+    await r.stop();
+  });
+
   test("a name reused after completion is refused with a clear error; nothing of it is read", async () => {
     const { root, dir } = await setup();
     await put(dir, "r.log.COMPLETED", "old\n", 30);

@@ -260,11 +260,17 @@ export class SpoolDirSource implements PollableSource {
     }
     let start = 0;
     const r = this.resume;
+    this.resume = undefined;
     if (r && r.path === f.rel && r.ino === f.ino) {
+      if (r.size !== f.size || r.mtimeMs !== f.mtimeMs) {
+        await fh.close().catch(() => {});
+        await this.tracker.clear();
+        await this.markFailed(f, `it changed after it was picked up (size ${r.size} → ${f.size}, while sluice was down); files must be complete and unchanging once in the spool directory`);
+        return false;
+      }
       start = Math.min(r.offset, f.size);
       this.log.info(`resuming ${f.path} at offset ${start}`);
     }
-    this.resume = undefined;
     const headers: Record<string, string> = {};
     if (this.s.fileHeaderKey) headers[this.s.fileHeaderKey] = f.path;
     if (this.s.basenameHeaderKey) headers[this.s.basenameHeaderKey] = basename(f.path);
