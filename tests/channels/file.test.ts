@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { channelContract } from "./contract.ts";
 import { crashImage, drain, events, fileConfig, log, names, openFile, put } from "./file-helpers.ts";
-import { tempDir } from "../helpers/index.ts";
+import { onCleanup, tempDir } from "../helpers/index.ts";
 import { FileChannel, fileChannelType } from "../../src/channels/file/index.ts";
 import { AckTracker } from "../../src/core/ack.ts";
 import { ChannelProcessor } from "../../src/core/channel-processor.ts";
@@ -280,6 +280,51 @@ describe("file channel segments and disk", () => {
     expect(r.summary.lockedByPid).toBe(process.pid);
     expect(typeof r.summary.checkpointAgeMs).toBe("number");
     expect(ch.gauges().ChannelBytes).toBe(events(0, 7).reduce((s, e) => s + e.body.byteLength, 0));
+    await ch.stop();
+  });
+});
+
+describe("file channel on a really full disk", () => {
+  /** A 1 MiB tmpfs (tests run as root); undefined where mounting is not allowed. */
+  async function tinyDisk(): Promise<string | undefined> {
+    const at = join(await tempDir(), "fs");
+    await mkdir(at);
+    const r = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", at]);
+    if (r.exitCode !== 0) return undefined;
+    onCleanup(() => Bun.spawnSync(["umount", at]));
+    return at;
+  }
+
+  test("puts fail with a clear error when the disk fills, committed events survive, and puts resume once drained segments go", async () => {
+    const fs = await tinyDisk();
+    if (!fs) return console.warn("skipped: cannot mount a tmpfs here");
+    const ch = await openFile(fs, { maxFileSize: 65_536, minimumRequiredSpace: 0 });
+    const big = (i: number) => makeEvent(`${i}`.padEnd(1000, "."));
+    let committed = 0;
+    let failure: unknown;
+    for (let i = 0; i < 300 && !failure; i++) {
+      await put(ch, Array.from({ length: 10 }, (_, k) => big(committed + k))).then(() => (committed += 10), (e) => (failure = e));
+    }
+    expect(failure).toBeDefined();
+    expect(String((failure as Error).message)).toMatch(/ENOSPC|no space|minimumRequiredSpace|kept for the next checkpoint/i);
+    expect((failure as { recoverable?: boolean }).recoverable).toBe(true);
+    expect(ch.size()).toBe(committed);
+    const got = await drain(ch, 100);
+    expect(got.map((s) => Number(s.replace(/\.+$/, "")))).toEqual(Array.from({ length: committed }, (_, i) => i));
+    await ch.checkpoint(true);
+    await put(ch, [big(0)]);
+    expect(ch.size()).toBe(1);
+    await ch.stop();
+  });
+
+  test("a minimumRequiredSpace margin refuses puts with DiskFullError before the disk is full", async () => {
+    const fs = await tinyDisk();
+    if (!fs) return console.warn("skipped: cannot mount a tmpfs here");
+    const ch = await openFile(fs, { minimumRequiredSpace: 600 * 1024 });
+    let failure: unknown;
+    for (let i = 0; i < 100 && !failure; i++) await put(ch, [makeEvent("x".repeat(20_000))]).catch((e) => (failure = e));
+    expect(failure).toBeInstanceOf(DiskFullError);
+    expect(ch.size()).toBeGreaterThan(0);
     await ch.stop();
   });
 });

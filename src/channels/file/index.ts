@@ -46,6 +46,9 @@ export const fileChannelKeys = {
 };
 export type FileChannelConfig = ConfigOf<typeof fileChannelKeys>;
 
+/** Free space kept (besides twice the last checkpoint's size) so a checkpoint, which frees segments, can always be written. */
+const CHECKPOINT_RESERVE_BYTES = 256 * 1024;
+
 /** Recently put records kept in memory so a sink that keeps up never reads the disk. */
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -80,6 +83,7 @@ export class FileChannel implements Channel {
   private timer?: ReturnType<typeof setInterval>;
   private checkpointing?: Promise<void>;
   private lastCheckpoint?: { pos: WalPos; at: number };
+  private checkpointBytes = 0;
   private unlocks: Array<() => Promise<void>> = [];
   private readonly space: DiskSpace;
   private readonly cacheLimit: number;
@@ -216,7 +220,9 @@ export class FileChannel implements Channel {
     try {
       const ts = Date.now();
       const { rec, bytes } = encodePut(RecordType.Put, ++this.txid, ts, batches);
-      await this.space.ensure(this.wal!.activeDir, rec.byteLength);
+      const reserve = CHECKPOINT_RESERVE_BYTES + 2 * this.checkpointBytes;
+      await this.space.ensure(this.wal!.activeDir, rec.byteLength, reserve);
+      if (this.dirs.checkpointDir !== this.wal!.activeDir) await this.space.ensure(this.dirs.checkpointDir, 0, reserve);
       await this.wal!.append(rec, (pos) => {
         applied = true;
         this.reserved -= n;
@@ -361,6 +367,7 @@ export class FileChannel implements Channel {
     for (const tx of this.inflight) open.push(...tx.runs);
     open.sort((a, b) => a.seg - b.seg || a.off - b.off || a.start - b.start);
     const buf = encodeCheckpoint({ pos, writtenAt: Date.now(), bytes: this.bytes, nextSeg: wal.activeSegment + 1 }, concat(open, this.queue), open.length + this.queue.length);
+    this.checkpointBytes = buf.byteLength;
     this.checkpointing = (async () => {
       try {
         await wal.sync();

@@ -38,14 +38,20 @@ export class DiskSpace {
     }
   }
 
-  /** Throws DiskFullError when writing `bytes` to `dir` would leave less than minimumRequiredSpace free. */
-  async ensure(dir: string, bytes: number): Promise<void> {
+  /**
+   * Throws DiskFullError when writing `bytes` to `dir` would leave less than minimumRequiredSpace free, or less than
+   * `reserve`: the room the next checkpoint needs. Without it a full disk could never be freed again, since drained
+   * segments are deleted only after a checkpoint covers them.
+   */
+  async ensure(dir: string, bytes: number, reserve = 0): Promise<void> {
     const free = await this.free(dir);
     if (free === undefined) return;
-    if (free - bytes < this.minimumRequiredSpace) {
+    const floor = Math.max(this.minimumRequiredSpace, reserve);
+    if (free - bytes < floor) {
       this.cache.delete(dir); // look again next time: space may have been freed
+      const why = floor === this.minimumRequiredSpace ? `minimumRequiredSpace (${mib(floor)})` : `the ${mib(floor)} kept for the next checkpoint`;
       throw new DiskFullError(
-        `channel ${this.channel}: ${dir} has ${mib(free)} free, below minimumRequiredSpace (${mib(this.minimumRequiredSpace)}) after a ${mib(bytes)} write; ` +
+        `channel ${this.channel}: ${dir} has ${mib(free)} free, below ${why} after a ${mib(bytes)} write; ` +
           `puts are refused until space is freed (nothing committed is lost)`,
       );
     }
@@ -55,5 +61,6 @@ export class DiskSpace {
 }
 
 function mib(n: number): string {
+  if (n < 10 * 1024 * 1024) return `${Math.round(n / 1024)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -14,7 +14,7 @@
 
 import { open, mkdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { SluiceError, describeError } from "../../core/errors.ts";
+import { DiskFullError, SluiceError, describeError } from "../../core/errors.ts";
 import { fsyncDir } from "../../util/atomic-file.ts";
 import type { Logger } from "../../util/log.ts";
 import type { WalPos } from "./checkpoint.ts";
@@ -187,7 +187,8 @@ export class Wal {
       this.writeEpoch++;
     } catch (err) {
       await this.undo(bufStart, err);
-      failure = new WalIoError(`channel ${this.o.name}: cannot write ${this.segmentPath(this.seg)} at offset ${bufStart}: ${describeError(err)}`, { cause: err });
+      const what = `channel ${this.o.name}: cannot write ${this.segmentPath(this.seg)} at offset ${bufStart}: ${describeError(err)}`;
+      failure = (err as NodeJS.ErrnoException).code === "ENOSPC" ? new DiskFullError(`${what}; puts are refused until space is freed (nothing committed is lost)`) : new WalIoError(what, { cause: err });
     }
     this.writing = false;
     this.kick();
