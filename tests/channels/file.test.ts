@@ -181,7 +181,8 @@ describe("file channel segments and disk", () => {
     await ch.stop();
     expect((await readdir(join(img, "d1"))).some((n) => n.startsWith("log-"))).toBe(true);
     expect((await readdir(join(img, "d2"))).some((n) => n.startsWith("log-"))).toBe(true);
-    const back = await openFile(img, { dataDirs: [join(img, "d1"), join(img, "d2")] });
+    // Reordered and extended dataDirs still find every segment.
+    const back = await openFile(img, { dataDirs: [join(img, "d2"), join(img, "d3"), join(img, "d1")] });
     expect((await drain(back, 13)).map((s) => Number(s.replace(/\.+$/, "")))).toEqual(Array.from({ length: 200 }, (_, i) => i));
     await back.stop();
   });

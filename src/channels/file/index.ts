@@ -119,6 +119,7 @@ export class FileChannel implements Channel {
       for (const id of r.segments.keys()) this.segments.add(id);
       for (const run of this.queue) this.segLive.set(run.seg, (this.segLive.get(run.seg) ?? 0) + run.end - run.start);
       this.wal = new Wal({ name: this.name, dataDirs, maxFileSize: this.config.maxFileSize, fsyncPerTransaction: this.config.fsyncPerTransaction, fsyncIntervalMs: this.config.fsyncInterval, log: this.log, onSegment: (id) => this.segments.add(id) });
+      for (const [id, seg] of r.segments) this.wal.foundAt.set(id, seg.path);
       await this.wal.open(r.nextSeg);
       this.cache = new RecordCache(this.wal, this.cacheLimit);
       this.log.info(

@@ -2,8 +2,9 @@
 // carries its own CRC32C, so a reader can tell a torn tail (the last write of a crash) from damage in the middle.
 //
 // A segment is `log-<id>` (id in 10 decimal digits, unique and increasing for the channel's life) in
-// dataDirs[id % dataDirs.length]: one segment is written at a time, so writes spread over the data dirs by segment
-// and the WAL order is simply (segment id, offset). All integers are little-endian.
+// dataDirs[id % dataDirs.length] when created (recovery finds segments in any data dir, so the list may be reordered
+// or extended between runs): one segment is written at a time, so writes spread over the data dirs by segment and the
+// WAL order is simply (segment id, offset). All integers are little-endian.
 //
 // Header, 16 bytes:
 //   0  4  magic "SLWL"

@@ -86,8 +86,11 @@ export class Wal {
     return this.o.dataDirs[id % this.o.dataDirs.length]!;
   }
 
+  /** Where recovery found older segments: dataDirs may have been reordered or extended since they were written. */
+  readonly foundAt = new Map<number, string>();
+
   segmentPath(id: number): string {
-    return join(this.segmentDir(id), segmentName(id));
+    return this.foundAt.get(id) ?? join(this.segmentDir(id), segmentName(id));
   }
 
   get activeSegment(): number {
