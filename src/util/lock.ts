@@ -11,13 +11,15 @@
 //   - the pid is not alive (kill(pid, 0) says ESRCH), or
 //   - on Linux, the machine rebooted since (the kernel's boot_id differs) or the pid now belongs to a newer process
 //     (its start time in /proc/<pid>/stat differs): after a reboot the old pid is often reused by another daemon,
-//     and a pid check alone would then refuse to start forever, or
+//     and a pid check alone would then refuse to start forever; elsewhere (macOS), the process with that pid started
+//     after the lock was written (`ps -o lstart=`), or
 //   - it names this very process (a container restart reusing the pid).
 // Takeover renames the stale file aside (atomic), checks that what it moved is still the stale holder (another agent
 // may have taken it over first; then it puts that file back and reports the new holder), and retries O_EXCL.
 
 import { link, readFile, rename, unlink, mkdir, writeFile } from "node:fs/promises";
 import { readFileSync, unlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { hostName } from "../runtime.ts";
 import { SluiceError } from "../core/errors.ts";
@@ -69,6 +71,20 @@ function procStart(pid: number): string | undefined {
   return rest[22 - 3];
 }
 
+/** Where /proc is missing (macOS, BSD): a process's start time from `ps`, in epoch ms (1 s resolution). */
+function psStartMs(pid: number): number | undefined {
+  try {
+    const out = execFileSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8", timeout: 2000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const t = Date.parse(out);
+    return Number.isFinite(t) ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process that started this long after the lock was written cannot be its writer (which writes it at start). */
+const START_SLACK_MS = 2000;
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -88,6 +104,12 @@ export function staleReason(info: LockInfo): string | undefined {
   if (info.bootId && boot && info.bootId !== boot) return `it dates from before a reboot (pid ${info.pid} is now another process)`;
   const start = procStart(info.pid);
   if (info.procStart && start && info.procStart !== start) return `pid ${info.pid} now belongs to another process`;
+  // Without /proc start times to compare (macOS; a lock written where /proc was missing), ask ps.
+  if (!(info.procStart && start) && info.startedAt) {
+    const began = psStartMs(info.pid);
+    const written = Date.parse(info.startedAt);
+    if (began !== undefined && began > written + START_SLACK_MS) return `pid ${info.pid} now belongs to a process started after the lock was written`;
+  }
   return undefined;
 }
 

@@ -53,6 +53,19 @@ describe("state lock", () => {
     if (process.platform === "linux") expect(reason).toContain("reboot");
   });
 
+  test("a lock whose pid now belongs to a process started after the lock was written is stale (pid reuse)", async () => {
+    const sleeper = Bun.spawn(["sleep", "30"]);
+    try {
+      // No boot id or /proc start time in this lock (as on macOS): the process start time from ps decides.
+      const reason = staleReason({ pid: sleeper.pid, startedAt: new Date(Date.now() - 3_600_000).toISOString() });
+      expect(reason).toContain("started after the lock was written");
+      expect(staleReason({ pid: sleeper.pid, startedAt: new Date(Date.now() + 60_000).toISOString() })).toBeUndefined();
+    } finally {
+      sleeper.kill(9);
+      await sleeper.exited;
+    }
+  });
+
   test("a garbled lock file (power cut mid-write) is taken over", async () => {
     const dir = await tempDir();
     await StateLock.acquire(dir, "a1", () => {}).then((l) => l.release());
