@@ -84,6 +84,17 @@ async function loadCheckpoint(o: RecoverOptions, segments: Map<number, unknown>,
   return undefined;
 }
 
+const RECORD_HEAD = 8;
+/** Resync reads a candidate record in full only up to this size (garbage often looks like a huge length). */
+const RESYNC_MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/** A cheap filter before checking a candidate's CRC: a known type byte followed by three zero bytes. */
+function looksLikeRecord(buf: Uint8Array, i: number): boolean {
+  if (i + RECORD_HEAD + 4 > buf.byteLength) return true; // cannot tell yet: let parseRecord decide
+  const t = buf[i + RECORD_HEAD]!;
+  return t >= RecordType.Put && t <= RecordType.Take && buf[i + RECORD_HEAD + 1] === 0 && buf[i + RECORD_HEAD + 2] === 0 && buf[i + RECORD_HEAD + 3] === 0;
+}
+
 /** Finds the next offset after `from` where a valid record starts, or undefined (read in chunks, bounded by size). */
 async function findNextValid(fh: FileHandle, from: number, size: number, maxLen: number): Promise<number | undefined> {
   let at = from;
@@ -92,9 +103,10 @@ async function findNextValid(fh: FileHandle, from: number, size: number, maxLen:
     const buf = new Uint8Array(n);
     await readFully(fh, buf, at);
     for (let i = 0; i < n; i++) {
+      if (!looksLikeRecord(buf, i)) continue;
       const p = parseRecord(buf, i, at + i, maxLen);
       if (p.kind === "ok") return at + i;
-      if (p.kind === "short" && p.need <= size - (at + i) && p.need > RECORDHEAD) {
+      if (p.kind === "short" && p.need > RECORD_HEAD && p.need <= size - (at + i) && p.need <= RESYNC_MAX_RECORD_BYTES) {
         const big = new Uint8Array(p.need);
         await readFully(fh, big, at + i);
         if (parseRecord(big, 0, at + i, maxLen).kind === "ok") return at + i;
@@ -104,7 +116,6 @@ async function findNextValid(fh: FileHandle, from: number, size: number, maxLen:
   }
   return undefined;
 }
-const RECORDHEAD = 8;
 
 async function readFully(fh: FileHandle, buf: Uint8Array, pos: number): Promise<number> {
   let got = 0;
