@@ -26,6 +26,9 @@ export async function inspectFileChannel(dirs: FileChannelDirs, cfg: FileChannel
     items.push({ segment: id, file: s.path, bytes: s.size });
   }
   const head = r.queue.peek();
+  const holder = await dirLockHolder(dirs.checkpointDir);
+  // A running agent may be writing the last record right now: that is not a torn tail.
+  const notes = holder ? r.notes.filter((n) => !n.includes("torn record")) : r.notes;
   return {
     summary: {
       events: r.queue.events,
@@ -38,8 +41,8 @@ export async function inspectFileChannel(dirs: FileChannelDirs, cfg: FileChannel
       recordsAfterCheckpoint: r.recordsReplayed,
       checkpointDir: dirs.checkpointDir,
       dataDirs: dirs.dataDirs.join(","),
-      lockedByPid: (await dirLockHolder(dirs.checkpointDir)) ?? null,
-      problems: r.notes.length > 0 ? r.notes.join("; ") : null,
+      lockedByPid: holder ?? null,
+      problems: notes.length > 0 ? notes.join("; ") : null,
     },
     items,
   };
