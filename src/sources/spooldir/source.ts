@@ -39,7 +39,7 @@ export interface SpoolSettings {
 
 const READ_BYTES = 1024 * 1024;
 /** Progress rewrites are coalesced (no fsync); completion and close write durably. */
-const META_COALESCE_MS = 250;
+const META_COALESCE_MS = 20;
 
 interface Current {
   path: string;

@@ -144,8 +144,11 @@ export async function writePositions(file: string, records: readonly PositionRec
   await atomicWriteFile(file, formatPositions(records), { durable });
 }
 
-/** Coalesces position rewrites: at most one (non-fsynced) rewrite per this many ms while acks arrive. */
-const POSITION_COALESCE_MS = 250;
+/**
+ * Coalesces position rewrites: at most one (non-fsynced) rewrite per this many ms while acks arrive. Small, because
+ * it bounds what a kill -9 re-sends (≈ this many ms of lines, plus batches in flight); 50 rewrites/s cost little.
+ */
+const POSITION_COALESCE_MS = 20;
 
 /**
  * The write cadence of one position file: `changed()` schedules a coalesced rewrite without fsync (a kill -9 keeps
