@@ -35,6 +35,20 @@ describe("file channel recovery", () => {
     await back.stop();
   });
 
+  test("replays a WAL larger than its read chunk, with records straddling chunk boundaries", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, { checkpointOnClose: false });
+    const body = (i: number) => makeEvent(`${i}`.padEnd(997, "."));
+    for (let i = 0; i < 12_000; i += 120) await put(ch, Array.from({ length: 120 }, (_, k) => body(i + k)));
+    const img = await crashImage(dir, join(await tempDir(), "img"));
+    await ch.stop();
+    const back = await openFile(img, {}, { cacheBytes: 0 });
+    expect(back.size()).toBe(12_000);
+    const got = await drain(back, 1000);
+    expect(got.map((s) => Number(s.replace(/\.+$/, "")))).toEqual(Array.from({ length: 12_000 }, (_, i) => i));
+    await back.stop();
+  }, 30_000);
+
   test("a checkpoint written while a take is open brings the taken events back after a crash", async () => {
     const dir = await tempDir();
     const ch = await openFile(dir);

@@ -117,6 +117,13 @@ async function findNextValid(fh: FileHandle, from: number, size: number, maxLen:
   return undefined;
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
 async function readFully(fh: FileHandle, buf: Uint8Array, pos: number): Promise<number> {
   let got = 0;
   while (got < buf.byteLength) {
@@ -147,8 +154,14 @@ async function scanSegment(id: number, path: string, size: number, from: number,
       throw new CorruptLogError(`unusable segment header: ${bad}`, path, 0);
     }
     let pos = Math.max(from, SEGMENT_HEADER_BYTES);
-    let buf = new Uint8Array(0);
+    let buf: Uint8Array = new Uint8Array(0);
     let bufStart = pos;
+    // One chunk of read-ahead: the disk reads the next chunk while this one is checked and parsed.
+    let ahead: { at: number; data: Promise<Uint8Array> } | undefined;
+    const readAt = (at: number, n: number) => {
+      const b = new Uint8Array(Math.max(0, Math.min(n, size - at)));
+      return readFully(fh, b, at).then((got) => b.subarray(0, got));
+    };
     while (pos < size) {
       const at = pos - bufStart;
       const p = parseRecord(buf, at, pos, o.maxRecordBytes);
@@ -157,13 +170,16 @@ async function scanSegment(id: number, path: string, size: number, from: number,
         pos += p.info.len;
         continue;
       }
-      if (p.kind === "short" && bufStart + buf.byteLength < size) {
-        // Refill from the current record: at least a chunk, at least the whole record.
-        const want = Math.min(size - pos, Math.max(SCAN_CHUNK_BYTES, p.need));
-        buf = new Uint8Array(want);
+      const bufEnd = bufStart + buf.byteLength;
+      if (p.kind === "short" && bufEnd < size) {
+        // Refill from the current record: the rest of this buffer, the next chunk, and more if the record is longer.
+        const rest = buf.subarray(at);
+        const chunk = ahead && ahead.at === bufEnd ? await ahead.data : await readAt(bufEnd, SCAN_CHUNK_BYTES);
+        let next = rest.byteLength === 0 ? chunk : concat(rest, chunk);
+        if (next.byteLength < p.need && pos + next.byteLength < size) next = concat(next, await readAt(pos + next.byteLength, p.need - next.byteLength));
+        buf = next;
         bufStart = pos;
-        const n = await readFully(fh, buf, pos);
-        if (n < want) buf = buf.subarray(0, n);
+        ahead = { at: bufStart + buf.byteLength, data: readAt(bufStart + buf.byteLength, SCAN_CHUNK_BYTES) };
         continue;
       }
       const reason = p.kind === "bad" ? p.reason : `record of ${p.need} bytes runs past the end of the file (${size} bytes)`;
@@ -187,6 +203,7 @@ async function scanSegment(id: number, path: string, size: number, from: number,
       pos = next;
       buf = new Uint8Array(0);
       bufStart = pos;
+      ahead = undefined;
     }
     return pos;
   } finally {
