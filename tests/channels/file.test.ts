@@ -31,6 +31,7 @@ describe("file channel recovery", () => {
     const img = await crashImage(dir, join(await tempDir(), "img"));
     await ch.stop();
     const back = await openFile(img);
+    expect(back.gauges().ChannelBytes).toBe(names(30, 70).join("").length);
     expect(await drain(back)).toEqual(names(30, 70));
     await back.stop();
   });
@@ -99,6 +100,7 @@ describe("file channel recovery", () => {
     await ch.stop();
     const back = await openFile(img);
     expect(back.size()).toBe(5);
+    expect(back.gauges().ChannelBytes).toBe(names(15, 5).join("").length);
     expect(await drain(back)).toEqual(names(15, 5));
     await back.stop();
   });

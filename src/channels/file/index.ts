@@ -9,7 +9,7 @@ import { EventSignal, type Channel, type Transaction } from "../../core/channel.
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError } from "../../core/errors.ts";
-import { bodyBytes, type Event } from "../../core/event.ts";
+import type { Event } from "../../core/event.ts";
 import { key, type ConfigOf } from "../../config/keys.ts";
 import { ChannelCounters } from "../../metrics/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
@@ -288,9 +288,11 @@ export class FileChannel implements Channel {
     this.inflight.add(tx);
     this.inflightEvents += n;
     const out: Event[] = [];
+    const runBytes: number[] = [];
     try {
       if (runs.length > 1) await this.cache!.prefetch(runs);
       for (const r of runs) {
+        runBytes.push(0);
         let entry: CacheEntry;
         try {
           const got = this.cache!.record(r);
@@ -301,7 +303,13 @@ export class FileChannel implements Channel {
           this.log.error(`channel ${this.name}: DROPPED ${r.end - r.start} events: ${err.message} (skipCorruptRecords = true)`);
           continue;
         }
-        for (let i = r.start; i < r.end; i++) out.push(entry.events[i]!);
+        let b = 0;
+        for (let i = r.start; i < r.end; i++) {
+          const e = entry.events[i]!;
+          out.push(e);
+          b += e.body.byteLength;
+        }
+        runBytes[runBytes.length - 1] = b;
       }
     } catch (err) {
       this.counters.EventTakeErrorCount += n;
@@ -312,7 +320,10 @@ export class FileChannel implements Channel {
       this.queue.unshiftAll(runs);
       throw err;
     }
-    tx.bytes += bodyBytes(out);
+    for (const b of runBytes) {
+      tx.runBytes.push(b);
+      tx.bytes += b;
+    }
     return out;
   }
 
@@ -320,7 +331,7 @@ export class FileChannel implements Channel {
   async commitTakes(tx: FileTransaction): Promise<void> {
     const runs = tx.runs;
     try {
-      await this.wal!.append(encodeTake(++this.txid, Date.now(), runs, tx.bytes), () => {
+      await this.wal!.append(encodeTake(++this.txid, Date.now(), runs, tx.runBytes), () => {
         let n = 0;
         for (const r of runs) {
           const k = r.end - r.start;

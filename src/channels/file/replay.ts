@@ -211,14 +211,22 @@ async function scanSegment(id: number, path: string, size: number, from: number,
   }
 }
 
+/** The events of one PUT record a TAKE record removed, with their body bytes; `hit` once found in the queue. */
+interface Taken {
+  start: number;
+  end: number;
+  bytes: number;
+  hit: boolean;
+}
+
 /** Subtracts the taken ranges (sorted by start) of a run's record from the run; returns what is left. */
-function subtract(r: Run, taken: Array<[number, number]>, out: Run[]): void {
+function subtract(r: Run, taken: Taken[], out: Run[]): void {
   let s = r.start;
-  for (const [a, b] of taken) {
-    if (b <= s || a >= r.end) continue;
-    if (a > s) out.push({ ...r, start: s, end: a });
-    s = Math.max(s, b);
-    if (s >= r.end) return;
+  for (const t of taken) {
+    if (t.end <= r.start || t.start >= r.end) continue;
+    t.hit = true;
+    if (t.start > s) out.push({ ...r, start: s, end: t.start });
+    s = Math.max(s, t.end);
   }
   if (s < r.end) out.push(s === r.start ? r : { ...r, start: s });
 }
@@ -235,7 +243,7 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
     bytes = ckpt.bytes;
     from = ckpt.pos;
   }
-  const taken = new Map<number, Array<[number, number]>>();
+  const taken = new Map<number, Taken[]>();
   const ids = [...segments.keys()].sort((a, b) => a - b);
   let records = 0;
   for (let i = 0; i < ids.length; i++) {
@@ -249,9 +257,8 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
           const k = recKey(t.seg, t.off);
           let l = taken.get(k);
           if (!l) taken.set(k, (l = []));
-          l.push([t.start, t.end]);
+          l.push({ start: t.start, end: t.end, bytes: t.bytes ?? 0, hit: false });
         }
-        bytes -= r.bytes;
         return;
       }
       const run: Run = { seg: id, off: r.off, len: r.len, start: 0, end: r.count, ts: r.ts };
@@ -265,7 +272,7 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
   }
   let result = queue;
   if (taken.size > 0) {
-    for (const l of taken.values()) l.sort((a, b) => a[0] - b[0]);
+    for (const l of taken.values()) l.sort((a, b) => a.start - b.start);
     result = new RunQueue();
     const pieces: Run[] = [];
     for (const r of queue) {
@@ -278,6 +285,9 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
       subtract(r, t, pieces);
       for (const p of pieces) result.push(p);
     }
+    // Only takes of events still queued count: a take may have been applied before the checkpoint was written
+    // (take rounds apply without waiting for earlier put rounds' fsyncs, see wal.ts), then it is replayed in vain.
+    for (const l of taken.values()) for (const t of l) if (t.hit) bytes -= t.bytes;
   }
   if (result.events === 0) bytes = 0;
   const maxId = ids.length > 0 ? ids[ids.length - 1]! : 0;

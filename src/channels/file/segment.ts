@@ -29,8 +29,8 @@
 //     TAKE:
 //     20 4  run count R
 //     24 8  total body bytes taken (f64)
-//     32 …  R runs of 16 bytes: u32 segment id, u32 offset of the PUT record, u32 first event index, u32 end index
-//           (exclusive) — the events of that PUT record this transaction took
+//     32 …  R runs of 20 bytes: u32 segment id, u32 offset of the PUT record, u32 first event index, u32 end index
+//           (exclusive) — the events of that PUT record this transaction took — and u32 their body bytes
 //
 // Transactions: a put transaction is ONE record written at commit, and a take transaction is one TAKE record written
 // at commit. The record is the commit record: its CRC makes it all-or-nothing, so a separate "commit" marker would
@@ -53,7 +53,7 @@ export const MAX_RECORD_BYTES = 0x7fff_ffff;
 export const SEGMENT_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 8;
 const PAYLOAD_FIXED_BYTES = 32;
-const TAKE_RUN_BYTES = 16;
+const TAKE_RUN_BYTES = 20;
 const MAGIC = 0x4c574c53; // "SLWL" read as a little-endian u32
 
 export const RecordType = { Put: 1, PutFront: 2, Take: 3 } as const;
@@ -70,6 +70,8 @@ export interface Run {
   end: number;
   /** When the record was written (epoch ms), for OldestEventAgeMs. */
   ts: number;
+  /** Body bytes of the run's events: known for runs parsed from TAKE records. */
+  bytes?: number;
 }
 
 export function segmentName(id: number): string {
@@ -182,16 +184,21 @@ export function encodePut(type: typeof RecordType.Put | typeof RecordType.PutFro
   return { rec: finishRecord(rec, v), count, bytes };
 }
 
-export function encodeTake(txid: number, ts: number, runs: readonly Run[], bytes: number): Uint8Array {
+/** A TAKE record for `runs`; `runBytes[i]` is the body bytes of runs[i]'s events. */
+export function encodeTake(txid: number, ts: number, runs: readonly Run[], runBytes: readonly number[]): Uint8Array {
   const rec = new Uint8Array(RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES + runs.length * TAKE_RUN_BYTES);
   const v = new DataView(rec.buffer);
-  writeFixed(v, RecordType.Take, txid, ts, runs.length, bytes);
+  let total = 0;
+  for (let i = 0; i < runs.length; i++) total += runBytes[i] ?? 0;
+  writeFixed(v, RecordType.Take, txid, ts, runs.length, total);
   let at = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
-  for (const r of runs) {
+  for (let i = 0; i < runs.length; i++) {
+    const r = runs[i]!;
     v.setUint32(at, r.seg, true);
     v.setUint32(at + 4, r.off, true);
     v.setUint32(at + 8, r.start, true);
     v.setUint32(at + 12, r.end, true);
+    v.setUint32(at + 16, runBytes[i] ?? 0, true);
     at += TAKE_RUN_BYTES;
   }
   return finishRecord(rec, v);
@@ -237,7 +244,7 @@ export function parseRecord(buf: Uint8Array, at: number, off: number, maxLen: nu
   const runs: Run[] = new Array(count);
   let p = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
   for (let i = 0; i < count; i++, p += TAKE_RUN_BYTES) {
-    runs[i] = { seg: v.getUint32(p, true), off: v.getUint32(p + 4, true), len: 0, start: v.getUint32(p + 8, true), end: v.getUint32(p + 12, true), ts: 0 };
+    runs[i] = { seg: v.getUint32(p, true), off: v.getUint32(p + 4, true), len: 0, start: v.getUint32(p + 8, true), end: v.getUint32(p + 12, true), ts: 0, bytes: v.getUint32(p + 16, true) };
   }
   return { kind: "ok", info: { type, off, len, ts, count, bytes, runs } };
 }

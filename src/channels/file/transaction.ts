@@ -13,6 +13,8 @@ export class FileTransaction implements Transaction {
   private acks: (Ack | undefined)[] = [];
   private putCount = 0;
   runs: Run[] = [];
+  /** Body bytes of each run in `runs` (for the TAKE record). */
+  runBytes: number[] = [];
   bytes = 0;
   private taken = 0;
   private done = false;
