@@ -87,6 +87,28 @@ describe("file channel recovery", () => {
     await back.stop();
   });
 
+  test("a take committed while an earlier put is still being fsynced, then a checkpoint, recovers exactly", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    await put(ch, events(0, 10));
+    const img = join(await tempDir(), "img");
+    for (let round = 0; round < 5; round++) {
+      const pending = put(ch, events(100 + round * 10, 10)); // its fsync is under way…
+      const tx = ch.begin();
+      await tx.take(2); // …while this take commits (written, applied) and a checkpoint snapshots the state
+      await tx.commit();
+      const ck = ch.checkpoint(true);
+      await Promise.all([pending, ck]);
+    }
+    await crashImage(dir, img);
+    const expected = names(100, 50); // e0..e9 were taken, two per round
+    await ch.stop();
+    const back = await openFile(img);
+    expect(back.gauges().ChannelBytes).toBe(expected.join("").length);
+    expect(await drain(back)).toEqual(expected);
+    await back.stop();
+  });
+
   test("restarts from the checkpoint plus the WAL written after it", async () => {
     const dir = await tempDir();
     const ch = await openFile(dir);
