@@ -95,6 +95,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** What a lock file written now by this process records (also used by the file channel's directory locks). */
+export function thisProcessLockInfo(): LockInfo {
+  return { pid: process.pid, host: hostName(), startedAt: new Date().toISOString(), bootId: bootId(), procStart: procStart(process.pid) };
+}
+
 /** Why a lock's holder is no longer running, or undefined when it is alive. */
 export function staleReason(info: LockInfo): string | undefined {
   if (!Number.isSafeInteger(info.pid) || info.pid <= 0) return "it names no valid pid";

@@ -281,15 +281,22 @@ describe("file channel segments and disk", () => {
     await ch.stop();
   });
 
-  test("a second channel on the same checkpointDir is refused naming the holder; a dead holder's lock is taken over", async () => {
+  test("a second channel on the same checkpointDir is refused naming the holder; a dead or pre-reboot holder's lock is taken over", async () => {
     const dir = await tempDir();
     const a = await openFile(dir);
     const b = new FileChannel("c2", fileConfig(dir), dir, log);
     await expect(b.start()).rejects.toThrow(/already used by channel c1/);
     await a.stop();
-    await writeFile(join(dir, "checkpoint", "in_use.lock"), "999999\n");
+    // A live process (pid 1) holds it: refused, naming the pid.
+    await writeFile(join(dir, "checkpoint", "in_use.lock"), JSON.stringify({ pid: 1 }));
+    await expect(new FileChannel("c3", fileConfig(dir), dir, log).start()).rejects.toThrow(/in use by another process \(pid 1,/);
+    // The same pid written before a reboot (another boot id) is stale: taken over.
+    await writeFile(join(dir, "checkpoint", "in_use.lock"), JSON.stringify({ pid: 1, bootId: "an-earlier-boot" }));
     const c = await openFile(dir);
     await c.stop();
+    await writeFile(join(dir, "checkpoint", "in_use.lock"), JSON.stringify({ pid: 999_999 }));
+    const d = await openFile(dir);
+    await d.stop();
   });
 
   test("with fsyncPerTransaction = false a batch is safe only after the fsync that covers it", async () => {

@@ -1,11 +1,14 @@
 // Directory locks for the file channel: two channels (in one agent or two) must never share a checkpoint or data
-// dir, or each would delete the other's segments. The lock is `in_use.lock` holding the owner's pid, created with
-// O_EXCL; a lock whose pid is dead is stale and taken over with a log line.
+// dir, or each would delete the other's segments. The lock is `in_use.lock`, created with O_EXCL and holding the
+// owner's identity in the agent lock's format (src/util/lock.ts: pid, boot id, process start time), so a lock left
+// by kill -9 or a power cut is recognised as stale even when its pid now belongs to another process after a reboot,
+// and is taken over with a log line.
 
-import { open, readFile, unlink } from "node:fs/promises";
+import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { SluiceError } from "../../core/errors.ts";
 import type { Logger } from "../../util/log.ts";
+import { readLock, staleReason, thisProcessLockInfo } from "../../util/lock.ts";
 
 export const DIR_LOCK_FILE = "in_use.lock";
 const MAX_ATTEMPTS = 3;
@@ -19,19 +22,12 @@ export class DirLockedError extends SluiceError {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** The pid in `dir`'s lock when a live process other than this one holds it (read-only, for status). */
+/** The pid holding `dir`'s lock when it is live (read-only, for status). */
 export async function dirLockHolder(dir: string): Promise<number | undefined> {
-  const pid = Number((await readFile(join(dir, DIR_LOCK_FILE), "utf8").catch(() => "")).trim());
-  return Number.isSafeInteger(pid) && pid > 0 && (pid === process.pid ? heldHere.has(dir) : pidAlive(pid)) ? pid : undefined;
+  const info = await readLock(join(dir, DIR_LOCK_FILE)).catch(() => undefined);
+  if (!info) return undefined;
+  if (info.pid === process.pid) return heldHere.has(dir) ? info.pid : undefined;
+  return staleReason(info) ? undefined : info.pid;
 }
 
 /** Locks `dir` for channel `owner`; returns the release function. */
@@ -43,7 +39,7 @@ export async function lockDir(dir: string, owner: string, log: Logger): Promise<
     try {
       const fh = await open(path, "wx", 0o644);
       try {
-        await fh.writeFile(`${process.pid}\n`);
+        await fh.writeFile(JSON.stringify(thisProcessLockInfo()) + "\n");
       } finally {
         await fh.close();
       }
@@ -56,12 +52,14 @@ export async function lockDir(dir: string, owner: string, log: Logger): Promise<
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
-    const text = (await readFile(path, "utf8").catch(() => "")).trim();
-    const pid = Number(text);
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-      throw new DirLockedError(`channel ${owner}: ${dir} is in use by another process (pid ${pid}, see ${path}); two channels must never share a directory`);
+    const holder = await readLock(path);
+    if (!holder) continue; // released between our open and read
+    // Our own pid here means an earlier run of this process id (a container restart): heldHere has no entry.
+    const reason = staleReason(holder);
+    if (!reason) {
+      throw new DirLockedError(`channel ${owner}: ${dir} is in use by another process (pid ${holder.pid}, see ${path}); two channels must never share a directory`);
     }
-    log.info(`taking over the stale lock ${path} (its process ${text || "?"} is gone)`);
+    log.info(`taking over the stale lock ${path}: ${reason}`);
     await unlink(path).catch(() => {});
   }
   throw new DirLockedError(`channel ${owner}: cannot lock ${path} after ${MAX_ATTEMPTS} attempts`);
