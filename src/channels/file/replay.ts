@@ -246,26 +246,32 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
   const taken = new Map<number, Taken[]>();
   const ids = [...segments.keys()].sort((a, b) => a - b);
   let records = 0;
+  // Each record's effect on the queue being rebuilt: puts join it, takes are collected and subtracted at the end.
+  const onRecord = (id: number) => (r: RecordInfo) => {
+    records++;
+    if (r.type === RecordType.Take) {
+      for (const t of r.runs!) {
+        const k = recKey(t.seg, t.off);
+        let l = taken.get(k);
+        if (!l) taken.set(k, (l = []));
+        l.push({ start: t.start, end: t.end, bytes: t.bytes ?? 0, hit: false });
+      }
+      return;
+    }
+    const run: Run = { seg: id, off: r.off, len: r.len, start: 0, end: r.count, ts: r.ts };
+    if (r.count === 0) return;
+    if (r.type === RecordType.PutFront) queue.unshift(run);
+    else queue.push(run);
+    bytes += r.bytes;
+  };
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (id < from.seg) continue;
     const s = segments.get(id)!;
-    const end = await scanSegment(id, s.path, s.size, id === from.seg ? from.off : 0, i === ids.length - 1, o, notes, (r) => {
-      records++;
-      if (r.type === RecordType.Take) {
-        for (const t of r.runs!) {
-          const k = recKey(t.seg, t.off);
-          let l = taken.get(k);
-          if (!l) taken.set(k, (l = []));
-          l.push({ start: t.start, end: t.end, bytes: t.bytes ?? 0, hit: false });
-        }
-        return;
-      }
-      const run: Run = { seg: id, off: r.off, len: r.len, start: 0, end: r.count, ts: r.ts };
-      if (r.count === 0) return;
-      if (r.type === RecordType.PutFront) queue.unshift(run);
-      else queue.push(run);
-      bytes += r.bytes;
+    const end = await scanSegment(id, s.path, s.size, id === from.seg ? from.off : 0, i === ids.length - 1, o, notes, onRecord(id)).catch((err) => {
+      // `sluice status` next to a running agent: a drained segment may be deleted between listing and reading.
+      if (o.readOnly && (err as NodeJS.ErrnoException).code === "ENOENT") return -1;
+      throw err;
     });
     if (end < 0) segments.delete(id);
     else s.size = end;
