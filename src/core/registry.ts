@@ -33,36 +33,11 @@ import { multiplexingSelectorType } from "../selectors/multiplexing.ts";
 type AnyType = ComponentType<any, any>;
 
 const TYPES: Record<Kind, AnyType[]> = {
-  channel: [
-    memoryChannelType,
-    fileChannelType,
-    spillableChannelType,
-    // durable channels (file, spillablememory) register here
-  ],
-  source: [
-    seqSourceType,
-    taildirSourceType,
-    spoolDirSourceType,
-    avroSourceType,
-    // file sources (TAILDIR, spooldir) and network sources (avro, http) register here
-    httpSourceType,
-  ],
-  sink: [
-    loggerSinkType,
-    nullSinkType,
-    fileRollSinkType,
-    avroSinkType,
-    // forwarding sinks (avro, http) register here
-    httpSinkType,
-  ],
-  sinkprocessor: [
-    defaultSinkProcessorType,
-    // failover, load_balance register here
-    failoverSinkProcessorType,
-    loadBalanceSinkProcessorType,
-  ],
+  channel: [memoryChannelType, fileChannelType, spillableChannelType],
+  source: [seqSourceType, taildirSourceType, spoolDirSourceType, avroSourceType, httpSourceType],
+  sink: [loggerSinkType, nullSinkType, fileRollSinkType, avroSinkType, httpSinkType],
+  sinkprocessor: [defaultSinkProcessorType, failoverSinkProcessorType, loadBalanceSinkProcessorType],
   interceptor: [
-    // timestamp, host, static, remove_header, uuid, regex_filter, regex_extractor, search_replace register here
     timestampInterceptorType,
     hostInterceptorType,
     staticInterceptorType,
@@ -72,11 +47,7 @@ const TYPES: Record<Kind, AnyType[]> = {
     regexExtractorInterceptorType,
     searchReplaceInterceptorType,
   ],
-  selector: [
-    replicatingSelectorType,
-    // multiplexing registers here
-    multiplexingSelectorType,
-  ],
+  selector: [replicatingSelectorType, multiplexingSelectorType],
 };
 
 /** Flume types sluice does not implement: named as unsupported rather than unknown. */
