@@ -29,11 +29,6 @@ export function onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () =>
   return () => process.off(signal, handler);
 }
 
-/** Resident set size in bytes. */
-export function rssBytes(): number {
-  return process.memoryUsage().rss;
-}
-
 export interface ServeOptions {
   port: number;
   hostname: string;

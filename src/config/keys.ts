@@ -223,22 +223,6 @@ export function parseKeys<S extends KeySpec>(
   return { config: out as ConfigOf<S>, unknown };
 }
 
-/** A Markdown table of a spec, for README and `--help` (rows: key, type, default, doc). */
-export function describeKeys(spec: KeySpec): string {
-  const rows = Object.entries(spec).map(([name, d]) => {
-    const dflt = d.defaultText ?? (d.required ? "**required**" : d.default === undefined ? "" : showDefault(d.default));
-    return `| ${d.prefix ? `${d.under ?? name}.*` : name} | ${d.kind} | ${dflt} | ${d.doc} |`;
-  });
-  return ["| key | type | default | meaning |", "|---|---|---|---|", ...rows].join("\n");
-}
-
-function showDefault(v: unknown): string {
-  if (Array.isArray(v)) return v.join(" ");
-  if (v instanceof RegExp) return `\`${v.source}\``;
-  if (typeof v === "object" && v !== null) return "";
-  return `\`${String(v)}\``;
-}
-
 /** Closest candidate by edit distance, for "did you mean" hints; undefined when nothing is close. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;

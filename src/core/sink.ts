@@ -122,11 +122,6 @@ export class SinkRunner {
     return status;
   }
 
-  /** Records why the last attempt failed (sinks call this via the processor's error). */
-  noteError(message: string): void {
-    this.lastError = message;
-  }
-
   get failing(): boolean {
     return this.failures > 0;
   }
