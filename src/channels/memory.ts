@@ -2,10 +2,10 @@
 // take of those events commits (core/ack.ts): a crash loses nothing a re-readable source cannot read again.
 
 import { releaseRuns, type Ack } from "../core/ack.ts";
-import { EventSignal, type Channel, type Transaction } from "../core/channel.ts";
+import { BaseTransaction, EventSignal, type Channel, type Transaction } from "../core/channel.ts";
 import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
-import { ChannelClosedError, ChannelFullError, TransactionCapacityError } from "../core/errors.ts";
+import { ChannelClosedError, ChannelFullError } from "../core/errors.ts";
 import { bodyBytes, type Event } from "../core/event.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
 import { ChannelCounters } from "../metrics/counters.ts";
@@ -129,31 +129,15 @@ export class MemoryChannel implements Channel {
   }
 }
 
-class MemoryTransaction implements Transaction {
-  private putBatches: (readonly Event[])[] = [];
-  private putAcks: (Ack | undefined)[] = [];
-  private putCount = 0;
+class MemoryTransaction extends BaseTransaction {
   private taken: Event[] = [];
   private takenAcks: (Ack | undefined)[] = [];
-  private done = false;
 
-  constructor(private readonly ch: MemoryChannel) {}
-
-  put(events: readonly Event[], ack?: Ack): void {
-    if (this.taken.length > 0) throw new Error("a transaction holds either puts or takes");
-    const cap = this.ch.config.transactionCapacity;
-    if (this.putCount + events.length > cap) throw new TransactionCapacityError(this.ch.name, this.putCount + events.length, cap);
-    this.ch.counters.EventPutAttemptCount += events.length;
-    this.putBatches.push(events);
-    this.putAcks.push(ack);
-    this.putCount += events.length;
+  constructor(private readonly ch: MemoryChannel) {
+    super(ch.name, ch.config.transactionCapacity, ch.counters);
   }
 
-  async take(max: number): Promise<Event[]> {
-    if (this.putCount > 0) throw new Error("a transaction holds either puts or takes");
-    const cap = this.ch.config.transactionCapacity;
-    if (this.taken.length + max > cap) throw new TransactionCapacityError(this.ch.name, this.taken.length + max, cap);
-    this.ch.counters.EventTakeAttemptCount += max;
+  protected async takeNow(max: number): Promise<Event[]> {
     const { events, acks } = this.ch.takeNow(max);
     if (this.taken.length === 0) {
       this.taken = events;
@@ -165,27 +149,21 @@ class MemoryTransaction implements Transaction {
     return events;
   }
 
-  async commit(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    if (this.putCount > 0) {
-      let b = 0;
-      for (const batch of this.putBatches) b += bodyBytes(batch);
-      if (!(await this.ch.reserve(this.putCount, b))) {
-        this.putBatches = [];
-        throw new ChannelFullError(this.ch.name, `no room for ${this.putCount} events within keep-alive (size ${this.ch.size()}/${this.ch.capacity()})`);
-      }
-      this.ch.commitPuts(this.putBatches, this.putAcks, this.putCount, b);
-    } else if (this.taken.length > 0) {
-      this.ch.commitTakes(this.taken, this.takenAcks);
+  protected async commitPuts(): Promise<void> {
+    let b = 0;
+    for (const batch of this.batches) b += bodyBytes(batch);
+    if (!(await this.ch.reserve(this.putCount, b))) {
+      throw new ChannelFullError(this.ch.name, `no room for ${this.putCount} events within keep-alive (size ${this.ch.size()}/${this.ch.capacity()})`);
     }
+    this.ch.commitPuts(this.batches, this.acks, this.putCount, b);
   }
 
-  async rollback(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
+  protected async commitTakes(): Promise<void> {
+    if (this.taken.length > 0) this.ch.commitTakes(this.taken, this.takenAcks);
+  }
+
+  protected rollbackTakes(): void {
     if (this.taken.length > 0) this.ch.returnTakes(this.taken, this.takenAcks);
-    this.putBatches = [];
   }
 }
 

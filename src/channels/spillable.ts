@@ -12,10 +12,10 @@
 // its Acks are released, so the sources can persist their final positions.
 
 import { releaseRuns, type Ack } from "../core/ack.ts";
-import { EventSignal, type Channel, type Transaction } from "../core/channel.ts";
+import { BaseTransaction, EventSignal, type Channel, type Transaction } from "../core/channel.ts";
 import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
-import { ChannelClosedError, ChannelFullError, describeError, TransactionCapacityError } from "../core/errors.ts";
+import { ChannelClosedError, ChannelFullError, describeError } from "../core/errors.ts";
 import { bodyBytes, type Event } from "../core/event.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
 import { ChannelCounters } from "../metrics/counters.ts";
@@ -262,50 +262,28 @@ export class SpillableChannel implements Channel {
   }
 }
 
-class SpillableTransaction implements Transaction {
-  private batches: (readonly Event[])[] = [];
-  private acks: (Ack | undefined)[] = [];
-  private putCount = 0;
+class SpillableTransaction extends BaseTransaction {
   memEvents: Event[] = [];
   memAcks: (Ack | undefined)[] = [];
   fileTx?: FileTransaction;
-  private taken = 0;
-  private done = false;
 
-  constructor(private readonly ch: SpillableChannel) {}
-
-  put(events: readonly Event[], ack?: Ack): void {
-    if (this.taken > 0) throw new Error("a transaction holds either puts or takes");
-    const cap = this.ch.config.transactionCapacity;
-    if (this.putCount + events.length > cap) throw new TransactionCapacityError(this.ch.name, this.putCount + events.length, cap);
-    this.ch.counters.EventPutAttemptCount += events.length;
-    this.batches.push(events);
-    this.acks.push(ack);
-    this.putCount += events.length;
+  constructor(private readonly ch: SpillableChannel) {
+    super(ch.name, ch.config.transactionCapacity, ch.counters);
   }
 
-  async take(max: number): Promise<Event[]> {
-    if (this.putCount > 0) throw new Error("a transaction holds either puts or takes");
-    const cap = this.ch.config.transactionCapacity;
-    if (this.taken + max > cap) throw new TransactionCapacityError(this.ch.name, this.taken + max, cap);
-    this.ch.counters.EventTakeAttemptCount += max;
-    const got = await this.ch.take(this, max);
-    this.taken += got.length;
-    return got;
+  protected takeNow(max: number): Promise<Event[]> {
+    return this.ch.take(this, max);
   }
 
-  async commit(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    if (this.putCount > 0) await this.ch.commitPuts(this.batches, this.acks, this.putCount);
-    else if (this.taken > 0 || this.fileTx) await this.ch.commitTakes(this);
-    this.batches = [];
+  protected commitPuts(): Promise<void> {
+    return this.ch.commitPuts(this.batches, this.acks, this.putCount);
   }
 
-  async rollback(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    this.batches = [];
+  protected async commitTakes(): Promise<void> {
+    if (this.takenCount > 0 || this.fileTx) await this.ch.commitTakes(this);
+  }
+
+  protected rollbackTakes(): void {
     this.ch.rollbackTakes(this);
   }
 }

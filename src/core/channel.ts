@@ -5,6 +5,7 @@ import type { Ack } from "./ack.ts";
 import type { Lifecycle } from "./component.ts";
 import type { Event } from "./event.ts";
 import type { ChannelCounters } from "../metrics/counters.ts";
+import { TransactionCapacityError } from "./errors.ts";
 
 export interface Transaction {
   /**
@@ -65,4 +66,72 @@ export class EventSignal {
     this.waiters = [];
     for (const f of w) f();
   }
+}
+
+/**
+ * What every channel's transaction shares: puts or takes (never both), transactionCapacity for each, the attempt
+ * counters, and one commit or rollback. A channel supplies how events are taken, committed and given back.
+ */
+export abstract class BaseTransaction implements Transaction {
+  /** Staged put batches and their Acks, in put order. */
+  protected batches: (readonly Event[])[] = [];
+  protected acks: (Ack | undefined)[] = [];
+  protected putCount = 0;
+  protected takenCount = 0;
+  private done = false;
+
+  constructor(
+    protected readonly channelName: string,
+    private readonly transactionCapacity: number,
+    protected readonly counters: ChannelCounters,
+  ) {}
+
+  put(events: readonly Event[], ack?: Ack): void {
+    if (this.takenCount > 0) throw new Error("a transaction holds either puts or takes");
+    if (this.putCount + events.length > this.transactionCapacity) {
+      throw new TransactionCapacityError(this.channelName, this.putCount + events.length, this.transactionCapacity);
+    }
+    this.counters.EventPutAttemptCount += events.length;
+    this.batches.push(events);
+    this.acks.push(ack);
+    this.putCount += events.length;
+  }
+
+  async take(max: number): Promise<Event[]> {
+    if (this.putCount > 0) throw new Error("a transaction holds either puts or takes");
+    if (this.takenCount + max > this.transactionCapacity) {
+      throw new TransactionCapacityError(this.channelName, this.takenCount + max, this.transactionCapacity);
+    }
+    this.counters.EventTakeAttemptCount += max;
+    const got = await this.takeNow(max);
+    this.takenCount += got.length;
+    return got;
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    try {
+      if (this.putCount > 0) await this.commitPuts();
+      else await this.commitTakes();
+    } finally {
+      this.batches = [];
+    }
+  }
+
+  async rollback(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.batches = [];
+    await this.rollbackTakes();
+  }
+
+  /** Removes up to `max` events from the channel's head for this transaction. */
+  protected abstract takeNow(max: number): Promise<Event[]>;
+  /** Makes `batches` visible to takers (and durable, for a durable channel); throws ChannelFullError when no room. */
+  protected abstract commitPuts(): Promise<void>;
+  /** Ends the takes for good (may be called with nothing taken). */
+  protected abstract commitTakes(): Promise<void>;
+  /** Returns taken events to the head in their order (may be called with nothing taken). */
+  protected abstract rollbackTakes(): Promise<void> | void;
 }
