@@ -4,7 +4,8 @@
 
 import { defineType } from "../core/component-type.ts";
 import { DeliveryError, describeError } from "../core/errors.ts";
-import type { Sink, SinkProcessor, SinkStatus } from "../core/sink.ts";
+import type { Sink, SinkStatus } from "../core/sink.ts";
+import { SinkGroup } from "./group.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -25,35 +26,22 @@ interface Member {
   penaltyUntil: number;
 }
 
-export class FailoverSinkProcessor implements SinkProcessor {
+export class FailoverSinkProcessor extends SinkGroup {
   /** Members, highest priority first (ties keep the group's listing order). */
   private readonly members: Member[];
   private active?: Sink;
 
   constructor(
-    readonly name: string,
-    readonly sinks: readonly Sink[],
+    name: string,
+    sinks: readonly Sink[],
     private readonly cfg: Config,
-    private readonly log: Logger,
+    log: Logger,
     private readonly now: () => number = Date.now,
   ) {
+    super(name, sinks, log);
     this.members = sinks
       .map((sink, i) => ({ sink, priority: Number(cfg.priority[sink.name]?.value ?? 0), failures: 0, penaltyUntil: 0, i }))
       .sort((a, b) => b.priority - a.priority || a.i - b.i);
-  }
-
-  /** The runner's backoff cap when every member failed: the smallest a member asks for (http `maxBackoff`). */
-  get maxBackoffMs(): number | undefined {
-    const caps = this.sinks.map((s) => s.maxBackoffMs).filter((v): v is number => v !== undefined);
-    return caps.length > 0 ? Math.min(...caps) : undefined;
-  }
-
-  async start(): Promise<void> {
-    for (const m of this.members) await m.sink.start();
-  }
-
-  async stop(): Promise<void> {
-    for (const m of this.members) await m.sink.stop().catch((err) => this.log.warn(describeError(err)));
   }
 
   async process(): Promise<SinkStatus> {
@@ -63,13 +51,8 @@ export class FailoverSinkProcessor implements SinkProcessor {
     for (const m of this.members) {
       if (m.penaltyUntil > now) continue;
       tried++;
-      let status: SinkStatus;
-      try {
-        status = await m.sink.process();
-      } catch (err) {
-        lastError = err;
-        status = "failed";
-      }
+      const { status, error } = await this.attempt(m.sink);
+      if (error !== undefined) lastError = error;
       if (status !== "failed") {
         if (m.failures > 0) this.log.info(`sink ${m.sink.name} is back; group ${this.name} uses it again`);
         m.failures = 0;

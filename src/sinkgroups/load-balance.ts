@@ -4,7 +4,8 @@
 
 import { defineType } from "../core/component-type.ts";
 import { DeliveryError, describeError } from "../core/errors.ts";
-import type { Sink, SinkProcessor, SinkStatus } from "../core/sink.ts";
+import type { Sink, SinkStatus } from "../core/sink.ts";
+import { SinkGroup } from "./group.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -24,32 +25,19 @@ interface Member {
   blacklistedUntil: number;
 }
 
-export class LoadBalanceSinkProcessor implements SinkProcessor {
+export class LoadBalanceSinkProcessor extends SinkGroup {
   private readonly members: Member[];
   private next = 0;
 
   constructor(
-    readonly name: string,
-    readonly sinks: readonly Sink[],
+    name: string,
+    sinks: readonly Sink[],
     private readonly cfg: Config,
-    private readonly log: Logger,
+    log: Logger,
     private readonly now: () => number = Date.now,
   ) {
+    super(name, sinks, log);
     this.members = sinks.map((sink) => ({ sink, failures: 0, blacklistedUntil: 0 }));
-  }
-
-  /** The runner's backoff cap when every member failed: the smallest a member asks for (http `maxBackoff`). */
-  get maxBackoffMs(): number | undefined {
-    const caps = this.sinks.map((s) => s.maxBackoffMs).filter((v): v is number => v !== undefined);
-    return caps.length > 0 ? Math.min(...caps) : undefined;
-  }
-
-  async start(): Promise<void> {
-    for (const m of this.members) await m.sink.start();
-  }
-
-  async stop(): Promise<void> {
-    for (const m of this.members) await m.sink.stop().catch((err) => this.log.warn(describeError(err)));
   }
 
   /** This batch's try order: every sink not blacklisted, starting at the round-robin cursor or shuffled. */
@@ -72,13 +60,8 @@ export class LoadBalanceSinkProcessor implements SinkProcessor {
     const order = this.order();
     let lastError: unknown;
     for (const m of order) {
-      let status: SinkStatus;
-      try {
-        status = await m.sink.process();
-      } catch (err) {
-        lastError = err;
-        status = "failed";
-      }
+      const { status, error } = await this.attempt(m.sink);
+      if (error !== undefined) lastError = error;
       if (status !== "failed") {
         if (m.failures > 0) this.log.info(`group ${this.name}: sink ${m.sink.name} is back`);
         m.failures = 0;
