@@ -2,7 +2,8 @@
 // take of those events commits (core/ack.ts): a crash loses nothing a re-readable source cannot read again.
 
 import { releaseRuns, type Ack } from "../core/ack.ts";
-import { BaseTransaction, EventSignal, type Channel, type Transaction } from "../core/channel.ts";
+import { BaseTransaction, type Channel, type Transaction } from "../core/channel.ts";
+import { Signal } from "../util/signal.ts";
 import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError } from "../core/errors.ts";
@@ -31,8 +32,8 @@ export class MemoryChannel implements Channel {
   private readonly acks: Deque<Ack | undefined>;
   private bytes = 0;
   private readonly byteLimit: number;
-  private readonly signal = new EventSignal();
-  private readonly room = new EventSignal();
+  private readonly signal = new Signal();
+  private readonly room = new Signal();
   private open = false;
 
   constructor(

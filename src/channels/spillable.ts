@@ -12,7 +12,8 @@
 // its Acks are released, so the sources can persist their final positions.
 
 import { releaseRuns, type Ack } from "../core/ack.ts";
-import { BaseTransaction, EventSignal, type Channel, type Transaction } from "../core/channel.ts";
+import { BaseTransaction, type Channel, type Transaction } from "../core/channel.ts";
+import { Signal } from "../util/signal.ts";
 import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, describeError } from "../core/errors.ts";
@@ -56,8 +57,8 @@ export class SpillableChannel implements Channel {
   private overflowActive = false;
   /** Put commits on their way into the overflow: memory must not take puts while any is pending. */
   private overflowPuts = 0;
-  private readonly signal = new EventSignal();
-  private readonly room = new EventSignal();
+  private readonly signal = new Signal();
+  private readonly room = new Signal();
   private open = false;
 
   constructor(

@@ -41,33 +41,6 @@ export interface Channel extends Lifecycle {
   gauges?(): Record<string, number>;
 }
 
-/** Shared by channel implementations: wakes sinks waiting for events. */
-export class EventSignal {
-  private waiters: Array<() => void> = [];
-
-  wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        const i = this.waiters.indexOf(done);
-        if (i >= 0) this.waiters.splice(i, 1);
-        resolve();
-      }, ms);
-      const done = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      this.waiters.push(done);
-    });
-  }
-
-  notify(): void {
-    if (this.waiters.length === 0) return;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-}
-
 /**
  * What every channel's transaction shares: puts or takes (never both), transactionCapacity for each, the attempt
  * counters, and one commit or rollback. A channel supplies how events are taken, committed and given back.

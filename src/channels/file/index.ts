@@ -5,7 +5,8 @@
 
 import { mkdir, unlink } from "node:fs/promises";
 import type { Ack } from "../../core/ack.ts";
-import { EventSignal, type Channel, type Transaction } from "../../core/channel.ts";
+import { type Channel, type Transaction } from "../../core/channel.ts";
+import { Signal } from "../../util/signal.ts";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError } from "../../core/errors.ts";
@@ -75,8 +76,8 @@ export class FileChannel implements Channel {
   private readonly segLive = new Map<number, number>();
   private readonly segments = new Set<number>();
   private cache?: RecordCache;
-  private readonly signal = new EventSignal();
-  private readonly room = new EventSignal();
+  private readonly signal = new Signal();
+  private readonly room = new Signal();
   private open = false;
   private unhealthy = false;
   private txid = Date.now() * 1000;

@@ -10,6 +10,7 @@ import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
+import { Signal } from "../../util/signal.ts";
 import { SourceCounters } from "../../metrics/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
@@ -79,8 +80,7 @@ export class SpoolDirSource implements PollableSource {
   private pendingBytes = 0;
   private bytesRead = 0;
   private watcher?: FSWatcher;
-  private wakePromise?: Promise<void>;
-  private wakeResolve?: () => void;
+  private readonly wakeSignal = new Signal();
   private metaTimer?: ReturnType<typeof setTimeout>;
   private metaWrite: Promise<void> = Promise.resolve();
   private readonly warned = new Set<string>();
@@ -155,16 +155,12 @@ export class SpoolDirSource implements PollableSource {
     return { BytesRead: this.bytesRead, BytesBehind: this.pendingBytes + (c ? c.size - c.safe : 0) };
   }
 
-  wake(_ms: number): Promise<void> {
-    if (!this.wakePromise) this.wakePromise = new Promise((r) => (this.wakeResolve = r));
-    return this.wakePromise;
+  wake(ms: number): Promise<void> {
+    return this.wakeSignal.wait(ms);
   }
 
   private poke(): void {
-    const r = this.wakeResolve;
-    this.wakePromise = undefined;
-    this.wakeResolve = undefined;
-    r?.();
+    this.wakeSignal.notify();
   }
 
   async process(): Promise<PollStatus> {

@@ -114,8 +114,8 @@ export class TaildirSource implements PollableSource {
   }
 
   /** Ends a backoff sleep early when a watched directory reports a change. */
-  wake(_ms: number): Promise<void> {
-    return this.watch.wake();
+  wake(ms: number): Promise<void> {
+    return this.watch.wake(ms);
   }
 
   async process(): Promise<PollStatus> {

@@ -5,6 +5,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import type { FileGroup } from "./source.ts";
+import { Signal } from "../../util/signal.ts";
 
 export interface WatchedDir {
   dir: string;
@@ -22,8 +23,7 @@ export class DirWatch {
   private touched = new Set<string>();
   private touchedAll = false;
   private open = false;
-  private wakePromise?: Promise<void>;
-  private wakeResolve?: () => void;
+  private readonly wakeSignal = new Signal();
 
   constructor(groups: readonly FileGroup[]) {
     for (const g of groups) {
@@ -77,16 +77,12 @@ export class DirWatch {
     return { paths, all };
   }
 
-  /** Resolves at the next reported change (shared by every caller until then). */
-  wake(): Promise<void> {
-    if (!this.wakePromise) this.wakePromise = new Promise((r) => (this.wakeResolve = r));
-    return this.wakePromise;
+  /** Resolves at the next reported change, or after `ms`. */
+  wake(ms: number): Promise<void> {
+    return this.wakeSignal.wait(ms);
   }
 
   private poke(): void {
-    const r = this.wakeResolve;
-    this.wakePromise = undefined;
-    this.wakeResolve = undefined;
-    r?.();
+    this.wakeSignal.notify();
   }
 }
