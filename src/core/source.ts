@@ -46,6 +46,8 @@ export class PollingRunner {
   private running = false;
   private loop?: Promise<void>;
   private wakeSleep?: () => void;
+  /** Why the last process() threw, while the source keeps failing (for /health); cleared by the next success. */
+  lastError?: string;
   /** Resolves when the source returned `done` (cron mode) or the runner stopped. */
   readonly finished: Promise<void>;
   private resolveFinished!: () => void;
@@ -70,9 +72,13 @@ export class PollingRunner {
       let status: PollStatus;
       try {
         status = await this.source.process();
+        this.lastError = undefined;
       } catch (err) {
         this.source.counters.GenericProcessingFail++;
-        this.log.error(`source ${this.source.name} failed: ${describeError(err)}`);
+        const message = describeError(err);
+        // One error line when the source starts failing (or fails differently), not one per retry.
+        if (message !== this.lastError) this.log.error(`source ${this.source.name} failed: ${message}`);
+        this.lastError = message;
         this.log.debug(String((err as Error)?.stack));
         status = "backoff";
       }

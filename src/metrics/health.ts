@@ -1,4 +1,5 @@
-// `/health`: healthy when the agent runs and every sink delivered (or found nothing to deliver) recently.
+// `/health`: healthy when the agent runs, no source keeps failing, and every sink delivered (or found nothing to
+// deliver) recently.
 // The reasons are what an operator reads from `curl /health` on a box that went quiet.
 
 import type { Agent } from "../core/agent.ts";
@@ -19,6 +20,9 @@ export interface Health {
 export function health(agent: Agent | undefined, state: string, now = Date.now()): Health {
   if (!agent || state !== "running") return { ok: false, state, reasons: [`agent is ${state}`] };
   const reasons: string[] = [];
+  for (const [name, e] of agent.sources) {
+    if (e.runner?.lastError) reasons.push(`source ${name} is failing: ${e.runner.lastError}`);
+  }
   for (const r of agent.runners) {
     const name = r.processor.name;
     if (r.failing) reasons.push(`sink ${name} is failing: ${r.lastError ?? "delivery failed"}`);
