@@ -89,10 +89,15 @@ export class DiskFullError extends SluiceError {
   }
 }
 
-/** A sink could not hand a batch to its destination; the take is rolled back and retried. */
+/**
+ * A sink could not hand a batch to its destination; the take is rolled back and retried. `retryAfterMs` is the
+ * destination's own word on when to come back (HTTP `Retry-After`): the runner waits at least that long.
+ */
 export class DeliveryError extends SluiceError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly retryAfterMs?: number;
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super("DELIVERY", message, true, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 

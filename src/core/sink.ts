@@ -4,7 +4,7 @@
 import type { Channel } from "./channel.ts";
 import type { Event } from "./event.ts";
 import type { Lifecycle } from "./component.ts";
-import { describeError } from "./errors.ts";
+import { DeliveryError, describeError } from "./errors.ts";
 import type { SinkCounters } from "../metrics/counters.ts";
 import type { Logger } from "../util/log.ts";
 import { backoffDelay } from "../util/backoff.ts";
@@ -72,6 +72,8 @@ export class SinkRunner {
   private loop?: Promise<void>;
   private wake?: () => void;
   private failures = 0;
+  /** The last failure's Retry-After, if its destination gave one. */
+  private retryAfterMs?: number;
   /** Last time a process() delivered or found nothing to deliver (for /health). */
   lastOkAt = 0;
   lastError?: string;
@@ -98,16 +100,22 @@ export class SinkRunner {
       const status = await this.processOnce();
       if (!this.running) break;
       if (status === "empty") await this.idle();
-      else if (status === "failed") await this.pause(backoffDelay(this.failures, FAILURE_BACKOFF_START_MS, this.opts.maxBackoffMs ?? this.processor.maxBackoffMs ?? DEFAULT_MAX_FAILURE_BACKOFF_MS));
+      else if (status === "failed") {
+        const cap = this.opts.maxBackoffMs ?? this.processor.maxBackoffMs ?? DEFAULT_MAX_FAILURE_BACKOFF_MS;
+        // A destination that said when to come back (Retry-After) is not asked sooner, within the cap.
+        await this.pause(Math.max(backoffDelay(this.failures, FAILURE_BACKOFF_START_MS, cap), Math.min(this.retryAfterMs ?? 0, cap)));
+      }
     }
   }
 
   private async processOnce(): Promise<SinkStatus> {
     let status: SinkStatus;
+    this.retryAfterMs = undefined;
     try {
       status = await this.processor.process();
     } catch (err) {
       this.lastError = describeError(err);
+      if (err instanceof DeliveryError) this.retryAfterMs = err.retryAfterMs;
       this.log.debug(String((err as Error)?.stack));
       status = "failed";
     }

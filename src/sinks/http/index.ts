@@ -121,7 +121,7 @@ export class HttpSink implements Sink {
     else this.counters.BatchCompleteCount++;
     this.counters.EventDrainAttemptCount += events.length;
 
-    let refused: { status: number; text: string } | undefined;
+    let refused: { status: number; text: string; retryAfterMs?: number } | undefined;
     try {
       // Every request of the take must succeed before the commit; a retry re-sends the earlier ones (at-least-once).
       for (const chunk of this.chunks(events)) {
@@ -144,19 +144,19 @@ export class HttpSink implements Sink {
       await tx.rollback();
       if (p.incrementMetrics) this.counters.EventDrainSuccessCount += events.length;
       else this.counters.EventWriteFail += events.length;
-      if (p.backoff) throw new DeliveryError(`${what}; the batch of ${events.length} events will be retried`);
+      if (p.backoff) throw new DeliveryError(`${what}; the batch of ${events.length} events will be retried`, { retryAfterMs: refused.retryAfterMs });
       return "ready";
     }
     await tx.commit();
     if (p.incrementMetrics) this.counters.EventDrainSuccessCount += events.length;
     else this.counters.EventWriteFail += events.length;
     this.log.warn(`${what}; dropped ${events.length} events because rollback.${refused.status} (or its class, or defaultRollback) is false`);
-    if (p.backoff) throw new DeliveryError(`${what}; backing off`);
+    if (p.backoff) throw new DeliveryError(`${what}; backing off`, { retryAfterMs: refused.retryAfterMs });
     return "ready";
   }
 
   /** Sends one request; resolves undefined on 2xx, the status otherwise; throws on network errors and timeouts. */
-  private async post(events: Event[]): Promise<{ status: number; text: string } | undefined> {
+  private async post(events: Event[]): Promise<{ status: number; text: string; retryAfterMs?: number } | undefined> {
     const body = this.encode(events);
     const signals = [AbortSignal.timeout(this.timeoutMs)];
     if (this.stopping) signals.push(this.stopping.signal);
@@ -179,8 +179,17 @@ export class HttpSink implements Sink {
       // The answer's body is only for the message; a broken one changes nothing.
     }
     if (res.status >= 200 && res.status < 300) return undefined;
-    return { status: res.status, text };
+    return { status: res.status, text, retryAfterMs: parseRetryAfter(res.headers.get("retry-after")) };
   }
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
 export const httpSinkType = defineType({
