@@ -38,7 +38,7 @@ export const httpSourceKeys = {
   ssl: key.bool("serve HTTPS with ssl-cert and ssl-key", { default: false, aliases: ["enableSSL"] }),
   "ssl-cert": key.string("sluice: PEM certificate chain file (Flume: keystore)"),
   "ssl-key": key.string("sluice: PEM private key file"),
-  maxConcurrentRequests: key.int("sluice: requests handled at once; more get 503 with Retry-After", { default: 256, min: 1 }),
+  maxConcurrentRequests: key.int("sluice: requests handled at once; more get 503 with Retry-After", { default: 64, min: 1 }),
   readTimeout: key.duration("sluice: time allowed to receive a whole body (408 beyond)", { default: 30_000, unit: "ms", min: 1 }),
   idleTimeout: key.duration("sluice: an idle keep-alive connection is closed after this long (Bun)", { default: 10_000, unit: "ms", min: 1000 }),
 };
