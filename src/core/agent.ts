@@ -18,6 +18,21 @@ export interface AgentOptions {
   once?: boolean;
 }
 
+/**
+ * The context a component gets, built the same way for the running agent and for `inspect()` (status, metrics), so
+ * default paths resolve alike: state lives in `<state-dir>/<agent>/<component>`.
+ */
+export function componentContext(agent: string, r: Resolved, opts: AgentOptions): ComponentContext {
+  return {
+    agent,
+    name: r.name,
+    type: r.typeName,
+    log: getLogger(agent).child(`${r.kind}.${r.name}`),
+    stateDir: join(opts.stateDir, agent, r.name),
+    once: opts.once ?? false,
+  };
+}
+
 export interface SourceEntry {
   source: Source;
   processor: ChannelProcessor;
@@ -42,14 +57,7 @@ export class Agent {
   }
 
   private ctx(r: Resolved): ComponentContext {
-    return {
-      agent: this.spec.agent,
-      name: r.name,
-      type: r.typeName,
-      log: this.log.child(`${r.kind}.${r.name}`),
-      stateDir: join(this.opts.stateDir, this.spec.agent, r.name),
-      once: this.opts.once ?? false,
-    };
+    return componentContext(this.spec.agent, r, this.opts);
   }
 
   /** Builds every component (no I/O beyond what constructors need); throws with the component named. */

@@ -1,22 +1,12 @@
 // Runs a component type's read-only `inspect()` with the same context the agent gives the component, so defaults
 // resolve to the same paths. Shared by `sluice status` and the per-file gauges of /metrics/prometheus.
 
-import { join } from "node:path";
 import type { AgentSpec, Resolved } from "../config/load.ts";
 import type { InspectReport } from "../core/component-type.ts";
-import { getLogger } from "../util/log.ts";
+import { componentContext } from "../core/agent.ts";
 
 export function inspectComponent(spec: AgentSpec, r: Resolved, stateDir: string): Promise<InspectReport> | undefined {
-  if (!r.type.inspect) return undefined;
-  // Mirrors Agent's ctx() in core/agent.ts: `<state-dir>/<agent>/<component>`.
-  return r.type.inspect(r.config, {
-    agent: spec.agent,
-    name: r.name,
-    type: r.typeName,
-    log: getLogger(spec.agent).child(`${r.kind}.${r.name}`),
-    stateDir: join(stateDir, spec.agent, r.name),
-    once: false,
-  });
+  return r.type.inspect?.(r.config, componentContext(spec.agent, r, { stateDir }));
 }
 
 export interface FileLag {
