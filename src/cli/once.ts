@@ -26,21 +26,10 @@ export interface OnceOptions {
   stopRequested: Promise<void>;
 }
 
-/**
- * No sink is failing, and each has delivered or rolled back every batch it took, by Flume's counters. A sink whose
- * counters do not add up that way is trusted after the channels stayed empty for EMPTY_GRACE_MS; the check after
- * stop() catches a batch that failed in flight.
- */
-function sinksIdle(agent: Agent, emptyForMs: number): boolean {
-  if (agent.runners.some((r) => r.failing)) return false;
-  if (emptyForMs >= EMPTY_GRACE_MS) return true;
-  for (const s of agent.sinks.values()) {
-    const c = s.counters;
-    if (c.EventDrainAttemptCount > c.EventDrainSuccessCount + c.EventWriteFail) return false;
-  }
-  return true;
+/** No sink is failing or in the middle of a delivery (a batch taken but not yet committed or rolled back). */
+function sinksIdle(agent: Agent): boolean {
+  return !agent.runners.some((r) => r.failing || r.busy);
 }
-const EMPTY_GRACE_MS = 1_000;
 
 function leftover(agent: Agent): string {
   return [...agent.channels.values()].filter((c) => c.size() > 0).map((c) => `${c.size()} events in channel ${c.name}`).join(", ");
@@ -63,17 +52,13 @@ export async function runOnce(agent: Agent, o: OnceOptions): Promise<number> {
   // Drained = sources at their end, channels empty and no batch in flight, seen twice in a row (a sink may be
   // between its take and its commit at the first look).
   let quiet = 0;
-  let emptySince = 0;
   let outcome: "drained" | "timeout" | "signal" = "timeout";
   while (Date.now() - t0 < o.maxRuntimeMs) {
     if (stopped) {
       outcome = "signal";
       break;
     }
-    const empty = sourcesDone && agent.channelsEmpty();
-    if (!empty) emptySince = 0;
-    else if (emptySince === 0) emptySince = Date.now();
-    if (empty && sinksIdle(agent, Date.now() - emptySince)) {
+    if (sourcesDone && agent.channelsEmpty() && sinksIdle(agent)) {
       if (++quiet >= 2) {
         outcome = "drained";
         break;

@@ -74,6 +74,7 @@ export class SinkRunner {
   private failures = 0;
   /** The last failure's Retry-After, if its destination gave one. */
   private retryAfterMs?: number;
+  private inFlight = 0;
   /** Last time a process() delivered or found nothing to deliver (for /health). */
   lastOkAt = 0;
   lastError?: string;
@@ -111,6 +112,7 @@ export class SinkRunner {
   private async processOnce(): Promise<SinkStatus> {
     let status: SinkStatus;
     this.retryAfterMs = undefined;
+    this.inFlight++;
     try {
       status = await this.processor.process();
     } catch (err) {
@@ -118,6 +120,8 @@ export class SinkRunner {
       if (err instanceof DeliveryError) this.retryAfterMs = err.retryAfterMs;
       this.log.debug(String((err as Error)?.stack));
       status = "failed";
+    } finally {
+      this.inFlight--;
     }
     if (status === "failed") {
       if (this.failures++ === 0) this.log.warn(`sink ${this.processor.name} is failing, will retry with backoff: ${this.lastError ?? "delivery failed"}`);
@@ -132,6 +136,11 @@ export class SinkRunner {
 
   get failing(): boolean {
     return this.failures > 0;
+  }
+
+  /** A process() call is under way: a batch may be taken and not yet committed or rolled back. */
+  get busy(): boolean {
+    return this.inFlight > 0;
   }
 
   private idle(): Promise<void> {
