@@ -9,7 +9,11 @@ import { ChannelFullError, SluiceError, describeError } from "./errors.ts";
 import type { Logger } from "../util/log.ts";
 
 export interface Interceptor extends Partial<Lifecycle> {
-  /** Returns the batch to keep (may be the same array, mutated, or a filtered one). */
+  /**
+   * Returns the batch to keep (the same array, a filtered one, or one with replaced events). A batch refused by a
+   * full channel runs the chain again on its retry, so changes must be idempotent: never rewrite an input body in
+   * place (return a new event); setting a header with withHeader() is fine.
+   */
   intercept(events: Event[]): Event[];
 }
 

@@ -6,6 +6,7 @@ import type { Interceptor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
 import { withHeader, type Event } from "../core/event.ts";
 import { key, type ConfigOf, type RawValue } from "../config/keys.ts";
+import { bodyTexts } from "../util/text.ts";
 
 export const regexExtractorKeys = {
   regex: key.regex("pattern searched in the body (decoded as UTF-8); its groups become headers", { required: true }),
@@ -22,22 +23,22 @@ interface Serializer {
   serialize: (group: string) => string | undefined;
 }
 
-const decoder = new TextDecoder();
-
 export class RegexExtractorInterceptor implements Interceptor {
   private readonly regex: RegExp;
   private readonly serializers: Serializer[];
 
   constructor(cfg: Config) {
-    this.regex = new RegExp(cfg.regex.source, cfg.regex.flags.replace(/[gy]/g, ""));
+    this.regex = cfg.regex;
     this.serializers = cfg.serializers.map((s) => buildSerializer(s, cfg.serializerConf));
   }
 
   intercept(events: Event[]): Event[] {
     const n = this.serializers.length;
     if (n === 0) return events;
-    for (const e of events) {
-      const m = this.regex.exec(decoder.decode(e.body));
+    const texts = bodyTexts(events);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const m = this.regex.exec(texts[i]!);
       if (!m) continue;
       for (let g = 1; g < m.length && g <= n; g++) {
         const s = this.serializers[g - 1]!;

@@ -135,6 +135,26 @@ describe("search_replace", () => {
     const swap = new SearchReplaceInterceptor(cfg(searchReplaceKeys, { searchPattern: "(\\w+)@(\\w+)", replaceString: "$2 at $1" }));
     expect(text(swap.intercept(shared("me@host"))[0]!)).toBe("host at me");
   });
+
+  test("leaves the input batch as it was, so a retried batch is not rewritten twice", () => {
+    const i = new SearchReplaceInterceptor(cfg(searchReplaceKeys, { searchPattern: "^", replaceString: "[t]:" }));
+    const batch = shared("line");
+    expect(text(i.intercept(batch)[0]!)).toBe("[t]:line");
+    expect(text(batch[0]!)).toBe("line");
+    expect(text(i.intercept(batch)[0]!)).toBe("[t]:line");
+  });
+
+  test("ISO-8859-1 bodies keep every byte, 0x80-0x9F included", () => {
+    const i = new SearchReplaceInterceptor(cfg(searchReplaceKeys, { searchPattern: "a", replaceString: "X", charset: "ISO-8859-1" }));
+    const [out] = i.intercept([makeEvent(new Uint8Array([0x61, 0x80, 0x9f, 0xe9]))]);
+    expect([...out!.body]).toEqual([0x58, 0x80, 0x9f, 0xe9]);
+  });
+
+  test("UTF-16 (big-endian, as Java reads it without a byte-order mark) round-trips", () => {
+    const i = new SearchReplaceInterceptor(cfg(searchReplaceKeys, { searchPattern: "b", replaceString: "é", charset: "UTF-16" }));
+    const [out] = i.intercept([makeEvent(new Uint8Array([0, 0x61, 0, 0x62]))]);
+    expect([...out!.body]).toEqual([0, 0x61, 0, 0xe9]);
+  });
 });
 
 describe("interceptor configuration", () => {

@@ -2,9 +2,9 @@
 // `[{"headers":{…},"body":"…"}]`), `ndjson` (one such object per line) or `avro` (see avro-container.ts).
 // json/ndjson bodies are decoded as UTF-8 text, as Flume's JSONHandler expects; avro keeps arbitrary bytes.
 
-import { Buffer } from "node:buffer";
 import type { Event } from "../../core/event.ts";
 import { encodeAvroContainer } from "./avro-container.ts";
+import { bodyTexts } from "../../util/text.ts";
 
 export type Format = "json" | "ndjson" | "avro";
 
@@ -15,26 +15,6 @@ export const CONTENT_TYPES: Record<Format, string> = {
 };
 
 const encoder = new TextEncoder();
-
-/**
- * The bodies as text. Bodies of one batch are usually views into one read buffer, so one Buffer view per underlying
- * ArrayBuffer and `toString(start, end)` per body: measured 2.5× faster than a TextDecoder call per small body.
- * Invalid UTF-8 becomes U+FFFD, as with TextDecoder.
- */
-function bodyTexts(events: readonly Event[]): string[] {
-  const out = new Array<string>(events.length);
-  let last: ArrayBufferLike | undefined;
-  let view = Buffer.alloc(0);
-  for (let i = 0; i < events.length; i++) {
-    const b = events[i]!.body;
-    if (b.buffer !== last) {
-      last = b.buffer;
-      view = Buffer.from(last as ArrayBuffer);
-    }
-    out[i] = view.toString("utf8", b.byteOffset, b.byteOffset + b.byteLength);
-  }
-  return out;
-}
 
 function jsonObjects(events: readonly Event[]): Array<{ headers: Record<string, string>; body: string }> {
   const texts = bodyTexts(events);
