@@ -47,27 +47,28 @@ export function encodeAvroContainer(events: readonly Event[]): Uint8Array {
     estimate += e.body.byteLength + 20;
     for (const k in e.headers) estimate += (k.length + e.headers[k]!.length) * 3 + 20;
   }
-  let data = Buffer.allocUnsafe(estimate);
+  // The estimate is an upper bound, so encoding never runs out of room; avsc would return a negative offset if it did.
+  const data = Buffer.allocUnsafe(estimate);
   let pos = 0;
   for (const e of events) {
     const body = e.body instanceof Buffer ? e.body : Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength);
-    let next = eventType.encode({ headers: e.headers, body }, data, pos);
-    if (next < 0) {
-      // avsc returns minus the missing byte count; grow once and retry (only when the estimate was short).
-      const bigger = Buffer.allocUnsafe(Math.max(data.length * 2, pos - next));
-      data.copy(bigger, 0, 0, pos);
-      data = bigger;
-      next = eventType.encode({ headers: e.headers, body }, data, pos);
-    }
-    pos = next;
+    pos = eventType.encode({ headers: e.headers, body }, data, pos);
+    if (pos < 0) throw new Error("avro container: the size estimate was short (a bug)");
   }
   const count = longType.toBuffer(events.length);
   const size = longType.toBuffer(pos);
   return Buffer.concat([header, count, size, data.subarray(0, pos), sync]);
 }
 
-/** A malformed container: the message says what and where (byte offset). */
-export class ContainerError extends Error {}
+/** A malformed container: the message says what and where (byte offset); `tooLarge` when a size limit was hit. */
+export class ContainerError extends Error {
+  constructor(
+    message: string,
+    readonly tooLarge = false,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Decodes a container into events; bodies are views into `bytes` (codec null) or into the inflated block.
@@ -102,8 +103,15 @@ export function decodeAvroContainer(bytes: Uint8Array, maxInflated: number): Eve
   let inflated = 0;
   while (pos < buf.length) {
     const blockAt = pos;
-    const c = longType.decode(buf, pos);
-    const s = c.offset >= 0 ? longType.decode(buf, c.offset) : { value: -1, offset: -1 };
+    let c: { value: unknown; offset: number };
+    let s: { value: unknown; offset: number };
+    try {
+      c = longType.decode(buf, pos);
+      s = c.offset >= 0 ? longType.decode(buf, c.offset) : { value: -1, offset: -1 };
+    } catch {
+      // avsc throws on a varint past 2^53 ("potential precision loss").
+      throw new ContainerError(`block at byte ${blockAt}: the block count or size is not a valid Avro long`);
+    }
     const count = c.value as number;
     const size = s.value as number;
     if (c.offset < 0 || s.offset < 0 || count < 0 || size < 0 || s.offset + size + SYNC_SIZE > buf.length) {
@@ -114,7 +122,7 @@ export function decodeAvroContainer(bytes: Uint8Array, maxInflated: number): Eve
       try {
         data = inflateRawSync(data, { maxOutputLength: Math.max(1, maxInflated - inflated) });
       } catch (err) {
-        if (err instanceof RangeError) throw new ContainerError(`block at byte ${blockAt}: inflates past the size limit (${maxInflated} bytes)`);
+        if (err instanceof RangeError) throw new ContainerError(`block at byte ${blockAt}: inflates past the size limit (${maxInflated} bytes)`, true);
         throw new ContainerError(`block at byte ${blockAt}: bad deflate data`);
       }
       inflated += data.length;

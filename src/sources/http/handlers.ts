@@ -33,7 +33,7 @@ export const jsonHandler: Handler = (bytes, req, maxBytes) => {
     try {
       return { ok: true, events: decodeAvroContainer(bytes, maxBytes) };
     } catch (err) {
-      if (err instanceof ContainerError) return { ok: false, status: err.message.includes("size limit") ? 413 : 400, message: `avro container: ${err.message}` };
+      if (err instanceof ContainerError) return { ok: false, status: err.tooLarge ? 413 : 400, message: `avro container: ${err.message}` };
       throw err;
     }
   }

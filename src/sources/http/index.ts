@@ -67,6 +67,14 @@ export class HttpSource implements Source {
     if (cfg["auth.token"]) this.tokenHash = tokenDigest(cfg["auth.token"]);
     this.app.post("*", (c) => this.handle(c.req.raw, c.env?.remoteAddress ?? "?"));
     this.app.all("*", (c) => c.text("use POST\n", 405, { Allow: "POST" }));
+    // Anything a handler did not expect: one line naming the peer, a 500 the client retries, no stack trace.
+    this.app.onError((err, c) => {
+      this.counters.GenericProcessingFail++;
+      const peer = c.env?.remoteAddress ?? "?";
+      this.log.warn(`500 to ${peer}: ${describeError(err)}`);
+      this.log.debug(String(err.stack));
+      return c.text(`internal error: ${describeError(err)}\n`, 500);
+    });
   }
 
   /** The port actually listened on (when `port = 0`). */
