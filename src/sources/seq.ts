@@ -80,9 +80,10 @@ export class SeqSource implements PollableSource {
     const batch = this.pending ?? this.makeBatch();
     this.counters.EventReceivedCount += batch.length;
     this.counters.AppendBatchReceivedCount++;
+    // Kept until accepted: a full channel or a thrown error both retry this batch.
+    this.pending = batch;
     const outcome = await this.processor.putBatch(batch);
     if (outcome === "full") {
-      this.pending = batch;
       this.counters.ChannelWriteFail++;
       return "backoff";
     }

@@ -194,12 +194,14 @@ export class SpoolDirSource implements PollableSource {
     const c = this.cur!;
     this.counters.EventReceivedCount += events.length;
     this.counters.AppendBatchReceivedCount++;
+    // Kept until accepted: a full channel or a thrown error (a disk error, a bad interceptor) both retry this batch.
+    this.retry = { events, end };
     const outcome = await this.processor.putBatch(events, c.tracker.issue(end));
     if (outcome === "full") {
       this.counters.ChannelWriteFail++;
-      this.retry = { events, end };
       return "backoff";
     }
+    this.retry = undefined;
     this.counters.EventAcceptedCount += events.length;
     this.counters.AppendBatchAcceptedCount++;
     return "ready";

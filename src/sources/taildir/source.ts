@@ -163,13 +163,14 @@ export class TaildirSource implements PollableSource {
   private async put(tf: TailFile, events: import("../../core/event.ts").Event[], end: number): Promise<PollStatus> {
     this.counters.EventReceivedCount += events.length;
     this.counters.AppendBatchReceivedCount++;
-    const ack = tf.tracker.issue(end);
-    const outcome = await this.processor.putBatch(events, ack);
+    // Kept until accepted: a full channel or a thrown error (a disk error, a bad interceptor) both retry this batch.
+    this.retry = { tf, events, end };
+    const outcome = await this.processor.putBatch(events, tf.tracker.issue(end));
     if (outcome === "full") {
       this.counters.ChannelWriteFail++;
-      this.retry = { tf, events, end };
       return "backoff";
     }
+    this.retry = undefined;
     this.counters.EventAcceptedCount += events.length;
     this.counters.AppendBatchAcceptedCount++;
     return "ready";
