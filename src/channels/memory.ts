@@ -3,7 +3,7 @@
 
 import { releaseRuns, type Ack } from "../core/ack.ts";
 import { BaseTransaction, type Channel, type Transaction } from "../core/channel.ts";
-import { Signal } from "../util/signal.ts";
+import { claimWithin, Signal } from "../util/signal.ts";
 import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError } from "../core/errors.ts";
@@ -31,6 +31,8 @@ export class MemoryChannel implements Channel {
   private readonly events: Deque<Event>;
   private readonly acks: Deque<Ack | undefined>;
   private bytes = 0;
+  /** Events taken by open transactions: still counted against capacity until their take commits. */
+  private taken = 0;
   private readonly byteLimit: number;
   private readonly signal = new Signal();
   private readonly room = new Signal();
@@ -84,39 +86,45 @@ export class MemoryChannel implements Channel {
     return new MemoryTransaction(this);
   }
 
-  /** @internal Waits up to keep-alive for room for n events / b bytes; false when there is none. */
-  async reserve(n: number, b: number): Promise<boolean> {
-    const deadline = Date.now() + this.config["keep-alive"];
-    for (;;) {
-      if (this.events.length + n <= this.config.capacity && (this.bytes + b <= this.byteLimit || this.bytes === 0)) return true;
-      const left = deadline - Date.now();
-      if (left <= 0 || !this.open) return false;
-      await this.room.wait(left);
-    }
+  private fits(n: number, b: number): boolean {
+    return this.events.length + this.taken + n <= this.config.capacity && (this.bytes + b <= this.byteLimit || this.bytes === 0);
   }
 
-  /** @internal */
-  commitPuts(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number, b: number): void {
-    for (let i = 0; i < batches.length; i++) {
-      const batch = batches[i]!;
-      const ack = acks[i];
-      this.events.pushAll(batch);
-      this.acks.fill(ack, batch.length);
-      ack?.hold(batch.length);
-    }
-    this.bytes += b;
-    this.counters.EventPutSuccessCount += n;
-    this.signal.notify();
+  /** @internal Puts the batches once there is room (claimed in the same step as the check), waiting up to keep-alive. */
+  async putWithin(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number, b: number): Promise<void> {
+    const put = () => {
+      for (let i = 0; i < batches.length; i++) {
+        const batch = batches[i]!;
+        const ack = acks[i];
+        this.events.pushAll(batch);
+        this.acks.fill(ack, batch.length);
+        ack?.hold(batch.length);
+      }
+      this.bytes += b;
+      this.counters.EventPutSuccessCount += n;
+      this.signal.notify();
+    };
+    if (await claimWithin(this.room, this.config["keep-alive"], () => this.fits(n, b), put, () => this.open)) return;
+    const byBytes = this.events.length + this.taken + n <= this.config.capacity;
+    throw new ChannelFullError(
+      this.name,
+      byBytes
+        ? `no room for ${b} more body bytes within keep-alive (${this.bytes}/${this.byteLimit} bytes: byteCapacity less byteCapacityBufferPercentage)`
+        : `no room for ${n} events within keep-alive (size ${this.size()}/${this.capacity()}, ${this.taken} taken and not yet committed)`,
+    );
   }
 
   /** @internal */
   takeNow(max: number): { events: Event[]; acks: (Ack | undefined)[] } {
-    return { events: this.events.shift(max), acks: this.acks.shift(max) };
+    const events = this.events.shift(max);
+    this.taken += events.length;
+    return { events, acks: this.acks.shift(max) };
   }
 
   /** @internal */
   commitTakes(events: readonly Event[], acks: readonly (Ack | undefined)[]): void {
     this.bytes -= bodyBytes(events);
+    this.taken -= events.length;
     this.counters.EventTakeSuccessCount += events.length;
     releaseRuns(acks);
     this.room.notify();
@@ -126,6 +134,7 @@ export class MemoryChannel implements Channel {
   returnTakes(events: readonly Event[], acks: readonly (Ack | undefined)[]): void {
     this.events.unshiftAll(events);
     this.acks.unshiftAll(acks);
+    this.taken -= events.length;
     this.signal.notify();
   }
 }
@@ -153,10 +162,7 @@ class MemoryTransaction extends BaseTransaction {
   protected async commitPuts(): Promise<void> {
     let b = 0;
     for (const batch of this.batches) b += bodyBytes(batch);
-    if (!(await this.ch.reserve(this.putCount, b))) {
-      throw new ChannelFullError(this.ch.name, `no room for ${this.putCount} events within keep-alive (size ${this.ch.size()}/${this.ch.capacity()})`);
-    }
-    this.ch.commitPuts(this.batches, this.acks, this.putCount, b);
+    await this.ch.putWithin(this.batches, this.acks, this.putCount, b);
   }
 
   protected async commitTakes(): Promise<void> {

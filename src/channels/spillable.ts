@@ -13,7 +13,7 @@
 
 import { releaseRuns, type Ack } from "../core/ack.ts";
 import { BaseTransaction, type Channel, type Transaction } from "../core/channel.ts";
-import { Signal } from "../util/signal.ts";
+import { claimWithin, Signal } from "../util/signal.ts";
 import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, describeError } from "../core/errors.ts";
@@ -152,17 +152,6 @@ export class SpillableChannel implements Channel {
     if (free * 100 >= this.config.overflowDeactivationThreshold * this.config.memoryCapacity) this.overflowActive = false;
   }
 
-  /** Waits up to `ms` for memory room; false when there is none or the overflow became active meanwhile. */
-  private async waitMemory(n: number, b: number, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (!this.overflowActive && this.memFits(n, b)) return true;
-      const left = deadline - Date.now();
-      if (left <= 0 || !this.open || this.overflowActive) return false;
-      await this.room.wait(left);
-    }
-  }
-
   /** @internal */
   async commitPuts(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
     if (!this.open) throw new ChannelClosedError(this.name);
@@ -172,7 +161,7 @@ export class SpillableChannel implements Channel {
     const memWait = this.overflow ? this.config.overflowTimeout : this.config["keep-alive"];
     // A batch bigger than memory as a whole could wait forever: it goes straight to the overflow.
     const couldFit = n <= this.config.memoryCapacity;
-    if (!this.overflowActive && couldFit && (this.memFits(n, b) || (await this.waitMemory(n, b, memWait)))) {
+    const toMemory = () => {
       for (let i = 0; i < batches.length; i++) {
         const batch = batches[i]!;
         this.mem.pushAll(batch);
@@ -182,8 +171,10 @@ export class SpillableChannel implements Channel {
       this.memBytes += b;
       this.counters.EventPutSuccessCount += n;
       this.signal.notify();
-      return;
-    }
+    };
+    // Memory room is claimed in the same step as the check; the wait ends early if the overflow becomes active.
+    const fits = () => !this.overflowActive && this.memFits(n, b);
+    if (!this.overflowActive && couldFit && (await claimWithin(this.room, memWait, fits, toMemory, () => this.open && !this.overflowActive))) return;
     if (!this.overflow) {
       throw new ChannelFullError(this.name, `no room in memory for ${n} events within keep-alive (size ${this.size()}/${this.capacity()}; overflowCapacity is 0)`);
     }

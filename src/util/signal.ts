@@ -27,3 +27,21 @@ export class Signal {
     for (const f of w) f();
   }
 }
+
+/**
+ * Waits up to `ms` for `fits()`, re-checking at each notify() of `signal`, and runs `claim()` in the same synchronous
+ * step as the check that passed: two waiters woken together can never both take the same room. False when `ms`
+ * passes or `go()` turns false first.
+ */
+export async function claimWithin(signal: Signal, ms: number, fits: () => boolean, claim: () => void, go: () => boolean = () => true): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (fits()) {
+      claim();
+      return true;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0 || !go()) return false;
+    await signal.wait(left);
+  }
+}

@@ -107,6 +107,31 @@ export function channelContract(name: string, make: (o: ContractOptions) => Prom
       await ch.stop();
     });
 
+    test("concurrent commits never take the channel past its capacity", async () => {
+      const ch = await open({ capacity: 10, transactionCapacity: 10 });
+      const commits = [0, 1].map((k) => {
+        const tx = ch.begin();
+        tx.put(events(k * 10, 10));
+        return tx.commit().then(() => "ok", (e) => (e instanceof ChannelFullError ? "full" : String(e)));
+      });
+      expect((await Promise.all(commits)).sort()).toEqual(["full", "ok"]);
+      expect(ch.size()).toBe(10);
+      await ch.stop();
+    });
+
+    test("events held by an open take still count against capacity", async () => {
+      const ch = await open({ capacity: 10, transactionCapacity: 10 });
+      await put(ch, events(0, 10));
+      const taking = ch.begin();
+      expect(await taking.take(10)).toHaveLength(10);
+      const tx = ch.begin();
+      tx.put(events(10, 10));
+      await expect(tx.commit()).rejects.toBeInstanceOf(ChannelFullError);
+      await taking.rollback();
+      expect(ch.size()).toBe(10);
+      await ch.stop();
+    });
+
     test("waitForEvents resolves promptly when a put commits", async () => {
       const ch = await open();
       const t0 = Date.now();

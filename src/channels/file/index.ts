@@ -6,7 +6,7 @@
 import { mkdir, unlink } from "node:fs/promises";
 import type { Ack } from "../../core/ack.ts";
 import { type Channel, type Transaction } from "../../core/channel.ts";
-import { Signal } from "../../util/signal.ts";
+import { claimWithin, Signal } from "../../util/signal.ts";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError } from "../../core/errors.ts";
@@ -201,23 +201,14 @@ export class FileChannel implements Channel {
     return new FileTransaction(this);
   }
 
-  private async reserveRoom(n: number): Promise<boolean> {
-    const deadline = Date.now() + this.config["keep-alive"];
-    for (;;) {
-      if (this.queue.events + this.inflightEvents + this.reserved + n <= this.config.capacity) return true;
-      const left = deadline - Date.now();
-      if (left <= 0 || !this.open) return false;
-      await this.room.wait(left);
-    }
-  }
-
   /** @internal Writes one PUT record for the transaction's batches; resolves once durable (see fsyncPerTransaction). */
   async commitPuts(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
     if (!this.open) throw new ChannelClosedError(this.name);
-    if (!(await this.reserveRoom(n))) {
+    // Room is claimed (reserved) in the same step as the check, so concurrent commits cannot overshoot capacity.
+    const fits = () => this.queue.events + this.inflightEvents + this.reserved + n <= this.config.capacity;
+    if (!(await claimWithin(this.room, this.config["keep-alive"], fits, () => (this.reserved += n), () => this.open))) {
       throw new ChannelFullError(this.name, `no room for ${n} events within keep-alive (size ${this.size()}/${this.capacity()})`);
     }
-    this.reserved += n;
     let applied = false;
     try {
       const ts = Date.now();
