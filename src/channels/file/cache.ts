@@ -29,6 +29,9 @@ export class RecordCache {
   ) {}
 
   private add(k: number, events: Event[], bytes: number): CacheEntry {
+    // Two takes that split one record may both load it: keep the first copy, count its bytes once.
+    const old = this.entries.get(k);
+    if (old) return old;
     const e = { events, bytes };
     this.entries.set(k, e);
     this.bytes += bytes;
@@ -88,7 +91,7 @@ export class RecordCache {
       for (const r of g) {
         const k = recKey(r.seg, r.off);
         const at = r.off - first.off;
-        if (this.entries.has(k) || at + r.len > buf.byteLength) continue;
+        if (this.entries.has(k) || this.loading.has(k) || at + r.len > buf.byteLength) continue;
         // Views, not copies: records are taken in order, so the span is released soon after its last record.
         const ev = decodePutEvents(buf.subarray(at, at + r.len));
         if (typeof ev !== "string") this.add(k, ev, bodyBytes(ev));

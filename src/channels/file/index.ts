@@ -127,9 +127,11 @@ export class FileChannel implements Channel {
         `channel ${this.name}: ${this.queue.events} events pending (${r.checkpoint ? `${r.checkpoint.source} checkpoint + ` : "no checkpoint, full replay of "}${r.recordsReplayed} WAL records in ${Date.now() - t0} ms)`,
       );
       this.open = true;
-      // A checkpoint now makes the next start fast and lets drained segments go.
-      await this.checkpoint(true);
+      // A checkpoint now makes the next start fast and lets drained segments go; failing to write one (a full disk)
+      // is logged by checkpoint() and must not keep the channel, and so its sinks, from draining what it holds.
+      await this.checkpoint(true).catch(() => {});
     } catch (err) {
+      this.open = false;
       await this.wal?.close();
       await this.releaseLocks();
       throw err;
@@ -148,8 +150,9 @@ export class FileChannel implements Channel {
     if (this.timer) clearInterval(this.timer);
     this.signal.notify();
     this.room.notify();
+    // A periodic checkpoint still running holds a snapshot from before the stop: let it finish, then write the final one.
+    await this.checkpointing?.catch(() => {});
     if (this.config.checkpointOnClose) await this.checkpoint(true).catch(() => {});
-    await this.checkpointing;
     await this.wal?.close();
     await this.releaseLocks();
     this.counters.StopTime = Date.now();

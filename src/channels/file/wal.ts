@@ -74,7 +74,8 @@ export class Wal {
   private syncWaiters: Array<() => void> = [];
   private syncing?: Promise<void>;
   private timer?: ReturnType<typeof setInterval>;
-  private readonly readers = new Map<number, FileHandle>();
+  /** One read handle per segment; a promise, so two first reads of a segment share one open(). */
+  private readonly readers = new Map<number, Promise<FileHandle>>();
   /** Write rounds and fsyncs so far (tests and benchmarks check that group commit shares them). */
   readonly stats = { rounds: 0, fsyncs: 0 };
   /** Set after an fsync failed: the page cache state is unknown, so no further write is trusted. */
@@ -306,11 +307,13 @@ export class Wal {
 
   /** Reads `len` bytes at `off` of segment `seg` (a whole PUT record). */
   async read(seg: number, off: number, len: number): Promise<Uint8Array> {
-    let fh = this.readers.get(seg);
-    if (!fh) {
-      fh = await open(this.segmentPath(seg), "r");
-      this.readers.set(seg, fh);
+    let opening = this.readers.get(seg);
+    if (!opening) {
+      opening = open(this.segmentPath(seg), "r");
+      this.readers.set(seg, opening);
+      opening.catch(() => this.readers.delete(seg));
     }
+    const fh = await opening;
     const buf = new Uint8Array(len);
     let got = 0;
     while (got < len) {
@@ -323,9 +326,9 @@ export class Wal {
 
   /** Closes the reader of a deleted segment. */
   async forget(seg: number): Promise<void> {
-    const fh = this.readers.get(seg);
+    const opening = this.readers.get(seg);
     this.readers.delete(seg);
-    await fh?.close().catch(() => {});
+    await opening?.then((fh) => fh.close()).catch(() => {});
   }
 
   /** Waits for queued writes, fsyncs, closes every handle. */
