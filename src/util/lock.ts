@@ -20,7 +20,7 @@
 import { link, readFile, rename, unlink, mkdir, writeFile } from "node:fs/promises";
 import { readFileSync, unlinkSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { hostName } from "../runtime.ts";
 import { SluiceError } from "../core/errors.ts";
 
@@ -95,8 +95,8 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** What a lock file written now by this process records (also used by the file channel's directory locks). */
-export function thisProcessLockInfo(): LockInfo {
+/** What a lock file written now by this process records. */
+function thisProcessLockInfo(): LockInfo {
   return { pid: process.pid, host: hostName(), startedAt: new Date().toISOString(), bootId: bootId(), procStart: procStart(process.pid) };
 }
 
@@ -181,11 +181,14 @@ export class StateLock {
    * Takes the lock or throws LockedError naming the live holder. `onTakeover` receives one line when a stale lock
    * was taken over.
    */
-  static async acquire(stateDir: string, agent: string, onTakeover: (message: string) => void): Promise<StateLock> {
-    const path = lockPath(stateDir, agent);
-    await mkdir(join(stateDir, agent), { recursive: true });
-    const me: LockInfo = { pid: process.pid, host: hostName(), startedAt: new Date().toISOString(), bootId: bootId(), procStart: procStart(process.pid) };
-    const content = JSON.stringify(me) + "\n";
+  static acquire(stateDir: string, agent: string, onTakeover: (message: string) => void): Promise<StateLock> {
+    return StateLock.acquireFile(lockPath(stateDir, agent), onTakeover);
+  }
+
+  /** The same protocol for any lock file (the file channel locks its directories with it). */
+  static async acquireFile(path: string, onTakeover: (message: string) => void): Promise<StateLock> {
+    await mkdir(dirname(path), { recursive: true });
+    const content = JSON.stringify(thisProcessLockInfo()) + "\n";
     const tmp = `${path}.${process.pid}.tmp`;
     await writeFile(tmp, content, { mode: 0o644 });
     try {
