@@ -133,8 +133,11 @@ describe("spooldir safeguards", () => {
     await appendFile(join(dir, "grow.log"), "late line\n");
     await waitFor("the error", () => r.logs.some((l) => l.includes("grow.log") && l.includes("changed after it was picked up")), 20_000);
     await waitFor("next.log ingested", async () => (await readdir(dir)).includes("next.log.COMPLETED"), 20_000);
+    // Long enough for several more directory polls: the set-aside file must not be picked up and read again.
+    await Bun.sleep(1500);
     const got = await delivered(r.out);
     expect(got.slice(0, 20000)).toEqual(range("g", 0, 20000));
+    expect(got.filter((l) => l === "g0")).toHaveLength(1);
     expect(got).toContain("n9");
     expect(await readdir(dir)).toContain("grow.log");
     await r.stop();

@@ -229,7 +229,8 @@ export class SpoolDirSource implements PollableSource {
       c.eof = true;
       const st = await c.fh.stat().catch(() => undefined);
       if (st && (st.size !== c.size || st.mtimeMs !== c.mtimeMs)) {
-        await this.setAside(c, `it changed after it was picked up (size ${c.size} → ${st.size}); files must be complete and unchanging once in the spool directory`);
+        // The mark records the file as it is now, so it is not picked up again at once (only if it changes again).
+        await this.setAside(c, `it changed after it was picked up (size ${c.size} → ${st.size}); files must be complete and unchanging once in the spool directory`, false, st);
         return;
       }
     }
@@ -312,7 +313,7 @@ export class SpoolDirSource implements PollableSource {
    * Stops ingesting the current file and records why. Lines already put stay delivered (and `keepQueued` ones are
    * still put); once they are safe, the file is forgotten instead of retired.
    */
-  private async setAside(c: Current, reason: string, keepQueued = false): Promise<void> {
+  private async setAside(c: Current, reason: string, keepQueued = false, now?: { size: number; mtimeMs: number }): Promise<void> {
     c.eof = true;
     c.setAside = true;
     if (!keepQueued) {
@@ -320,13 +321,19 @@ export class SpoolDirSource implements PollableSource {
       c.ends = [];
     }
     this.counters.EventReadFail++;
-    await this.markFailed({ path: c.path, rel: c.rel, size: c.size, mtimeMs: c.mtimeMs, ino: c.ino }, reason);
+    await this.markFailed({ path: c.path, rel: c.rel, size: now?.size ?? c.size, mtimeMs: now?.mtimeMs ?? c.mtimeMs, ino: c.ino }, reason);
   }
 
   private async markFailed(f: Candidate, reason: string, persist = true): Promise<void> {
     this.log.error(`spooled file ${f.path}: ${reason}. The file is set aside (left in place, not read again while unchanged); the source goes on with the others`);
-    if (persist) await this.tracker.markFailed(f.rel, { ino: f.ino, size: f.size, mtimeMs: f.mtimeMs, reason }).catch(() => {});
-    else this.warned.add(`${f.rel}:${f.ino}`);
+    // Skipped in memory until restart when the mark is not to be (or cannot be) persisted, so it is never retried in a loop.
+    const skip = () => void this.warned.add(`${f.rel}:${f.ino}`);
+    if (persist) {
+      await this.tracker.markFailed(f.rel, { ino: f.ino, size: f.size, mtimeMs: f.mtimeMs, reason }).catch((err) => {
+        this.log.warn(`cannot record ${f.path} as set aside in ${this.s.trackerDir}: ${describeError(err)}; skipping it until restart`);
+        skip();
+      });
+    } else skip();
   }
 
   /** Lists eligible files and returns the next one by consumeOrder (a saved file in progress goes first). */

@@ -157,7 +157,8 @@ export class Tracker {
   async markFailed(rel: string, m: FailedMark): Promise<void> {
     const p = join(this.dir, rel + FAILED_SUFFIX);
     await mkdir(dirname(p), { recursive: true });
-    await writeFile(p, JSON.stringify(m) + "\n");
+    // Atomic: a torn mark would not parse, and the file would be ingested again.
+    await atomicWriteFile(p, JSON.stringify(m) + "\n");
   }
 
   async failedMark(rel: string): Promise<FailedMark | undefined> {
