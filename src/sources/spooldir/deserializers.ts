@@ -75,7 +75,8 @@ export class LineDeserializer implements Deserializer {
       }
     }
     const check = !this.utf8 || wasDirty || this.dirty;
-    this.splitter.push(chunk, check ? (l, s, e, t) => this.convert(l, s, e, t, emit) : emit);
+    // Clean UTF-8 passes through as bytes; only a truncated line may end inside a character and is trimmed back.
+    this.splitter.push(chunk, check ? (l, s, e, t) => this.convert(l, s, e, t, emit) : (l, s, e, t) => emit(t ? trimPartialUtf8(l) : l, s, e, t));
   }
 
   end(emit: Emit): void {
@@ -86,20 +87,38 @@ export class LineDeserializer implements Deserializer {
 
   private convert(line: Uint8Array, start: number, end: number, truncated: boolean, emit: Emit): void {
     if (this.failure) return;
+    // maxLineLength counts bytes, so a truncation may cut the last character in two: that is not a decode error.
+    if (truncated && this.utf8) line = trimPartialUtf8(line);
     let text: string;
     try {
-      text = this.fatal.decode(line);
+      // Streaming mode holds back (drops) an incomplete last character of a truncated line in any charset; the
+      // decoder is a throwaway then, so what it held back never reaches the next line.
+      text = truncated ? new TextDecoder(this.fatal.encoding as "utf-8", { fatal: true }).decode(line, { stream: true }) : this.fatal.decode(line);
       if (this.utf8) return emit(line, start, end, truncated);
     } catch {
       if (this.policy === "FAIL") {
         this.failure = { offset: start, message: `bytes that are not valid ${this.label} in the line at offset ${start} (decodeErrorPolicy = FAIL)` };
         return;
       }
-      text = this.lenient.decode(line);
+      text = truncated ? new TextDecoder(this.lenient.encoding as "utf-8").decode(line, { stream: true }) : this.lenient.decode(line);
       if (this.policy === "IGNORE") text = text.replace(REPLACEMENT, "");
     }
     emit(encoder.encode(text), start, end, truncated);
   }
+}
+
+/** `line` without a trailing incomplete UTF-8 sequence (a byte-count truncation can cut a character in two). */
+export function trimPartialUtf8(line: Uint8Array): Uint8Array {
+  let i = line.length - 1;
+  let cont = 0;
+  while (i >= 0 && cont < 3 && (line[i]! & 0xc0) === 0x80) {
+    i--;
+    cont++;
+  }
+  if (i < 0) return line;
+  const lead = line[i]!;
+  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return need > cont + 1 ? line.subarray(0, i) : line;
 }
 
 export class BlobDeserializer implements Deserializer {
