@@ -153,6 +153,8 @@ export class TailFile {
     this.safeOffset = 0;
     this.takenOffset = 0;
     this.splitter.reset(0);
+    // A multiline record held back is made of complete lines read before the truncation: deliver it with them.
+    if (keepQueued) this.ml?.flush(this.emitLine);
     this.ml?.reset();
     if (keepQueued) {
       // Lines read before the truncation are still delivered; their cursor is 0 (nothing of the new content).
@@ -207,9 +209,12 @@ export class TailFile {
     if (this.ml?.pending && now - this.ml.lastLineAt >= this.o.multiline!.timeoutMs) this.ml.flush(this.emitLine);
   }
 
-  /** On idle close: the pending multiline record always; the partial last line only if configured. */
-  flushOnIdle(): void {
-    if (this.o.emitPartialOnIdle) {
+  /**
+   * On close: the pending multiline record always; the partial last line if configured, or when the file was
+   * rotated away or deleted (`gone`), since no newline can ever complete it there.
+   */
+  flushOnIdle(gone = false): void {
+    if (this.o.emitPartialOnIdle || gone) {
       const p = this.splitter.takePartial();
       if (p) {
         if (this.ml) this.ml.push(p.line, p.start, p.end, p.truncated, this.emitLine, Date.now());

@@ -251,7 +251,7 @@ export class TaildirSource implements PollableSource {
       }
       const quiet = now - tf.lastGrowth;
       if ((tf.state === "gone" && quiet >= ROTATED_GRACE_MS) || (tf.state === "active" && quiet >= this.s.idleTimeoutMs)) {
-        tf.flushOnIdle();
+        tf.flushOnIdle(tf.state === "gone");
         if (tf.queued > 0) {
           this.enqueue(tf);
           continue;
