@@ -79,11 +79,17 @@ export interface HandshakeResponse {
 export function isCompatibleProtocol(text: string): boolean {
   try {
     const remote = avro.Service.forProtocol(JSON.parse(text));
-    const theirs = remote.message("appendBatch");
-    const mine = service.message("appendBatch");
-    if (!theirs) return false;
     const shape = (m: { requestType: avro.Type; responseType: avro.Type }) => JSON.stringify([m.requestType.schema(), m.responseType.schema()]);
-    return shape(theirs) === shape(mine);
+    // appendBatch must be there; append, when declared, must match too (the server decodes both).
+    for (const name of ["appendBatch", "append"]) {
+      const theirs = remote.message(name);
+      if (!theirs) {
+        if (name === "appendBatch") return false;
+        continue;
+      }
+      if (shape(theirs) !== shape(service.message(name)!)) return false;
+    }
+    return true;
   } catch {
     return false;
   }

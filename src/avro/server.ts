@@ -9,6 +9,7 @@ import tls from "node:tls";
 import type { Event } from "../core/event.ts";
 import { describeError } from "../core/errors.ts";
 import type { Logger } from "../util/log.ts";
+import { Signal } from "../util/signal.ts";
 import { Reader, STATUS, Writer, type Status } from "./codec.ts";
 import { AvroProtocolError } from "./errors.ts";
 import { encodePack, type FrameLimits, type Pack } from "./framing.ts";
@@ -61,6 +62,10 @@ export class AvroRpcServer {
   private sweeper?: ReturnType<typeof setInterval>;
   /** TLS: the screening verdict of each raw connection, by peer address, until its handshake completes. */
   private readonly screening = new Map<string, Promise<boolean>>();
+  /** Every accepted TCP socket, served or not yet (in screening, in a TLS handshake): stop() closes them all. */
+  private readonly sockets = new Set<net.Socket>();
+  /** Notified whenever a connection finishes a call, so stop() waits without polling. */
+  private readonly callDone = new Signal();
   private warnWindow = 0;
   private warnCount = 0;
   private suppressed = 0;
@@ -78,6 +83,10 @@ export class AvroRpcServer {
     const server = this.o.tls
       ? tls.createServer({ ...this.o.tls, handshakeTimeout: this.o.readTimeoutMs }, (s) => void this.acceptSecure(s))
       : net.createServer((s) => void this.accept(s));
+    server.on("connection", (raw: net.Socket) => {
+      this.sockets.add(raw);
+      raw.once("close", () => this.sockets.delete(raw));
+    });
     if (this.o.tls) {
       // As in Flume (ipFilter first in the Netty pipeline): refuse before spending a TLS handshake on the peer.
       server.on("connection", (raw: net.Socket) => {
@@ -145,6 +154,11 @@ export class AvroRpcServer {
   }
 
   private serve(socket: net.Socket): void {
+    // Screening or a TLS handshake may finish after stop() began: such a connection is not served.
+    if (!this.server) {
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     // Finds peers that vanished without a FIN, even with idleTimeout = 0.
     socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
@@ -200,11 +214,30 @@ export class AvroRpcServer {
     const server = this.server;
     this.server = undefined;
     const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    // Calls in progress may finish (their batch is being committed) for up to the grace period; no new call starts.
     const deadline = Date.now() + STOP_GRACE_MS;
     for (const c of this.conns) if (!c.busy) c.destroy();
-    while ([...this.conns].some((c) => c.busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const busy = () => [...this.conns].some((c) => c.busy);
+    while (busy() && Date.now() < deadline) await this.callDone.wait(deadline - Date.now());
+    // Connections that answered their last call are ending: let those replies out, within the same grace.
+    const closing = [...this.sockets].map((raw) => new Promise<void>((r) => (raw.destroyed ? r() : raw.once("close", () => r()))));
+    const left = Math.max(0, deadline - Date.now());
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(closing), new Promise<void>((r) => (timer = setTimeout(r, Math.min(left, 500))))]);
+    clearTimeout(timer);
     for (const c of [...this.conns]) c.destroy();
+    for (const raw of [...this.sockets]) raw.destroy();
     await closed;
+  }
+
+  /** @internal */
+  get stopping(): boolean {
+    return this.server === undefined;
+  }
+
+  /** @internal */
+  finishedCall(): void {
+    this.callDone.notify();
   }
 }
 
@@ -264,10 +297,16 @@ class ServerConnection {
         }
         this.conn.send(reply);
         this.lastReplyAt = Date.now();
+        // Stopping: the answered call was the last one this connection gets (its reply still goes out).
+        if (this.server.stopping) {
+          this.conn.end();
+          return;
+        }
         if (this.queue.length <= 1) this.conn.resume();
       }
     } finally {
       this.busy = false;
+      this.server.finishedCall();
     }
   }
 

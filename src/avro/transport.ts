@@ -110,6 +110,21 @@ export class PackConnection {
     this.destroy();
   }
 
+  /**
+   * Closes after what was sent reaches the socket (the peer gets its last reply, then EOF); no more packs are read.
+   * With deflate, the stream is finished first (Z_FINISH), as Java's encoder does on close.
+   */
+  end(): void {
+    if (this.closed) return;
+    this.pause();
+    if (this.deflate) {
+      this.deflate.once("end", () => this.socket.end());
+      this.deflate.end();
+    } else {
+      this.socket.end();
+    }
+  }
+
   /** Closes at once (the peer sees a reset or EOF). */
   destroy(): void {
     if (this.closed) return;
