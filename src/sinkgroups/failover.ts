@@ -3,7 +3,8 @@
 // one takes over; when the preferred sink's penalty expires it is tried again and, if it works, takes back over.
 
 import { defineType } from "../core/component-type.ts";
-import { DeliveryError, describeError } from "../core/errors.ts";
+import { DeliveryError } from "../core/errors.ts";
+import { backoffCeiling } from "../util/backoff.ts";
 import type { Sink, SinkStatus } from "../core/sink.ts";
 import { SinkGroup } from "./group.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
@@ -60,18 +61,16 @@ export class FailoverSinkProcessor extends SinkGroup {
         this.active = m.sink;
         return status;
       }
-      const penalty = Math.min(this.cfg.maxpenalty, PENALTY_BASE_MS * 2 ** Math.min(m.failures, 30));
+      const penalty = backoffCeiling(m.failures, PENALTY_BASE_MS, this.cfg.maxpenalty);
+      this.memberFailed(m.sink, m.failures === 0, lastError, `set aside for ${penalty} ms`);
       m.failures++;
       m.penaltyUntil = this.now() + penalty;
-      // Warn when a sink goes down, not on every retry of a long outage.
-      const say = m.failures === 1 ? this.log.warn : this.log.debug;
-      say.call(this.log, `group ${this.name}: sink ${m.sink.name} failed (${lastError ? describeError(lastError) : "delivery failed"}); set aside for ${penalty} ms`);
     }
     if (tried === 0) {
       const next = Math.min(...this.members.map((m) => m.penaltyUntil)) - now;
       throw new DeliveryError(`group ${this.name}: every sink is set aside after failures; the first is retried in ${Math.max(0, next)} ms`);
     }
-    throw new DeliveryError(`group ${this.name}: every available sink failed; last: ${lastError ? describeError(lastError) : "delivery failed"}`, { cause: lastError });
+    throw this.allFailed("every available sink failed", lastError);
   }
 }
 

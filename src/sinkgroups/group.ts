@@ -1,7 +1,7 @@
 // What the failover and load_balance processors share: their members' lifecycle, the backoff cap the runner uses when
 // every member failed, and one delivery attempt that turns a thrown error into a status.
 
-import { describeError } from "../core/errors.ts";
+import { DeliveryError, describeError } from "../core/errors.ts";
 import type { Sink, SinkProcessor, SinkStatus } from "../core/sink.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -27,6 +27,22 @@ export abstract class SinkGroup implements SinkProcessor {
   }
 
   abstract process(): Promise<SinkStatus>;
+
+  /**
+   * The error a group throws when no member delivered: it names the group and the last member error, and keeps that
+   * error's Retry-After so the runner still honours it.
+   */
+  protected allFailed(what: string, lastError: unknown): DeliveryError {
+    const why = lastError ? describeError(lastError) : "delivery failed";
+    const retryAfterMs = lastError instanceof DeliveryError ? lastError.retryAfterMs : undefined;
+    return new DeliveryError(`group ${this.name}: ${what}; last: ${why}`, { cause: lastError, retryAfterMs });
+  }
+
+  /** Logs a member's failure: a warning when it goes down, debug for each retry of a long outage. */
+  protected memberFailed(sink: Sink, firstFailure: boolean, lastError: unknown, outcome: string): void {
+    const say = firstFailure ? this.log.warn : this.log.debug;
+    say.call(this.log, `group ${this.name}: sink ${sink.name} failed (${lastError ? describeError(lastError) : "delivery failed"}); ${outcome}`);
+  }
 
   /** One delivery attempt on one member: its status, or `failed` with the error it threw. */
   protected async attempt(sink: Sink): Promise<{ status: SinkStatus; error?: unknown }> {

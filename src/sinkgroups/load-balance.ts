@@ -3,7 +3,8 @@
 // exponentially growing time capped at `selector.maxTimeOut`.
 
 import { defineType } from "../core/component-type.ts";
-import { DeliveryError, describeError } from "../core/errors.ts";
+import { DeliveryError } from "../core/errors.ts";
+import { backoffCeiling } from "../util/backoff.ts";
 import type { Sink, SinkStatus } from "../core/sink.ts";
 import { SinkGroup } from "./group.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
@@ -67,18 +68,15 @@ export class LoadBalanceSinkProcessor extends SinkGroup {
         m.failures = 0;
         return status;
       }
-      // Warn when a sink goes down, not on every retry of a long outage.
-      const say = m.failures === 0 ? this.log.warn : this.log.debug;
-      const why = lastError ? describeError(lastError) : "delivery failed";
       if (this.cfg.backoff) {
-        const ms = Math.min(this.cfg["selector.maxTimeOut"], BLACKLIST_BASE_MS * 2 ** Math.min(m.failures, 30));
+        const ms = backoffCeiling(m.failures, BLACKLIST_BASE_MS, this.cfg["selector.maxTimeOut"]);
         m.blacklistedUntil = this.now() + ms;
-        say.call(this.log, `group ${this.name}: sink ${m.sink.name} failed (${why}); blacklisted for ${ms} ms`);
-      } else say.call(this.log, `group ${this.name}: sink ${m.sink.name} failed (${why}); trying the next sink`);
+        this.memberFailed(m.sink, m.failures === 0, lastError, `blacklisted for ${ms} ms`);
+      } else this.memberFailed(m.sink, m.failures === 0, lastError, "trying the next sink");
       m.failures++;
     }
     if (order.length === 0) throw new DeliveryError(`group ${this.name}: every sink is blacklisted after failures`);
-    throw new DeliveryError(`group ${this.name}: every sink failed; last: ${lastError ? describeError(lastError) : "delivery failed"}`, { cause: lastError });
+    throw this.allFailed("every sink failed", lastError);
   }
 }
 

@@ -39,26 +39,28 @@ export function checkPolicyKeys(cfg: PolicyConfig): Array<[string, string]> {
 
 export class StatusPolicies {
   private readonly cache = new Map<number, StatusPolicy>();
-  constructor(private readonly cfg: PolicyConfig) {}
+  /** Each code-key group as upper-cased code (`503`, `5XX`) → value, parsed once. */
+  private readonly maps: Record<"backoff" | "rollback" | "incrementMetrics", Map<string, boolean>>;
+
+  constructor(private readonly cfg: PolicyConfig) {
+    const parse = (m: Record<string, RawValue>) => new Map(Object.entries(m).map(([code, raw]) => [code.toUpperCase(), raw.value.trim().toLowerCase() === "true"]));
+    this.maps = { backoff: parse(cfg.backoff), rollback: parse(cfg.rollback), incrementMetrics: parse(cfg.incrementMetrics) };
+  }
 
   for(status: number): StatusPolicy {
     let p = this.cache.get(status);
     if (!p) {
       p = {
-        rollback: this.lookup(this.cfg.rollback, status, this.cfg.defaultRollback),
-        backoff: this.lookup(this.cfg.backoff, status, this.cfg.defaultBackoff),
-        incrementMetrics: this.lookup(this.cfg.incrementMetrics, status, this.cfg.defaultIncrementMetrics),
+        rollback: this.lookup(this.maps.rollback, status, this.cfg.defaultRollback),
+        backoff: this.lookup(this.maps.backoff, status, this.cfg.defaultBackoff),
+        incrementMetrics: this.lookup(this.maps.incrementMetrics, status, this.cfg.defaultIncrementMetrics),
       };
       this.cache.set(status, p);
     }
     return p;
   }
 
-  private lookup(map: Record<string, RawValue>, status: number, dflt: boolean): boolean {
-    const exact = map[String(status)];
-    if (exact) return exact.value.trim().toLowerCase() === "true";
-    const cls = map[`${Math.floor(status / 100)}XX`] ?? map[`${Math.floor(status / 100)}xx`];
-    if (cls) return cls.value.trim().toLowerCase() === "true";
-    return dflt;
+  private lookup(map: Map<string, boolean>, status: number, dflt: boolean): boolean {
+    return map.get(String(status)) ?? map.get(`${Math.floor(status / 100)}XX`) ?? dflt;
   }
 }
