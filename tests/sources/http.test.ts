@@ -107,6 +107,7 @@ describe("http source: bad input is rejected and nothing of it is committed", ()
     ["a header that is not a string", {}, '[{"headers":{"n":1},"body":"x"}]', {}, 400, /event 0: header "n" is not a string/],
     ["a JSON object instead of an array", {}, '{"body":"x"}', {}, 400, /expected a JSON array/],
     ["a bad ndjson line", {}, '{"body":"a"}\n{"body":\n', { "Content-Type": "application/x-ndjson" }, 400, /line 2: malformed JSON/],
+    ["an ndjson value split across lines (valid only when joined)", {}, '{"body":"a","x":[1\n2]},{"body":"b"}\n', { "Content-Type": "application/x-ndjson" }, 400, /line 1: malformed JSON/],
     ["invalid UTF-8", {}, new Uint8Array([0x5b, 0xff, 0x5d]), {}, 400, /not valid UTF-8/],
     ["a wrong token", { "auth.token": "s3cret" }, '[{"body":"x"}]', { Authorization: "Bearer wrong" }, 401, /bearer token/],
     ["a missing token", { "auth.token": "s3cret" }, '[{"body":"x"}]', {}, 401, /bearer token/],

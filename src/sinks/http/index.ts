@@ -172,13 +172,17 @@ export class HttpSink implements Sink {
       const why = name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : name === "AbortError" ? "the sink is stopping" : describeError(err) + detail;
       throw new DeliveryError(`http sink ${this.name}: POST ${this.cfg.endpoint} failed: ${why}`, { cause: err });
     }
+    if (res.status >= 200 && res.status < 300) {
+      // Drained (for keep-alive), never decoded: a success says nothing we need.
+      await res.arrayBuffer().catch(() => {});
+      return undefined;
+    }
     let text = "";
     try {
       text = (await res.text()).slice(0, 200).trim();
     } catch {
       // The answer's body is only for the message; a broken one changes nothing.
     }
-    if (res.status >= 200 && res.status < 300) return undefined;
     return { status: res.status, text, retryAfterMs: parseRetryAfter(res.headers.get("retry-after")) };
   }
 }

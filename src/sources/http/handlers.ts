@@ -65,14 +65,18 @@ function parseJsonArray(text: string): Decoded {
 function parseNdjson(text: string): Decoded {
   const lines = text.split("\n");
   if (lines.length > 0 && lines[lines.length - 1]!.trim() === "") lines.pop();
-  // One JSON.parse for the whole body is several times faster than one per line; a line-by-line pass runs only to
-  // name the bad line. A valid NDJSON line cannot hold a raw newline, so joining lines with commas is exact.
+  // One JSON.parse for the whole body is several times faster than one per line. Joined lines could parse even when
+  // single lines do not (a value split across two lines), so the fast path is taken only when every line is one
+  // object on its own (starts with { and ends with }) and the count matches; otherwise every line is parsed alone,
+  // which also names the bad line.
   let values: unknown[] | undefined;
-  try {
-    values = JSON.parse(`[${lines.join(",")}]`) as unknown[];
-    if (values.length !== lines.length) values = undefined;
-  } catch {
-    values = undefined;
+  if (lines.every((l) => /^\s*\{[^]*\}\s*$/.test(l))) {
+    try {
+      values = JSON.parse(`[${lines.join(",")}]`) as unknown[];
+      if (values.length !== lines.length) values = undefined;
+    } catch {
+      values = undefined;
+    }
   }
   if (!values) {
     values = [];
