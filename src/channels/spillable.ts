@@ -210,7 +210,8 @@ export class SpillableChannel implements Channel {
       }
       this.memTaken += fromMem;
     }
-    if (out.length < max && this.overflow && this.mem.length === 0) {
+    // Only when the overflow holds something: the common case (memory only) opens no file transaction at all.
+    if (out.length < max && this.overflow && this.mem.length === 0 && this.overflow.size() > 0) {
       tx.fileTx ??= this.overflow.begin() as FileTransaction;
       const more = await tx.fileTx.take(max - out.length);
       if (more.length > 0) out = out.length === 0 ? more : out.concat(more);

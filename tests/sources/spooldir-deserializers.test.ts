@@ -43,3 +43,23 @@ describe("LINE deserializer and maxLineLength", () => {
     expect(strict.failure?.offset).toBe(9);
   });
 });
+
+describe("LINE deserializer UTF-8 check across chunks", () => {
+  test("a character split between two reads is valid; a bad byte anywhere is found", () => {
+    const text = enc.encode("héllo wörld €\nnext\n");
+    for (let cut = 1; cut < text.length; cut++) {
+      const d = new LineDeserializer(2048, "utf-8", "FAIL", "UTF-8", 0);
+      const out: string[] = [];
+      const emit = (b: Uint8Array) => out.push(dec.decode(b));
+      d.push(text.subarray(0, cut), emit);
+      d.push(text.subarray(cut), emit);
+      d.end(emit);
+      expect(d.failure).toBeUndefined();
+      expect(out).toEqual(["héllo wörld €", "next"]);
+    }
+    const bad = new LineDeserializer(2048, "utf-8", "FAIL", "UTF-8", 0);
+    bad.push(new Uint8Array([0x61, 0x0a, 0x62, 0xc3]), () => {});
+    bad.push(new Uint8Array([0x28, 0x0a]), () => {});
+    expect(bad.failure?.offset).toBe(2);
+  });
+});

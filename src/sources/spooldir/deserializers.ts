@@ -3,6 +3,7 @@
 // construction: UTF-8 input is validated a chunk at a time and passed through as bytes; other charsets are
 // transcoded to UTF-8 line by line.
 
+import { isUtf8 } from "node:buffer";
 import { LineSplitter } from "../../util/lines.ts";
 
 export type DecodeErrorPolicy = "FAIL" | "REPLACE" | "IGNORE";
@@ -36,7 +37,8 @@ export class LineDeserializer implements Deserializer {
   failure?: { offset: number; message: string };
   private readonly splitter: LineSplitter;
   private readonly utf8: boolean;
-  private readonly validator?: TextDecoder;
+  /** A character cut by the previous chunk's end (UTF-8 check only). */
+  private carry: Uint8Array = new Uint8Array(0);
   private readonly fatal: TextDecoder;
   private readonly lenient: TextDecoder;
   /** The current chunk (or the carry from the previous one) failed validation: check each line. */
@@ -53,30 +55,38 @@ export class LineDeserializer implements Deserializer {
     this.fatal = new TextDecoder(charset as "utf-8", { fatal: true });
     this.lenient = new TextDecoder(charset as "utf-8");
     this.utf8 = this.fatal.encoding === "utf-8";
-    if (this.utf8) this.validator = new TextDecoder("utf-8", { fatal: true });
   }
 
   push(chunk: Uint8Array, emit: Emit): void {
     if (this.failure) return;
     // Lines carried over from a dirty chunk end in this one: they are checked too.
     const wasDirty = this.dirty;
-    if (this.utf8) {
-      try {
-        this.validator!.decode(chunk, { stream: true });
-        this.dirty = false;
-      } catch {
-        this.dirty = true;
-        // The validator's state is lost with the error; lines of this chunk are checked one by one instead.
-        try {
-          this.validator!.decode();
-        } catch {
-          // flushing an incomplete sequence throws too; the decoder is reset either way
-        }
-      }
-    }
+    if (this.utf8) this.dirty = !this.validUtf8(chunk);
     const check = !this.utf8 || wasDirty || this.dirty;
     // Clean UTF-8 passes through as bytes; only a truncated line may end inside a character and is trimmed back.
     this.splitter.push(chunk, check ? (l, s, e, t) => this.convert(l, s, e, t, emit) : (l, s, e, t) => emit(t ? trimPartialUtf8(l) : l, s, e, t));
+  }
+
+  /**
+   * Checks a chunk without building a string: the complete characters with isUtf8, and a character cut by the chunk's
+   * end (up to 3 bytes) together with the head of the next chunk.
+   */
+  private validUtf8(chunk: Uint8Array): boolean {
+    let from = 0;
+    let ok = true;
+    if (this.carry.length > 0) {
+      const lead = this.carry[0]!;
+      const need = (lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2) - this.carry.length;
+      const joined = new Uint8Array(this.carry.length + Math.min(need, chunk.length));
+      joined.set(this.carry);
+      joined.set(chunk.subarray(0, need), this.carry.length);
+      ok = isUtf8(joined);
+      from = Math.min(need, chunk.length);
+    }
+    const rest = chunk.subarray(from);
+    const whole = trimPartialUtf8(rest);
+    this.carry = rest.slice(whole.length);
+    return isUtf8(whole) && ok;
   }
 
   end(emit: Emit): void {

@@ -209,10 +209,12 @@ export class SpoolDirSource implements PollableSource {
 
   /** Reads one chunk into the current file's queue; at the end, checks the file did not change since pickup. */
   private async fill(c: Current): Promise<void> {
-    const buf = new Uint8Array(READ_BYTES);
+    // Sized to what is left: line bodies are views into this buffer and may live on in a memory channel.
+    const want = Math.max(0, Math.min(READ_BYTES, c.size - c.readPos));
+    const buf = new Uint8Array(want);
     let bytesRead: number;
     try {
-      ({ bytesRead } = await c.fh.read(buf, 0, READ_BYTES, c.readPos));
+      ({ bytesRead } = await c.fh.read(buf, 0, want, c.readPos));
     } catch (err) {
       return this.setAside(c, `cannot read it at offset ${c.readPos}: ${describeError(err)}`);
     }
@@ -223,7 +225,7 @@ export class SpoolDirSource implements PollableSource {
     if (bytesRead > 0) {
       c.readPos += bytesRead;
       this.bytesRead += bytesRead;
-      c.de.push(bytesRead === READ_BYTES ? buf : buf.subarray(0, bytesRead), emit);
+      c.de.push(bytesRead === want ? buf : buf.subarray(0, bytesRead), emit);
     } else {
       c.de.end(emit);
       c.eof = true;
