@@ -194,14 +194,26 @@ async function settlesBy(p: Promise<unknown> | undefined, deadline: number): Pro
 }
 
 /**
+ * A destination's refusal that is not an error to retry blindly (an HTTP status with Flume's code keys): whether
+ * the take rolls back (retried) or commits (dropped, the sink has logged it), whether the events count as drained,
+ * and the error the runner backs off with, if any.
+ */
+export interface Refusal {
+  rollback: boolean;
+  countAsDrained: boolean;
+  error?: DeliveryError;
+}
+
+/**
  * The take → deliver → commit cycle every sink shares. `deliver` must resolve only once the destination has the
- * batch (fsynced, acknowledged by the peer…); if it throws, the take is rolled back and the error rethrown.
+ * batch (fsynced, acknowledged by the peer…); if it throws, the take is rolled back and the error rethrown. It may
+ * instead return a Refusal, which decides between rollback and commit.
  */
 export async function takeAndDeliver(
   channel: Channel,
   batchSize: number,
   counters: SinkCounters,
-  deliver: (events: Event[]) => Promise<void> | void,
+  deliver: (events: Event[]) => Promise<Refusal | void> | Refusal | void,
 ): Promise<SinkStatus> {
   const tx = channel.begin();
   let events: Event[];
@@ -220,14 +232,18 @@ export async function takeAndDeliver(
   if (events.length < batchSize) counters.BatchUnderflowCount++;
   else counters.BatchCompleteCount++;
   counters.EventDrainAttemptCount += events.length;
+  let refusal: Refusal | void;
   try {
-    await deliver(events);
+    refusal = await deliver(events);
   } catch (err) {
     counters.EventWriteFail += events.length;
     await tx.rollback();
     throw err;
   }
-  await tx.commit();
-  counters.EventDrainSuccessCount += events.length;
+  if (refusal?.rollback) await tx.rollback();
+  else await tx.commit();
+  if (!refusal || refusal.countAsDrained) counters.EventDrainSuccessCount += events.length;
+  else counters.EventWriteFail += events.length;
+  if (refusal?.error) throw refusal.error;
   return "ready";
 }

@@ -8,7 +8,7 @@ import type { Channel } from "../../core/channel.ts";
 import { defineType } from "../../core/component-type.ts";
 import { DeliveryError, describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
-import type { Sink, SinkStatus } from "../../core/sink.ts";
+import { takeAndDeliver, type Refusal, type Sink, type SinkStatus } from "../../core/sink.ts";
 import { key, type ConfigOf } from "../../config/keys.ts";
 import { SinkCounters } from "../../metrics/counters.ts";
 import { fetchTrusting } from "../../runtime.ts";
@@ -102,57 +102,21 @@ export class HttpSink implements Sink {
     return out;
   }
 
-  async process(): Promise<SinkStatus> {
-    const tx = this.channel.begin();
-    let events: Event[];
-    try {
-      events = await tx.take(this.cfg.batchSize);
-    } catch (err) {
-      this.counters.ChannelReadFail++;
-      await tx.rollback().catch(() => {});
-      throw err;
-    }
-    if (events.length === 0) {
-      this.counters.BatchEmptyCount++;
-      await tx.commit();
-      return "empty";
-    }
-    if (events.length < this.cfg.batchSize) this.counters.BatchUnderflowCount++;
-    else this.counters.BatchCompleteCount++;
-    this.counters.EventDrainAttemptCount += events.length;
-
-    let refused: { status: number; text: string; retryAfterMs?: number } | undefined;
-    try {
+  process(): Promise<SinkStatus> {
+    return takeAndDeliver(this.channel, this.cfg.batchSize, this.counters, async (events): Promise<Refusal | void> => {
+      let refused: { status: number; text: string; retryAfterMs?: number } | undefined;
       // Every request of the take must succeed before the commit; a retry re-sends the earlier ones (at-least-once).
       for (const chunk of this.chunks(events)) {
         refused = await this.post(chunk);
         if (refused) break;
       }
-    } catch (err) {
-      this.counters.EventWriteFail += events.length;
-      await tx.rollback();
-      throw err;
-    }
-    if (!refused) {
-      await tx.commit();
-      this.counters.EventDrainSuccessCount += events.length;
-      return "ready";
-    }
-    const p = this.policies.for(refused.status);
-    const what = `http sink ${this.name}: ${this.cfg.endpoint} answered ${refused.status}${refused.text ? ` (${refused.text})` : ""}`;
-    if (p.rollback) {
-      await tx.rollback();
-      if (p.incrementMetrics) this.counters.EventDrainSuccessCount += events.length;
-      else this.counters.EventWriteFail += events.length;
-      if (p.backoff) throw new DeliveryError(`${what}; the batch of ${events.length} events will be retried`, { retryAfterMs: refused.retryAfterMs });
-      return "ready";
-    }
-    await tx.commit();
-    if (p.incrementMetrics) this.counters.EventDrainSuccessCount += events.length;
-    else this.counters.EventWriteFail += events.length;
-    this.log.warn(`${what}; dropped ${events.length} events because rollback.${refused.status} (or its class, or defaultRollback) is false`);
-    if (p.backoff) throw new DeliveryError(`${what}; backing off`, { retryAfterMs: refused.retryAfterMs });
-    return "ready";
+      if (!refused) return;
+      const p = this.policies.for(refused.status);
+      const what = `http sink ${this.name}: ${this.cfg.endpoint} answered ${refused.status}${refused.text ? ` (${refused.text})` : ""}`;
+      if (!p.rollback) this.log.warn(`${what}; dropped ${events.length} events because rollback.${refused.status} (or its class, or defaultRollback) is false`);
+      const why = p.rollback ? `${what}; the batch of ${events.length} events will be retried` : `${what}; backing off`;
+      return { rollback: p.rollback, countAsDrained: p.incrementMetrics, error: p.backoff ? new DeliveryError(why, { retryAfterMs: refused.retryAfterMs }) : undefined };
+    });
   }
 
   /** Sends one request; resolves undefined on 2xx, the status otherwise; throws on network errors and timeouts. */
