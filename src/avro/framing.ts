@@ -17,9 +17,7 @@ export interface FrameLimits {
 
 /** Java splits parameters into buffers of this size (ByteBufferOutputStream.BUFFER_SIZE); so do we. */
 export const JAVA_BUFFER_BYTES = 8192;
-/** Default pack cap: a batch of 1000 events of 32 KiB fits, and a connection cannot hold more than this. */
-export const DEFAULT_MAX_PACK_BYTES = 64 * 1024 * 1024;
-/** 64 MiB in Java's 8 KiB buffers is 8192 of them; allow for senders that split finer. */
+/** A 64 MiB pack in Java's 8 KiB buffers is 8192 of them; allow for senders that split finer. */
 export const DEFAULT_MAX_BUFFERS = 65_536;
 
 export interface Pack {

@@ -17,6 +17,15 @@ export function versionBounds(excluded: readonly string[]): { minVersion: Versio
   return { minVersion: allowed[0]!, maxVersion: allowed[allowed.length - 1]! };
 }
 
+/** A config check's half of versionBounds: reports `exclude-protocols` that leave no TLS version. */
+export function checkExcludedProtocols(excluded: readonly string[], report: (key: string, message: string) => void): void {
+  try {
+    versionBounds(excluded);
+  } catch (msg) {
+    report("exclude-protocols", String(msg));
+  }
+}
+
 /** Reads a PEM file named by `key`; the error names the key and the path. */
 export function readPem(path: string, keyName: string): string {
   try {

@@ -11,7 +11,7 @@ import { SinkCounters } from "../metrics/counters.ts";
 import type { Logger } from "../util/log.ts";
 import { AvroRpcClient } from "../avro/client.ts";
 import { DEFAULT_MAX_BUFFERS } from "../avro/framing.ts";
-import { clientTls, versionBounds } from "../avro/tls.ts";
+import { checkExcludedProtocols, clientTls } from "../avro/tls.ts";
 
 /** Replies are a few bytes; anything bigger is not Flume talking. */
 const MAX_REPLY_BYTES = 1024 * 1024;
@@ -112,11 +112,7 @@ export const avroSinkType = defineType({
   keys: avroSinkKeys,
   check(cfg, report) {
     if (cfg.ssl) {
-      try {
-        versionBounds(cfg["exclude-protocols"]);
-      } catch (msg) {
-        report("exclude-protocols", String(msg));
-      }
+      checkExcludedProtocols(cfg["exclude-protocols"], report);
     }
   },
   create: (cfg, ctx, deps) => new AvroSink(ctx.name, deps.channel, cfg, ctx.log),

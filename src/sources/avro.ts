@@ -14,7 +14,7 @@ import type { Status } from "../avro/codec.ts";
 import { DEFAULT_MAX_BUFFERS } from "../avro/framing.ts";
 import { ipFilter, parseIpFilterRules } from "../avro/ip-filter.ts";
 import { AvroRpcServer } from "../avro/server.ts";
-import { serverTls, versionBounds } from "../avro/tls.ts";
+import { checkExcludedProtocols, serverTls } from "../avro/tls.ts";
 
 /** Flume's AvroSource compresses its replies at level 6 (not configurable there either). */
 const SOURCE_DEFLATE_LEVEL = 6;
@@ -114,11 +114,7 @@ export const avroSourceType = defineType({
     if (cfg.ssl) {
       if (!cfg["ssl-cert"]) report("ssl-cert", `required when ssl = true (a PEM certificate file)`);
       if (!cfg["ssl-key"]) report("ssl-key", `required when ssl = true (a PEM private key file)`);
-      try {
-        versionBounds(cfg["exclude-protocols"]);
-      } catch (msg) {
-        report("exclude-protocols", String(msg));
-      }
+      checkExcludedProtocols(cfg["exclude-protocols"], report);
     }
     if (cfg.ipFilter) {
       try {
