@@ -3,7 +3,6 @@
 // over-long-line policy, so one endless line can never grow memory without bound.
 
 const NL = 0x0a;
-const CR = 0x0d;
 
 /**
  * What happens to a line longer than `maxLineLength` bytes:
@@ -17,8 +16,6 @@ export type OverlongPolicy = "truncate" | "split";
 export interface LineSplitterOptions {
   maxLineLength: number;
   overlong: OverlongPolicy;
-  /** Strip a `\r` before the `\n` (off by default: bytes pass through as written). */
-  stripCr?: boolean;
 }
 
 /**
@@ -81,7 +78,7 @@ export class LineSplitter {
       this.carryLen = 0;
       this.dropped = 0;
       this.base = end;
-      onLine(this.trim(line), start, end, truncated);
+      onLine(line, start, end, truncated);
       from = nl + 1;
     }
     // The common path: whole lines inside this chunk, emitted as views.
@@ -93,7 +90,7 @@ export class LineSplitter {
       const end = start + len + 1;
       this.base = end;
       if (len <= max) {
-        onLine(this.trim(chunk.subarray(from, nl)), start, end, false);
+        onLine(chunk.subarray(from, nl), start, end, false);
       } else if (this.o.overlong === "truncate") {
         onLine(chunk.subarray(from, from + max), start, end, true);
       } else {
@@ -104,7 +101,7 @@ export class LineSplitter {
           s += max;
           off += max;
         }
-        onLine(this.trim(chunk.subarray(s, nl)), off, end, false);
+        onLine(chunk.subarray(s, nl), off, end, false);
       }
       from = nl + 1;
     }
@@ -151,11 +148,6 @@ export class LineSplitter {
     return from;
   }
 
-  private trim(line: Uint8Array): Uint8Array {
-    if (this.o.stripCr && line.length > 0 && line[line.length - 1] === CR) return line.subarray(0, line.length - 1);
-    return line;
-  }
-
   /**
    * Takes the incomplete last line as a line of its own (a partial line emitted on idle close). Its end is the
    * offset after its last byte: a reader resuming there starts with whatever is appended next.
@@ -171,7 +163,8 @@ export class LineSplitter {
   }
 }
 
-function concat(parts: Uint8Array[], len: number, tail?: Uint8Array): Uint8Array {
+/** `parts` (of `len` bytes in all) and `tail` as one array: the single part itself when there is nothing to join. */
+export function concat(parts: readonly Uint8Array[], len: number, tail?: Uint8Array): Uint8Array {
   if (parts.length === 0 && tail) return tail;
   if (parts.length === 1 && !tail?.length) return parts[0]!;
   const out = new Uint8Array(len + (tail?.length ?? 0));

@@ -4,7 +4,7 @@
 // transcoded to UTF-8 line by line.
 
 import { isUtf8 } from "node:buffer";
-import { LineSplitter } from "../../util/lines.ts";
+import { concat, LineSplitter } from "../../util/lines.ts";
 
 export type DecodeErrorPolicy = "FAIL" | "REPLACE" | "IGNORE";
 export type Emit = (body: Uint8Array, start: number, end: number, truncated: boolean) => void;
@@ -159,16 +159,7 @@ export class BlobDeserializer implements Deserializer {
   }
 
   private flush(emit: Emit): void {
-    let body: Uint8Array;
-    if (this.parts.length === 1) body = this.parts[0]!;
-    else {
-      body = new Uint8Array(this.held);
-      let at = 0;
-      for (const p of this.parts) {
-        body.set(p, at);
-        at += p.length;
-      }
-    }
+    const body = concat(this.parts, this.held);
     const start = this.start;
     this.start += this.held;
     this.parts = [];

@@ -15,7 +15,8 @@ import { SourceCounters } from "../../metrics/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { BlobDeserializer, LineDeserializer, type DecodeErrorPolicy, type Deserializer } from "./deserializers.ts";
-import { Tracker, type Progress } from "./tracker.ts";
+import { META_NAME, Tracker, type Progress } from "./tracker.ts";
+import { TRUNCATED_HEADER } from "../taildir/reader.ts";
 
 export interface SpoolSettings {
   spoolDir: string;
@@ -103,7 +104,7 @@ export class SpoolDirSource implements PollableSource {
     await this.tracker.init();
     const saved = await this.tracker.load();
     if (typeof saved === "string") {
-      this.log.warn(`tracker file ${join(this.s.trackerDir, ".sluice-main.meta")} is unusable (${saved}); the file it tracked is read again from its start`);
+      this.log.warn(`tracker file ${join(this.s.trackerDir, META_NAME)} is unusable (${saved}); the file it tracked is read again from its start`);
     } else if (saved) {
       this.resume = saved;
     } else {
@@ -219,7 +220,7 @@ export class SpoolDirSource implements PollableSource {
       return this.setAside(c, `cannot read it at offset ${c.readPos}: ${describeError(err)}`);
     }
     const emit = (body: Uint8Array, _s: number, end: number, truncated: boolean) => {
-      c.queue.push({ headers: truncated ? { ...c.headers, truncated: "true" } : c.headers, body });
+      c.queue.push({ headers: truncated ? { ...c.headers, [TRUNCATED_HEADER]: "true" } : c.headers, body });
       c.ends.push(end);
     };
     if (bytesRead > 0) {

@@ -6,6 +6,8 @@
 // truncated); a record waiting for more lines is flushed after `timeoutMs` of silence. Offsets: a record ends where
 // its last line ends, so a reader that resumes there never splits a record it has not emitted.
 
+import { concat } from "../../util/lines.ts";
+
 export interface MultilineOptions {
   pattern: RegExp;
   negate: boolean;
@@ -70,16 +72,7 @@ export class MultilineAggregator {
   /** Emits the pending record, if any (on a non-matching line, on timeout, or on idle close). */
   flush(emit: OnRecord): void {
     if (this.lines === 0) return;
-    let body: Uint8Array;
-    if (this.parts.length === 1) body = this.parts[0]!;
-    else {
-      body = new Uint8Array(this.bytes);
-      let at = 0;
-      for (const p of this.parts) {
-        body.set(p, at);
-        at += p.length;
-      }
-    }
+    const body = concat(this.parts, this.bytes);
     const { start, end, truncated } = this;
     this.reset();
     emit(body, start, end, truncated);
