@@ -249,6 +249,13 @@ export function parseRecord(buf: Uint8Array, at: number, off: number, maxLen: nu
   return { kind: "ok", info: { type, off, len, ts, count, bytes, runs } };
 }
 
+/** Whether buf[a, a+n) and buf[b, b+n) hold the same bytes (header texts are short: a plain loop). */
+function sameBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
+  if (a < 0) return false;
+  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
+}
+
 /**
  * Decodes the events of a whole PUT record (header included) after checking its CRC; bodies are views into `rec`.
  * Returns a reason string when the record is damaged.
@@ -261,7 +268,8 @@ export function decodePutEvents(rec: Uint8Array): Event[] | string {
   const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   const out: Event[] = new Array(n);
   let at = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
-  let lastHeaderText = "";
+  let lastAt = -1;
+  let lastLen = 0;
   let lastHeaders: Record<string, string> = {};
   for (let i = 0; i < n; i++) {
     if (at + 8 > rec.byteLength) return `event ${i} runs past the record`;
@@ -271,11 +279,12 @@ export function decodePutEvents(rec: Uint8Array): Event[] | string {
     if (at + h + b > rec.byteLength) return `event ${i} runs past the record`;
     let headers: Record<string, string> = {};
     if (h > 0) {
-      const text = decoder.decode(rec.subarray(at, at + h));
-      // Consecutive events usually carry the same headers: decode them once and give each event its own copy.
-      if (text !== lastHeaderText) {
-        lastHeaderText = text;
-        lastHeaders = JSON.parse(text) as Record<string, string>;
+      // Consecutive events usually carry the same headers: compare the bytes with the last event's, decode and parse
+      // only when they differ, and give each event its own copy.
+      if (h !== lastLen || !sameBytes(rec, lastAt, at, h)) {
+        lastHeaders = JSON.parse(decoder.decode(rec.subarray(at, at + h))) as Record<string, string>;
+        lastAt = at;
+        lastLen = h;
       }
       headers = { ...lastHeaders };
     }
