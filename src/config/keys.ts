@@ -97,6 +97,11 @@ export function parseBytes(raw: string): number {
   return Math.floor(Number(m[1]) * mult);
 }
 
+/** Names separated by whitespace or commas (Flume's lists), empty ones dropped. */
+export function splitList(raw: string, separator: RegExp = /[\s,]+/): string[] {
+  return raw.split(separator).filter((s) => s.length > 0);
+}
+
 export const key = {
   string<const O extends Common<string>>(doc: string, o?: O) {
     return def<string, O>("string", doc, o, (raw) => raw);
@@ -154,7 +159,7 @@ export const key = {
   },
   /** Whitespace- (or comma-) separated names. */
   list<const O extends Common<string[]> & { separator?: RegExp }>(doc: string, o?: O) {
-    return def<string[], O>("list", doc, o, (raw) => raw.split(o?.separator ?? /[\s,]+/).filter((s) => s.length > 0));
+    return def<string[], O>("list", doc, o, (raw) => splitList(raw, o?.separator));
   },
   /** Every key under `name.`: values stay raw strings keyed by the rest of the key. */
   prefixed(doc: string, under?: string): KeyDef<Record<string, RawValue>, false> {

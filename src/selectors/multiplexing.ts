@@ -5,7 +5,7 @@ import type { Channel } from "../core/channel.ts";
 import type { ChannelSelector, Route } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
 import type { Event } from "../core/event.ts";
-import { key, type ConfigOf, type RawValue } from "../config/keys.ts";
+import { key, splitList, type ConfigOf, type RawValue } from "../config/keys.ts";
 
 export const multiplexingKeys = {
   header: key.string("header whose value chooses the channels", { default: "flume.selector.header" }),
@@ -20,7 +20,7 @@ interface Target {
   optional: Channel[];
 }
 
-const names = (raw: RawValue | undefined): string[] => raw?.value.split(/[\s,]+/).filter(Boolean) ?? [];
+const names = (raw: RawValue | undefined): string[] => (raw ? splitList(raw.value) : []);
 
 export class MultiplexingSelector implements ChannelSelector {
   private readonly byValue = new Map<string, Target>();

@@ -53,8 +53,10 @@ interface Current {
   readPos: number;
   safe: number;
   de: Deserializer;
+  /** Lines read and not yet put, from `qhead` on (a head index: no array shifting per batch). */
   queue: Event[];
   ends: number[];
+  qhead: number;
   eof: boolean;
   /** Broke a rule or could not be decoded: forgotten, not retired, once its delivered lines are safe. */
   setAside: boolean;
@@ -176,11 +178,17 @@ export class SpoolDirSource implements PollableSource {
       if (!(await this.openFile(next))) return "ready";
     }
     const c = this.cur!;
-    if (c.queue.length === 0 && !c.eof) await this.fill(c);
-    if (c.queue.length > 0) {
-      const n = Math.min(this.s.batchSize, c.queue.length);
-      const events = c.queue.splice(0, n);
-      const end = c.ends.splice(0, n)[n - 1]!;
+    if (c.qhead === c.queue.length && !c.eof) await this.fill(c);
+    if (c.qhead < c.queue.length) {
+      const n = Math.min(this.s.batchSize, c.queue.length - c.qhead);
+      const events = c.queue.slice(c.qhead, c.qhead + n);
+      const end = c.ends[c.qhead + n - 1]!;
+      c.qhead += n;
+      if (c.qhead === c.queue.length) {
+        c.queue = [];
+        c.ends = [];
+        c.qhead = 0;
+      }
       return this.put(events, end);
     }
     if (!c.eof) return "ready";
@@ -277,7 +285,7 @@ export class SpoolDirSource implements PollableSource {
     if (this.s.fileHeaderKey) headers[this.s.fileHeaderKey] = f.path;
     if (this.s.basenameHeaderKey) headers[this.s.basenameHeaderKey] = basename(f.path);
     const de: Deserializer = this.s.deserializer === "BLOB" ? new BlobDeserializer(this.s.maxBlobLength, start) : new LineDeserializer(this.s.maxLineLength, this.s.inputCharset, this.s.decodeErrorPolicy, this.s.inputCharset, start);
-    const c: Current = { ...f, fh, readPos: start, safe: start, de, queue: [], ends: [], eof: false, setAside: false, headers: Object.freeze(headers) as Record<string, string>, tracker: undefined as never };
+    const c: Current = { ...f, fh, readPos: start, safe: start, de, queue: [], ends: [], qhead: 0, eof: false, setAside: false, headers: Object.freeze(headers) as Record<string, string>, tracker: undefined as never };
     c.tracker = new AckTracker<number>((end) => {
       c.safe = end;
       this.scheduleMeta();
@@ -322,6 +330,7 @@ export class SpoolDirSource implements PollableSource {
     if (!keepQueued) {
       c.queue = [];
       c.ends = [];
+      c.qhead = 0;
     }
     this.counters.EventReadFail++;
     await this.markFailed({ path: c.path, rel: c.rel, size: now?.size ?? c.size, mtimeMs: now?.mtimeMs ?? c.mtimeMs, ino: c.ino }, reason);
