@@ -3,6 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } fro
 import { join } from "node:path";
 import avro from "avsc";
 import { spoolDirSourceType } from "../../src/sources/spooldir/index.ts";
+import { Tracker } from "../../src/sources/spooldir/tracker.ts";
 import { spawnSluice, tempDir, waitFor } from "../helpers/index.ts";
 import { agentConfig, delivered, numbered, range, startAgent, waitForLines } from "./taildir-harness.ts";
 
@@ -119,6 +120,19 @@ describe("spooldir basics", () => {
     const cfg = { spoolDir: dir, trackerDir: ".flumespool", trackingPolicy: "rename", fileSuffix: ".COMPLETED", includePattern: /^.*$/, ignorePattern: /^$/ };
     const rep = await spoolDirSourceType.inspect!(cfg as never, {} as never);
     expect(rep.items).toEqual([{ file: "p1.log", size: 4, offset: 0, state: "pending" }]);
+  });
+
+  test("status sees the directory as the source does: set-aside files left out, subdirectories with recursive search", async () => {
+    const { dir } = await setup();
+    await put(dir, "ok.log", "abc\n", 5);
+    await put(dir, "bad.log", "xyz\n", 5);
+    await mkdir(join(dir, "sub"));
+    await put(join(dir, "sub"), "deep.log", "d\n", 5);
+    const st = await stat(join(dir, "bad.log"));
+    await new Tracker(join(dir, ".flumespool")).markFailed("bad.log", { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, reason: "test" });
+    const cfg = { spoolDir: dir, trackerDir: ".flumespool", trackingPolicy: "rename", fileSuffix: ".COMPLETED", includePattern: /^.*$/, ignorePattern: /^$/, recursiveDirectorySearch: true };
+    const rep = await spoolDirSourceType.inspect!(cfg as never, {} as never);
+    expect(rep.items?.map((i) => i.file)).toEqual(["ok.log", join("sub", "deep.log")]);
   });
 });
 

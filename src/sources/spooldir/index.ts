@@ -1,14 +1,12 @@
 // The spooldir source type (Flume's SpoolDirectorySource): its key table, cross-field checks, factory and status
 // view. The run-time work is in source.ts; the tracker directory's formats in tracker.ts.
 
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType, type InspectReport } from "../../core/component-type.ts";
 import { key, type ConfigOf } from "../../config/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import { checkLineCharset } from "./deserializers.ts";
-import { resolveTrackerDir, SpoolDirSource } from "./source.ts";
+import { listCandidates, resolveTrackerDir, SpoolDirSource, type Candidate } from "./source.ts";
 import { Tracker } from "./tracker.ts";
 
 export const spoolDirKeys = {
@@ -88,20 +86,15 @@ export const spoolDirSourceType = defineType({
     const progress = await new Tracker(trackerDir).load();
     const items: Array<Record<string, string | number | null>> = [];
     let pendingBytes = 0;
-    const names = await readdir(cfg.spoolDir).catch(() => [] as string[]);
-    for (const n of names.sort()) {
-      if (n.startsWith(".") || (cfg.trackingPolicy === "rename" && n.endsWith(cfg.fileSuffix))) continue;
-      if (!cfg.includePattern.test(n) || cfg.ignorePattern.test(n)) continue;
-      const st = await stat(join(cfg.spoolDir, n)).catch(() => undefined);
-      if (!st?.isFile()) continue;
-      if (cfg.trackingPolicy === "tracker_dir") {
-        const mark = await stat(join(trackerDir, n + cfg.fileSuffix)).catch(() => undefined);
-        if (mark && st.mtimeMs <= mark.mtimeMs) continue;
-      }
-      const inProgress = typeof progress === "object" && progress.path === n && progress.ino === st.ino;
+    const tracker = new Tracker(trackerDir);
+    const files: Candidate[] = [];
+    // The same listing the source picks from: set-aside files and subdirectories (recursive) as it sees them.
+    await listCandidates({ ...cfg, trackerDir, recursive: cfg.recursiveDirectorySearch }, tracker, cfg.spoolDir, files);
+    for (const f of files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))) {
+      const inProgress = typeof progress === "object" && progress.path === f.rel && progress.ino === f.ino;
       const offset = inProgress ? progress.offset : 0;
-      pendingBytes += st.size - offset;
-      items.push({ file: n, size: st.size, offset, state: inProgress ? "in progress" : "pending" });
+      pendingBytes += f.size - offset;
+      items.push({ file: f.rel, size: f.size, offset, state: inProgress ? "in progress" : "pending" });
     }
     return {
       summary: { spoolDir: cfg.spoolDir, trackerDir, pending: items.length, bytesBehind: pendingBytes, tracker: typeof progress === "string" ? `unusable: ${progress}` : progress ? progress.path : null },

@@ -365,41 +365,11 @@ export class SpoolDirSource implements PollableSource {
     return all[0];
   }
 
-  private async list(dir: string, out: Candidate[]): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (!this.warned.has(`list:${dir}`)) this.log.warn(`cannot list ${dir}: ${describeError(err)}`);
-      this.warned.add(`list:${dir}`);
-      return;
-    }
-    for (const e of entries) {
-      const name = e.name;
-      const path = join(dir, name);
-      // Hidden files are a writer's work in progress by convention (Flume skips them too); so is the tracker dir.
-      if (name.startsWith(".") || path === this.s.trackerDir) continue;
-      if (e.isDirectory()) {
-        if (this.s.recursive) await this.list(path, out);
-        continue;
-      }
-      if (this.s.trackingPolicy === "rename" && name.endsWith(this.s.fileSuffix)) continue;
-      if (!this.s.includePattern.test(name) || this.s.ignorePattern.test(name)) continue;
-      const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile()) continue;
-      const rel = relative(this.s.spoolDir, path);
-      if (this.warned.has(`${rel}:${st.ino}`)) continue;
-      // tracker_dir: a marked name is done — unless the file is newer than its mark (a reused name, reported at pickup).
-      if (this.s.trackingPolicy === "tracker_dir" && (await this.markedDone(rel, st.mtimeMs))) continue;
-      const failed = await this.tracker.failedMark(rel);
-      if (failed && failed.ino === st.ino && failed.size === st.size && failed.mtimeMs === st.mtimeMs) continue;
-      out.push({ path, rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
-    }
-  }
-
-  private async markedDone(rel: string, fileMtimeMs: number): Promise<boolean> {
-    const m = await stat(this.tracker.completedMarker(rel, this.s.fileSuffix)).catch(() => undefined);
-    return m !== undefined && fileMtimeMs <= m.mtimeMs;
+  private list(dir: string, out: Candidate[]): Promise<void> {
+    return listCandidates(this.s, this.tracker, dir, out, (key) => this.warned.has(key), (d, err) => {
+      if (!this.warned.has(`list:${d}`)) this.log.warn(`cannot list ${d}: ${describeError(err)}`);
+      this.warned.add(`list:${d}`);
+    });
   }
 
   private scheduleMeta(): void {
@@ -431,4 +401,51 @@ async function exists(p: string): Promise<boolean> {
 /** trackerDir relative to spoolDir unless absolute (Flume's rule). */
 export function resolveTrackerDir(spoolDir: string, trackerDir: string): string {
   return isAbsolute(trackerDir) ? trackerDir : join(spoolDir, trackerDir);
+}
+
+type ListSettings = Pick<SpoolSettings, "spoolDir" | "trackerDir" | "trackingPolicy" | "fileSuffix" | "includePattern" | "ignorePattern" | "recursive">;
+
+/**
+ * The files of `dir` (and below, with recursive) that are eligible for ingestion: matching, not hidden, not done,
+ * not set aside while unchanged, and not skipped by `skip(rel:ino)`. The source's picker and `sluice status` share it.
+ */
+export async function listCandidates(
+  s: ListSettings,
+  tracker: Tracker,
+  dir: string,
+  out: Candidate[],
+  skip: (key: string) => boolean = () => false,
+  onListError: (dir: string, err: unknown) => void = () => {},
+): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    onListError(dir, err);
+    return;
+  }
+  for (const e of entries) {
+    const name = e.name;
+    const path = join(dir, name);
+    // Hidden files are a writer's work in progress by convention (Flume skips them too); so is the tracker dir.
+    if (name.startsWith(".") || path === s.trackerDir) continue;
+    if (e.isDirectory()) {
+      if (s.recursive) await listCandidates(s, tracker, path, out, skip, onListError);
+      continue;
+    }
+    if (s.trackingPolicy === "rename" && name.endsWith(s.fileSuffix)) continue;
+    if (!s.includePattern.test(name) || s.ignorePattern.test(name)) continue;
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    const rel = relative(s.spoolDir, path);
+    if (skip(`${rel}:${st.ino}`)) continue;
+    // tracker_dir: a marked name is done — unless the file is newer than its mark (a reused name, reported at pickup).
+    if (s.trackingPolicy === "tracker_dir") {
+      const mark = await stat(tracker.completedMarker(rel, s.fileSuffix)).catch(() => undefined);
+      if (mark && st.mtimeMs <= mark.mtimeMs) continue;
+    }
+    const failed = await tracker.failedMark(rel);
+    if (failed && failed.ino === st.ino && failed.size === st.size && failed.mtimeMs === st.mtimeMs) continue;
+    out.push({ path, rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+  }
 }
