@@ -3,7 +3,7 @@
 // (changed after pickup, a name reused) is set aside with a clear error; the rest of the directory goes on.
 
 import { watch, type FSWatcher } from "node:fs";
-import { open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, isAbsolute, join, relative } from "node:path";
 import { AckTracker } from "../../core/ack.ts";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
@@ -16,6 +16,7 @@ import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { BlobDeserializer, LineDeserializer, type DecodeErrorPolicy, type Deserializer } from "./deserializers.ts";
 import { META_NAME, Tracker, type Progress } from "./tracker.ts";
+import { listCandidates } from "./listing.ts";
 import { TRUNCATED_HEADER } from "../taildir/reader.ts";
 
 export interface SpoolSettings {
@@ -401,51 +402,4 @@ async function exists(p: string): Promise<boolean> {
 /** trackerDir relative to spoolDir unless absolute (Flume's rule). */
 export function resolveTrackerDir(spoolDir: string, trackerDir: string): string {
   return isAbsolute(trackerDir) ? trackerDir : join(spoolDir, trackerDir);
-}
-
-type ListSettings = Pick<SpoolSettings, "spoolDir" | "trackerDir" | "trackingPolicy" | "fileSuffix" | "includePattern" | "ignorePattern" | "recursive">;
-
-/**
- * The files of `dir` (and below, with recursive) that are eligible for ingestion: matching, not hidden, not done,
- * not set aside while unchanged, and not skipped by `skip(rel:ino)`. The source's picker and `sluice status` share it.
- */
-export async function listCandidates(
-  s: ListSettings,
-  tracker: Tracker,
-  dir: string,
-  out: Candidate[],
-  skip: (key: string) => boolean = () => false,
-  onListError: (dir: string, err: unknown) => void = () => {},
-): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    onListError(dir, err);
-    return;
-  }
-  for (const e of entries) {
-    const name = e.name;
-    const path = join(dir, name);
-    // Hidden files are a writer's work in progress by convention (Flume skips them too); so is the tracker dir.
-    if (name.startsWith(".") || path === s.trackerDir) continue;
-    if (e.isDirectory()) {
-      if (s.recursive) await listCandidates(s, tracker, path, out, skip, onListError);
-      continue;
-    }
-    if (s.trackingPolicy === "rename" && name.endsWith(s.fileSuffix)) continue;
-    if (!s.includePattern.test(name) || s.ignorePattern.test(name)) continue;
-    const st = await stat(path).catch(() => undefined);
-    if (!st?.isFile()) continue;
-    const rel = relative(s.spoolDir, path);
-    if (skip(`${rel}:${st.ino}`)) continue;
-    // tracker_dir: a marked name is done — unless the file is newer than its mark (a reused name, reported at pickup).
-    if (s.trackingPolicy === "tracker_dir") {
-      const mark = await stat(tracker.completedMarker(rel, s.fileSuffix)).catch(() => undefined);
-      if (mark && st.mtimeMs <= mark.mtimeMs) continue;
-    }
-    const failed = await tracker.failedMark(rel);
-    if (failed && failed.ino === st.ino && failed.size === st.size && failed.mtimeMs === st.mtimeMs) continue;
-    out.push({ path, rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
-  }
 }
