@@ -5,6 +5,7 @@ import { mkdir, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError } from "../../core/errors.ts";
+import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
 import { SourceCounters } from "../../metrics/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
@@ -60,7 +61,7 @@ export class TaildirSource implements PollableSource {
   /** Files with lines to put in this pass, in round-robin order. */
   private ready: TailFile[] = [];
   /** A batch a full channel refused: retried as is (with a new Ack) before anything else is read. */
-  private retry?: { tf: TailFile; events: import("../../core/event.ts").Event[]; end: number };
+  private retry?: { tf: TailFile; events: Event[]; end: number };
   private readonly watch: DirWatch;
   private saved: PositionRecord[] = [];
   private scannedOnce = false;
@@ -160,7 +161,7 @@ export class TaildirSource implements PollableSource {
     return this.put(tf, batch.events, batch.end);
   }
 
-  private async put(tf: TailFile, events: import("../../core/event.ts").Event[], end: number): Promise<PollStatus> {
+  private async put(tf: TailFile, events: Event[], end: number): Promise<PollStatus> {
     this.counters.EventReceivedCount += events.length;
     this.counters.AppendBatchReceivedCount++;
     // Kept until accepted: a full channel or a thrown error (a disk error, a bad interceptor) both retry this batch.
@@ -234,7 +235,7 @@ export class TaildirSource implements PollableSource {
       await this.adoptOrphans();
       this.scannedOnce = true;
       this.saved = [];
-      this.markDirty();
+      this.positions.changed();
     }
     if (full) this.lastFullSurvey = now;
     const list: Iterable<TailFile> = full ? [...this.files.values()] : [...touched].map((p) => this.byPath.get(p)).filter((tf): tf is TailFile => tf !== undefined);
@@ -265,7 +266,7 @@ export class TaildirSource implements PollableSource {
   private forget(tf: TailFile): void {
     this.files.delete(identityKey(tf.dev, tf.ino));
     if (this.byPath.get(tf.path) === tf) this.byPath.delete(tf.path);
-    this.markDirty();
+    this.positions.changed();
   }
 
   /** Lists one directory and starts tracking each new matching regular file; tracked files not seen are gone. */
@@ -319,7 +320,7 @@ export class TaildirSource implements PollableSource {
   /** Starts tracking a file: at its saved position when the position file knows it (same inode, same start), else at 0. */
   private async track(path: string, dev: number, ino: number, size: number, g: FileGroup, state: "active" | "gone" = "active", from?: { read: number; safe: number }): Promise<TailFile | undefined> {
     const headers = this.s.fileHeaderKey ? { ...g.headers, [this.s.fileHeaderKey]: path } : g.headers;
-    const tf = new TailFile(path, dev, ino, g.name, 0, headers, this.s, () => this.markDirty());
+    const tf = new TailFile(path, dev, ino, g.name, 0, headers, this.s, () => this.positions.changed());
     try {
       await tf.open();
     } catch (err) {
@@ -346,7 +347,7 @@ export class TaildirSource implements PollableSource {
     tf.state = state;
     this.files.set(identityKey(dev, ino), tf);
     if (state === "active" || !this.byPath.has(path)) this.byPath.set(path, tf);
-    this.markDirty();
+    this.positions.changed();
     return tf;
   }
 
@@ -401,13 +402,13 @@ export class TaildirSource implements PollableSource {
     if (st.size < tf.readPos) {
       this.log.warn(`${tf.path} was truncated (size ${st.size} < offset ${tf.readPos}); reading it again from its start`);
       tf.restartFromZero(!(await this.adoptCopy(tf)));
-      this.markDirty();
+      this.positions.changed();
     } else if (checkStart && (st.size !== tf.size || st.mtimeMs !== tf.mtimeMs)) {
       // copytruncate followed by fast writes can regrow a file past our offset: its first bytes tell.
       if (tf.readPos > 0 && (await tf.startChanged())) {
         this.log.warn(`${tf.path} was rewritten in place (its first bytes changed); reading it again from its start`);
         tf.restartFromZero(!(await this.adoptCopy(tf)));
-        this.markDirty();
+        this.positions.changed();
       }
     }
     if (st.size > tf.size) tf.lastGrowth = now;
@@ -440,10 +441,6 @@ export class TaildirSource implements PollableSource {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     this.log.warn(msg);
-  }
-
-  private markDirty(): void {
-    this.positions.changed();
   }
 
   /** What the position file says now: each tracked file at its safe offset (and, before the first scan, the saved ones). */
