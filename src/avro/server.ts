@@ -115,20 +115,30 @@ export class AvroRpcServer {
     return this.port;
   }
 
-  /** maxConnections and ipFilterRules; a refused socket is destroyed here. */
-  private async screen(socket: net.Socket): Promise<boolean> {
-    const peer = peerOf(socket);
-    let why: string | undefined;
-    if (this.conns.size >= this.o.maxConnections) why = `maxConnections (${this.o.maxConnections}) connections already open`;
-    else if (this.o.allow) {
-      const ok = await Promise.resolve(this.o.allow(normalizeIp(socket.remoteAddress ?? ""))).catch(() => false);
-      if (!ok) why = "denied by ipFilterRules";
-    }
-    if (why === undefined) return !socket.destroyed;
+  private refuse(socket: net.Socket, why: string): void {
     this.refused++;
-    this.warn(`refused ${peer}: ${why}`);
+    this.warn(`refused ${peerOf(socket)}: ${why}`);
     socket.destroy();
-    return false;
+  }
+
+  private get full(): boolean {
+    return this.conns.size >= this.o.maxConnections;
+  }
+
+  /** ipFilterRules (and maxConnections early, to spare the lookup); a refused socket is destroyed here. */
+  private async screen(socket: net.Socket): Promise<boolean> {
+    if (this.full) {
+      this.refuse(socket, `maxConnections (${this.o.maxConnections}) connections already open`);
+      return false;
+    }
+    if (this.o.allow) {
+      const ok = await Promise.resolve(this.o.allow(normalizeIp(socket.remoteAddress ?? ""))).catch(() => false);
+      if (!ok) {
+        this.refuse(socket, "denied by ipFilterRules");
+        return false;
+      }
+    }
+    return !socket.destroyed;
   }
 
   private async accept(socket: net.Socket): Promise<void> {
@@ -143,13 +153,6 @@ export class AvroRpcServer {
       socket.destroy();
       return;
     }
-    // Many handshakes may have passed screening at once: the bound holds at serving time too.
-    if (this.conns.size >= this.o.maxConnections) {
-      this.refused++;
-      this.warn(`refused ${peerOf(socket)}: maxConnections (${this.o.maxConnections}) connections already open`);
-      socket.destroy();
-      return;
-    }
     this.serve(socket);
   }
 
@@ -157,6 +160,11 @@ export class AvroRpcServer {
     // Screening or a TLS handshake may finish after stop() began: such a connection is not served.
     if (!this.server) {
       socket.destroy();
+      return;
+    }
+    // Many peers may pass screening at once (an ipFilter lookup, TLS handshakes): the bound holds here, where it counts.
+    if (this.full) {
+      this.refuse(socket, `maxConnections (${this.o.maxConnections}) connections already open`);
       return;
     }
     socket.setNoDelay(true);
