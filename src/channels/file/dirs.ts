@@ -31,4 +31,7 @@ export function checkDirs(cfg: FileChannelConfig, report: (key: string, message:
   if (cfg.backupCheckpointDir && cfg.checkpointDir && resolve(cfg.backupCheckpointDir) === resolve(cfg.checkpointDir)) {
     report("backupCheckpointDir", `backupCheckpointDir (${cfg.backupCheckpointDir}) must differ from checkpointDir`);
   }
+  if (cfg.backupCheckpointDir && data.includes(resolve(cfg.backupCheckpointDir))) {
+    report("backupCheckpointDir", `backupCheckpointDir (${cfg.backupCheckpointDir}) must not also be one of dataDirs (${cfg.dataDirs!.join(",")})`);
+  }
 }
