@@ -1,7 +1,6 @@
 // Test helpers: temp dirs, spawning real agents (bun main.ts or dist/sluice), bounded waiting, reading outputs.
 // Everything a test starts is registered for cleanup; every wait has a deadline.
 
-import { afterAll } from "bun:test";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,16 +12,22 @@ export const DENO = join(ROOT, "node_modules/.bin/deno");
 export const MAIN = join(ROOT, "main.ts");
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterAll(async () => {
-  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
-});
 
-/** Registers a cleanup to run after the test file's tests. */
+/**
+ * Runs every registered cleanup (newest first). Called by tests/helpers/cleanup.ts, which bunfig.toml preloads so
+ * that it runs once after all test files: this module is evaluated once per run, so an afterAll here would belong
+ * to the first file that imports it only, and what later files started would never be cleaned up.
+ */
+export async function runCleanups(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
+}
+
+/** Registers a cleanup to run after the test run. */
 export function onCleanup(fn: () => Promise<unknown> | unknown): void {
   cleanups.push(fn);
 }
 
-/** A fresh temp dir, removed after the file's tests. */
+/** A fresh temp dir, removed after the test run. */
 export async function tempDir(prefix = "sluice-test-"): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), prefix));
   onCleanup(() => rm(d, { recursive: true, force: true }));
