@@ -62,6 +62,15 @@ function parseJsonArray(text: string): Decoded {
   return toEvents(value, "event");
 }
 
+/** Whether a line starts with `{` and ends with `}` (around whitespace): two character looks, no regex scan. */
+function isOneObject(line: string): boolean {
+  let a = 0;
+  let b = line.length - 1;
+  while (a <= b && line.charCodeAt(a) <= 32) a++;
+  while (b >= a && line.charCodeAt(b) <= 32) b--;
+  return a < b && line.charCodeAt(a) === 0x7b && line.charCodeAt(b) === 0x7d;
+}
+
 function parseNdjson(text: string): Decoded {
   const lines = text.split("\n");
   if (lines.length > 0 && lines[lines.length - 1]!.trim() === "") lines.pop();
@@ -70,7 +79,7 @@ function parseNdjson(text: string): Decoded {
   // object on its own (starts with { and ends with }) and the count matches; otherwise every line is parsed alone,
   // which also names the bad line.
   let values: unknown[] | undefined;
-  if (lines.every((l) => /^\s*\{[^]*\}\s*$/.test(l))) {
+  if (lines.every(isOneObject)) {
     try {
       values = JSON.parse(`[${lines.join(",")}]`) as unknown[];
       if (values.length !== lines.length) values = undefined;
