@@ -43,11 +43,24 @@ export class Reader {
     throw new AvroProtocolError("varint longer than 2^56");
   }
 
-  /** A length or block count: not negative (unless `signed`), and never more items than bytes left. */
+  /** A length or block count, never more items than bytes left (`minBytesEach` is at least 1 byte an item). */
   private count(what: string, minBytesEach: number): number {
     const n = this.long();
-    if (Math.abs(n) * minBytesEach > this.left) throw new AvroProtocolError(`${what} declares ${n} but only ${this.left} bytes follow`);
+    if (Math.abs(n) * Math.max(1, minBytesEach) > this.left) throw new AvroProtocolError(`${what} declares ${n} but only ${this.left} bytes follow`);
     return n;
+  }
+
+  /**
+   * The item count of the next array or map block (0: the end). A negative count is followed by the block's byte
+   * size, which is read and checked too. Items that encode to no bytes (null, an empty record) still count one byte
+   * each here: a declared count is never trusted past the bytes present.
+   */
+  block(what: string, minBytesEach: number): number {
+    const n = this.count(what, minBytesEach);
+    if (n >= 0) return n;
+    const size = this.long();
+    if (size < 0 || size > this.left) throw new AvroProtocolError(`${what} declares a block of ${size} bytes but only ${this.left} bytes follow`);
+    return -n;
   }
 
   bytes(): Uint8Array {
@@ -92,12 +105,8 @@ export class Reader {
   stringMap(): Record<string, string> {
     let out: Record<string, string> | undefined;
     for (;;) {
-      let n = this.count("map block", 2);
+      const n = this.block("map block", 2);
       if (n === 0) return out ?? {};
-      if (n < 0) {
-        n = -n;
-        this.long();
-      }
       out ??= {};
       for (let i = 0; i < n; i++) {
         const k = this.string();
@@ -108,14 +117,11 @@ export class Reader {
 
   /** A map<bytes> (call and handshake metadata). */
   bytesMap(): Record<string, Uint8Array> {
-    const out: Record<string, Uint8Array> = {};
+    // No prototype: a key such as "__proto__" or "constructor" is an ordinary entry, never an inherited one.
+    const out: Record<string, Uint8Array> = Object.create(null);
     for (;;) {
-      let n = this.count("map block", 2);
+      const n = this.block("map block", 2);
       if (n === 0) return out;
-      if (n < 0) {
-        n = -n;
-        this.long();
-      }
       for (let i = 0; i < n; i++) {
         const k = this.string();
         out[k] = this.bytes();
@@ -132,12 +138,8 @@ export class Reader {
   events(): Event[] {
     const out: Event[] = [];
     for (;;) {
-      let n = this.count("array block", 2);
+      const n = this.block("array block", 2);
       if (n === 0) return out;
-      if (n < 0) {
-        n = -n;
-        this.long();
-      }
       for (let i = 0; i < n; i++) out.push(this.event());
     }
   }

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { makeEvent } from "../../src/core/event.ts";
-import { AVRO_FLUME_EVENT_SCHEMA, ContainerError, decodeAvroContainer, encodeAvroContainer } from "../../src/sinks/http/avro-container.ts";
+import { AVRO_FLUME_EVENT_SCHEMA, ContainerError, decodeAvroContainer, encodeAvroContainer } from "../../src/avro/container.ts";
 import { tempDir } from "../helpers/index.ts";
 
 const PY = "/usr/bin/python3";

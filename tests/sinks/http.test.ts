@@ -7,7 +7,7 @@ import { DeliveryError } from "../../src/core/errors.ts";
 import { makeEvent, type Event } from "../../src/core/event.ts";
 import { MemoryChannel, memoryKeys } from "../../src/channels/memory.ts";
 import { ReplicatingSelector } from "../../src/selectors/replicating.ts";
-import { decodeAvroContainer } from "../../src/sinks/http/avro-container.ts";
+import { decodeAvroContainer } from "../../src/avro/container.ts";
 import { HttpSink, httpSinkKeys, httpSinkType } from "../../src/sinks/http/index.ts";
 import { HttpSource, httpSourceKeys } from "../../src/sources/http/index.ts";
 import { configureLogging, getLogger } from "../../src/util/log.ts";

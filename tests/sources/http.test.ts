@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { Buffer } from "node:buffer";
 import { gzipSync } from "node:zlib";
 import { connect } from "node:net";
 import { parseKeys, type KeySpec, type ConfigOf } from "../../src/config/keys.ts";
@@ -6,7 +7,7 @@ import { ChannelProcessor } from "../../src/core/channel-processor.ts";
 import type { Event } from "../../src/core/event.ts";
 import { MemoryChannel, memoryKeys } from "../../src/channels/memory.ts";
 import { ReplicatingSelector } from "../../src/selectors/replicating.ts";
-import { encodeAvroContainer } from "../../src/sinks/http/avro-container.ts";
+import { encodeAvroContainer } from "../../src/avro/container.ts";
 import { HttpSource, httpSourceKeys } from "../../src/sources/http/index.ts";
 import { configureLogging, getLogger } from "../../src/util/log.ts";
 
@@ -131,6 +132,28 @@ describe("http source: bad input is rejected and nothing of it is committed", ()
       expect((await r.drain()).map(text)).toEqual(["good"]);
     });
   }
+
+  test("a 261-byte avro container declaring a 2^27-entry header map is answered 400 at once, and a good request sent meanwhile is not held", async () => {
+    const r = await rig();
+    // One record whose header map declares 2^27 entries but holds one.
+    const good = encodeAvroContainer([{ headers: {}, body: new Uint8Array(10) }]);
+    const header = good.subarray(0, good.length - 16 - 12 - 2);
+    const sync = good.subarray(good.length - 16);
+    const data = [0x80, 0x80, 0x80, 0x80, 0x01, 2, 0x61, 2, 0x62, 0, 0, 0];
+    const hostile = Buffer.concat([header, Buffer.from([2, data.length * 2, ...data]), sync]); // zig-zag varints: count 1, size 12
+    const started = performance.now();
+    const [bad, ok] = await Promise.all([
+      post(r.url, hostile, { "Content-Type": "avro/binary" }),
+      post(r.url, '[{"body":"good"}]', { "Content-Type": "application/json" }),
+    ]);
+    const took = performance.now() - started;
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/avro container: block at byte \d+: event 0 .*map block declares 134217728/);
+    expect(ok.status).toBe(200);
+    // Generous for a loaded machine; the unbounded decoder took seconds here.
+    expect(took).toBeLessThan(1000);
+    expect((await r.drain()).map(text)).toEqual(["good"]);
+  });
 
   test("answers 503 with Retry-After when the channel is full, and commits nothing", async () => {
     const r = await rig({}, { capacity: 5, transactionCapacity: 5, "keep-alive": "100ms" });

@@ -1,9 +1,9 @@
 // Request bodies of the http sink, chosen once per sink: `json` (Flume's JSONHandler array
-// `[{"headers":{…},"body":"…"}]`), `ndjson` (one such object per line) or `avro` (see avro-container.ts).
+// `[{"headers":{…},"body":"…"}]`), `ndjson` (one such object per line) or `avro` (see src/avro/container.ts).
 // json/ndjson bodies are decoded as UTF-8 text, as Flume's JSONHandler expects; avro keeps arbitrary bytes.
 
 import type { Event } from "../../core/event.ts";
-import { encodeAvroContainer } from "./avro-container.ts";
+import { encodeAvroContainer } from "../../avro/container.ts";
 import { bodyTexts } from "../../util/text.ts";
 
 export type Format = "json" | "ndjson" | "avro";

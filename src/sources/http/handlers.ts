@@ -4,7 +4,7 @@
 // Every rejection names what is malformed and where ("event 3: body is not a string").
 
 import type { Event } from "../../core/event.ts";
-import { ContainerError, decodeAvroContainer } from "../../sinks/http/avro-container.ts";
+import { ContainerError, decodeAvroContainer } from "../../avro/container.ts";
 
 export type Decoded = { ok: true; events: Event[] } | { ok: false; status: 400 | 413 | 415; message: string };
 

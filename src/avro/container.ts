@@ -1,0 +1,183 @@
+// The Avro object container of Flume events that the http sink sends with `format = avro` and the http source reads.
+// Layout (Avro 1.x spec, "Object Container Files"):
+//   header: magic "Obj" 0x01 · metadata map<bytes> {"avro.schema": the AvroFlumeEvent schema JSON, "avro.codec":
+//           "null" | "deflate"} · a 16-byte sync marker
+//   blocks: event count (zig-zag varint long) · byte size of the block's data (long) · the events, each an
+//           AvroFlumeEvent record {headers: map<string>, body: bytes} (deflate: raw RFC 1951 data) · the sync marker
+// We write one block per request with codec "null" (HTTP gzip compresses the whole body instead); we read either codec.
+// Reading trusts nothing the bytes declare: the header and every event are read with codec.ts's bounded Reader
+// (avsc's decoders trust declared counts, so a few hundred bytes could hold the event loop for seconds); a writer
+// schema other than AvroFlumeEvent itself is read with schema-reader.ts. Every block's count is checked against
+// its size, its size against what is left, and its sync marker.
+
+import { Buffer } from "node:buffer";
+import { inflateRawSync } from "node:zlib";
+import avro from "avsc";
+import type { Event } from "../core/event.ts";
+import { Reader } from "./codec.ts";
+import { AvroProtocolError } from "./errors.ts";
+import { compileReader, minBytes } from "./schema-reader.ts";
+
+export const AVRO_FLUME_EVENT_SCHEMA = {
+  type: "record",
+  name: "AvroFlumeEvent",
+  namespace: "org.apache.flume.source.avro",
+  fields: [
+    { name: "headers", type: { type: "map", values: "string" } },
+    { name: "body", type: "bytes" },
+  ],
+} as const;
+
+const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]);
+const SYNC_SIZE = 16;
+const eventType = avro.Type.forSchema(AVRO_FLUME_EVENT_SCHEMA as unknown as avro.Schema);
+// Only for writing: reading goes through the bounded Reader.
+const headerType = avro.Type.forSchema({
+  type: "record",
+  name: "org.apache.avro.file.Header",
+  fields: [
+    { name: "magic", type: { type: "fixed", name: "Magic", size: 4 } },
+    { name: "meta", type: { type: "map", values: "bytes" } },
+    { name: "sync", type: { type: "fixed", name: "Sync", size: SYNC_SIZE } },
+  ],
+});
+const longType = avro.Type.forSchema("long");
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const SCHEMA_JSON = Buffer.from(JSON.stringify(AVRO_FLUME_EVENT_SCHEMA));
+
+/** Encodes a batch as a container with one block. */
+export function encodeAvroContainer(events: readonly Event[]): Uint8Array {
+  const sync = Buffer.from(crypto.getRandomValues(new Uint8Array(SYNC_SIZE)));
+  const header = headerType.toBuffer({ magic: MAGIC, meta: { "avro.schema": SCHEMA_JSON, "avro.codec": Buffer.from("null") }, sync });
+  // Size the data buffer from the bodies and header texts (UTF-8 is at most 3 bytes per UTF-16 unit) plus varints.
+  let estimate = 0;
+  for (const e of events) {
+    estimate += e.body.byteLength + 20;
+    for (const k in e.headers) estimate += (k.length + e.headers[k]!.length) * 3 + 20;
+  }
+  // The estimate is an upper bound, so encoding never runs out of room; avsc would return a negative offset if it did.
+  const data = Buffer.allocUnsafe(estimate);
+  let pos = 0;
+  for (const e of events) {
+    const body = e.body instanceof Buffer ? e.body : Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength);
+    pos = eventType.encode({ headers: e.headers, body }, data, pos);
+    if (pos < 0) throw new Error("avro container: the size estimate was short (a bug)");
+  }
+  const count = longType.toBuffer(events.length);
+  const size = longType.toBuffer(pos);
+  return Buffer.concat([header, count, size, data.subarray(0, pos), sync]);
+}
+
+/** A malformed container: the message says what and where (byte offset); `tooLarge` when a size limit was hit. */
+export class ContainerError extends Error {
+  constructor(
+    message: string,
+    readonly tooLarge = false,
+  ) {
+    super(message);
+  }
+}
+
+type EventRead = { read: (r: Reader) => Event; minBytes: number };
+
+/** The fast path: the writer schema is AvroFlumeEvent itself (what Flume and sluice write). */
+const FLUME_EVENT_READ: EventRead = { read: (r) => r.event(), minBytes: 2 };
+
+/**
+ * How records of the writer schema become events, by Avro's resolution rules for the AvroFlumeEvent reader: fields
+ * matched by name (extra writer fields are skipped), and string and bytes promote to each other.
+ */
+function eventRead(schemaText: string): EventRead {
+  let writer: avro.Type;
+  try {
+    writer = avro.Type.forSchema(JSON.parse(schemaText));
+  } catch (err) {
+    throw new ContainerError(`the container's avro.schema is not a valid Avro schema: ${(err as Error).message}`);
+  }
+  if (writer.equals(eventType)) return FLUME_EVENT_READ;
+  const fields = (writer as { fields?: Array<{ name: string; type: avro.Type }> }).fields;
+  const not = (why: string) => new ContainerError(`the container's schema is not a Flume event record {headers: map<string>, body: bytes}: ${why}`);
+  if (writer.typeName !== "record" || !fields) throw not(`it is ${writer.typeName === "record" ? "a record" : `of type ${writer.typeName}`}`);
+  const headers = fields.find((f) => f.name === "headers")?.type as (avro.Type & { valuesType?: avro.Type }) | undefined;
+  const body = fields.find((f) => f.name === "body")?.type;
+  if (!headers || headers.typeName !== "map" || !["string", "bytes"].includes(headers.valuesType!.typeName)) throw not("no field headers of type map<string>");
+  if (!body || !["string", "bytes"].includes(body.typeName)) throw not("no field body of type bytes");
+  const record = compileReader(writer);
+  const bytesValues = headers.valuesType!.typeName === "bytes";
+  const stringBody = body.typeName === "string";
+  return {
+    minBytes: Math.max(1, minBytes(writer)),
+    read(r) {
+      const v = record(r) as { headers: Record<string, string | Uint8Array>; body: string | Uint8Array };
+      if (bytesValues) for (const k in v.headers) v.headers[k] = decoder.decode(v.headers[k] as Uint8Array);
+      return { headers: v.headers as Record<string, string>, body: stringBody ? encoder.encode(v.body as string) : (v.body as Uint8Array) };
+    },
+  };
+}
+
+/**
+ * Decodes a container into events; bodies are views into `bytes` (codec null) or into the inflated block.
+ * `maxInflated` bounds the inflated size of deflate blocks in total (zip bombs).
+ */
+export function decodeAvroContainer(bytes: Uint8Array, maxInflated: number): Event[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 4 || !buf.subarray(0, 4).equals(MAGIC)) throw new ContainerError("not an Avro object container (no Obj\\x01 magic)");
+  const r = new Reader(buf, 4);
+  let meta: Record<string, Uint8Array>;
+  let sync: Uint8Array;
+  try {
+    meta = r.bytesMap();
+    sync = r.fixed(SYNC_SIZE);
+  } catch (err) {
+    throw new ContainerError(`the container header is truncated or malformed: ${(err as Error).message}`);
+  }
+  const codecBytes = meta["avro.codec"];
+  const codec = codecBytes ? decoder.decode(codecBytes) : "null";
+  if (codec !== "null" && codec !== "deflate") throw new ContainerError(`unsupported codec "${codec}" (null or deflate)`);
+  const schemaBytes = meta["avro.schema"];
+  if (!schemaBytes || schemaBytes.byteLength === 0) throw new ContainerError("the container header has no avro.schema");
+  const { read, minBytes: eventMin } = eventRead(decoder.decode(schemaBytes));
+  const events: Event[] = [];
+  let inflated = 0;
+  while (r.left > 0) {
+    const blockAt = r.pos;
+    let count: number;
+    let size: number;
+    try {
+      count = r.long();
+      size = r.long();
+    } catch {
+      throw new ContainerError(`block at byte ${blockAt}: the block count or size is not a valid Avro long`);
+    }
+    if (count < 0 || size < 0 || size + SYNC_SIZE > r.left) {
+      throw new ContainerError(`block at byte ${blockAt}: truncated or declares more bytes than the body holds`);
+    }
+    let data: Uint8Array = buf.subarray(r.pos, r.pos + size);
+    r.pos += size;
+    if (codec === "deflate") {
+      try {
+        data = inflateRawSync(data, { maxOutputLength: Math.max(1, maxInflated - inflated) });
+      } catch (err) {
+        if (err instanceof RangeError) throw new ContainerError(`block at byte ${blockAt}: inflates past the size limit (${maxInflated} bytes)`, true);
+        throw new ContainerError(`block at byte ${blockAt}: bad deflate data`);
+      }
+      inflated += data.length;
+    }
+    if (count * eventMin > data.byteLength) {
+      throw new ContainerError(`block at byte ${blockAt}: declares ${count} events but holds only ${data.byteLength} bytes`);
+    }
+    if (Buffer.compare(r.fixed(SYNC_SIZE), sync) !== 0) throw new ContainerError(`block at byte ${blockAt}: sync marker mismatch`);
+    const block = new Reader(data);
+    for (let i = 0; i < count; i++) {
+      try {
+        events.push(read(block));
+      } catch (err) {
+        if (!(err instanceof AvroProtocolError)) throw err;
+        throw new ContainerError(`block at byte ${blockAt}: event ${i} is truncated or malformed (${err.message})`);
+      }
+    }
+    if (block.left !== 0) throw new ContainerError(`block at byte ${blockAt}: ${block.left} bytes left after ${count} events`);
+  }
+  return events;
+}
