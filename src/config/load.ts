@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import type { Kind } from "../core/component-type.ts";
 import { ConfigError, describeError, type ConfigProblem } from "../core/errors.ts";
-import { lookupType } from "../core/registry.ts";
+import { lookupType } from "../registry.ts";
 import { closest, parseKeys, type ComponentConfig, type RawValue } from "./keys.ts";
 import { parseProperties } from "./properties.ts";
 

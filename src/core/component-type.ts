@@ -1,5 +1,5 @@
 // The shape of a registered component type: its kind, names, key table, cross-field check and factory.
-// Each component file exports one of these; core/registry.ts lists them all.
+// Each component file exports one of these; src/registry.ts lists them all.
 
 import type { ConfigOf, KeySpec } from "../config/keys.ts";
 import type { Channel } from "./channel.ts";

@@ -5,7 +5,7 @@ import { drain, events, log, names, openSpill, put, spillConfig } from "./file-h
 import { tempDir } from "../helpers/index.ts";
 import { SpillableChannel } from "../../src/channels/spillable.ts";
 import { AckTracker } from "../../src/core/ack.ts";
-import { lookupType } from "../../src/core/registry.ts";
+import { lookupType } from "../../src/registry.ts";
 
 channelContract("spillablememory (memory part only)", async (o) => {
   const dir = await tempDir("sluice-spill-");

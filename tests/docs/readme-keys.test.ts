@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { allTypes } from "../../src/core/registry.ts";
+import { allTypes } from "../../src/registry.ts";
 import type { Kind } from "../../src/core/component-type.ts";
 import type { KeySpec } from "../../src/config/keys.ts";
 import { ROOT } from "../helpers/index.ts";

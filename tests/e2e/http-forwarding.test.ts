@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { lookupType } from "../../src/core/registry.ts";
+import { lookupType } from "../../src/registry.ts";
 import { freePort, readAllLines, spawnSluice, tempDir, waitFor, writeConfig, type Spawned } from "../helpers/index.ts";
 
 /** The aggregator's channel: the durable file channel once it is registered, else memory (then stops are graceful). */

@@ -1,33 +1,33 @@
 // The one place that knows component type names: Flume's short names (case-insensitive) and class names map to
 // each component's type definition. Add a component by adding its type to the list of its kind below.
 
-import type { ComponentType, Kind } from "./component-type.ts";
-import { memoryChannelType } from "../channels/memory.ts";
-import { fileChannelType } from "../channels/file/index.ts";
-import { spillableChannelType } from "../channels/spillable.ts";
-import { seqSourceType } from "../sources/seq.ts";
-import { taildirSourceType } from "../sources/taildir/index.ts";
-import { spoolDirSourceType } from "../sources/spooldir/index.ts";
-import { fileRollSinkType } from "../sinks/file-roll.ts";
-import { loggerSinkType } from "../sinks/logger.ts";
-import { nullSinkType } from "../sinks/null.ts";
-import { avroSinkType } from "../sinks/avro.ts";
-import { avroSourceType } from "../sources/avro.ts";
-import { replicatingSelectorType } from "../selectors/replicating.ts";
-import { defaultSinkProcessorType } from "../sinkgroups/default.ts";
-import { httpSourceType } from "../sources/http/index.ts";
-import { httpSinkType } from "../sinks/http/index.ts";
-import { failoverSinkProcessorType } from "../sinkgroups/failover.ts";
-import { loadBalanceSinkProcessorType } from "../sinkgroups/load-balance.ts";
-import { timestampInterceptorType } from "../interceptors/timestamp.ts";
-import { hostInterceptorType } from "../interceptors/host.ts";
-import { staticInterceptorType } from "../interceptors/static.ts";
-import { removeHeaderInterceptorType } from "../interceptors/remove-header.ts";
-import { uuidInterceptorType } from "../interceptors/uuid.ts";
-import { regexFilterInterceptorType } from "../interceptors/regex-filter.ts";
-import { regexExtractorInterceptorType } from "../interceptors/regex-extractor.ts";
-import { searchReplaceInterceptorType } from "../interceptors/search-replace.ts";
-import { multiplexingSelectorType } from "../selectors/multiplexing.ts";
+import type { ComponentType, Kind } from "./core/component-type.ts";
+import { memoryChannelType } from "./channels/memory.ts";
+import { fileChannelType } from "./channels/file/index.ts";
+import { spillableChannelType } from "./channels/spillable.ts";
+import { seqSourceType } from "./sources/seq.ts";
+import { taildirSourceType } from "./sources/taildir/index.ts";
+import { spoolDirSourceType } from "./sources/spooldir/index.ts";
+import { fileRollSinkType } from "./sinks/file-roll.ts";
+import { loggerSinkType } from "./sinks/logger.ts";
+import { nullSinkType } from "./sinks/null.ts";
+import { avroSinkType } from "./sinks/avro.ts";
+import { avroSourceType } from "./sources/avro.ts";
+import { replicatingSelectorType } from "./selectors/replicating.ts";
+import { defaultSinkProcessorType } from "./sinkgroups/default.ts";
+import { httpSourceType } from "./sources/http/index.ts";
+import { httpSinkType } from "./sinks/http/index.ts";
+import { failoverSinkProcessorType } from "./sinkgroups/failover.ts";
+import { loadBalanceSinkProcessorType } from "./sinkgroups/load-balance.ts";
+import { timestampInterceptorType } from "./interceptors/timestamp.ts";
+import { hostInterceptorType } from "./interceptors/host.ts";
+import { staticInterceptorType } from "./interceptors/static.ts";
+import { removeHeaderInterceptorType } from "./interceptors/remove-header.ts";
+import { uuidInterceptorType } from "./interceptors/uuid.ts";
+import { regexFilterInterceptorType } from "./interceptors/regex-filter.ts";
+import { regexExtractorInterceptorType } from "./interceptors/regex-extractor.ts";
+import { searchReplaceInterceptorType } from "./interceptors/search-replace.ts";
+import { multiplexingSelectorType } from "./selectors/multiplexing.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyType = ComponentType<any, any>;
