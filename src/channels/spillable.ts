@@ -19,7 +19,7 @@ import { defineType } from "../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, describeError } from "../core/errors.ts";
 import { bodyBytes, type Event } from "../core/event.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
-import { ChannelCounters } from "../metrics/counters.ts";
+import { ChannelCounters } from "../core/counters.ts";
 import { Deque } from "../util/deque.ts";
 import type { Logger } from "../util/log.ts";
 import { totalMemoryBytes } from "../runtime.ts";

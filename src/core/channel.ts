@@ -4,7 +4,7 @@
 import type { Ack } from "./ack.ts";
 import type { Lifecycle } from "./component.ts";
 import type { Event } from "./event.ts";
-import type { ChannelCounters } from "../metrics/counters.ts";
+import type { ChannelCounters } from "./counters.ts";
 import { TransactionCapacityError } from "./errors.ts";
 
 export interface Transaction {

@@ -5,7 +5,7 @@ import type { Channel } from "./channel.ts";
 import type { Event } from "./event.ts";
 import type { Lifecycle } from "./component.ts";
 import { DeliveryError, describeError } from "./errors.ts";
-import type { SinkCounters } from "../metrics/counters.ts";
+import type { SinkCounters } from "./counters.ts";
 import type { Logger } from "../util/log.ts";
 import { backoffDelay } from "../util/backoff.ts";
 

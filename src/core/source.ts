@@ -2,7 +2,7 @@
 // source (avro, http) runs its own server between start() and stop().
 
 import type { Lifecycle } from "./component.ts";
-import type { SourceCounters } from "../metrics/counters.ts";
+import type { SourceCounters } from "./counters.ts";
 import { describeError } from "./errors.ts";
 import type { Logger } from "../util/log.ts";
 

@@ -4,7 +4,7 @@ import type { Channel } from "../core/channel.ts";
 import { defineType } from "../core/component-type.ts";
 import { takeAndDeliver, type Sink, type SinkStatus } from "../core/sink.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
-import { SinkCounters } from "../metrics/counters.ts";
+import { SinkCounters } from "../core/counters.ts";
 
 export const nullKeys = {
   batchSize: key.int("events per take", { default: 100, min: 1 }),

@@ -8,7 +8,7 @@ import { describeError } from "../core/errors.ts";
 import type { Event } from "../core/event.ts";
 import type { Source } from "../core/source.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
-import { SourceCounters } from "../metrics/counters.ts";
+import { SourceCounters } from "../core/counters.ts";
 import type { Logger } from "../util/log.ts";
 import type { Status } from "../avro/codec.ts";
 import { DEFAULT_MAX_BUFFERS } from "../avro/framing.ts";

@@ -7,7 +7,7 @@ import { defineType } from "../core/component-type.ts";
 import { emptyHeaders, type Event } from "../core/event.ts";
 import type { PollableSource, PollStatus } from "../core/source.ts";
 import { key, type ConfigOf } from "../config/keys.ts";
-import { SourceCounters } from "../metrics/counters.ts";
+import { SourceCounters } from "../core/counters.ts";
 
 export const seqKeys = {
   totalEvents: key.int("events to generate, then stop (default: no end)", { default: Number.MAX_SAFE_INTEGER, min: 0, defaultText: "no end" }),

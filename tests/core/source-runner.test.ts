@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { PollingRunner, type PollableSource, type PollStatus } from "../../src/core/source.ts";
-import { SourceCounters } from "../../src/metrics/counters.ts";
+import { SourceCounters } from "../../src/core/counters.ts";
 import { getLogger } from "../../src/util/log.ts";
 import { waitFor } from "../helpers/index.ts";
 

@@ -5,7 +5,7 @@ import { MemoryChannel, memoryKeys } from "../../src/channels/memory.ts";
 import { DeliveryError } from "../../src/core/errors.ts";
 import { makeEvent } from "../../src/core/event.ts";
 import { takeAndDeliver, type Sink, type SinkStatus } from "../../src/core/sink.ts";
-import { SinkCounters } from "../../src/metrics/counters.ts";
+import { SinkCounters } from "../../src/core/counters.ts";
 import { FailoverSinkProcessor, failoverKeys } from "../../src/sinkgroups/failover.ts";
 import { LoadBalanceSinkProcessor, loadBalanceKeys } from "../../src/sinkgroups/load-balance.ts";
 import { configureLogging, getLogger } from "../../src/util/log.ts";

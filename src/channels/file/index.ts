@@ -12,7 +12,7 @@ import { defineType } from "../../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import { key, type ConfigOf } from "../../config/keys.ts";
-import { ChannelCounters } from "../../metrics/counters.ts";
+import { ChannelCounters } from "../../core/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { comparePos, encodeCheckpoint, writeCheckpoint, type WalPos } from "./checkpoint.ts";

@@ -10,7 +10,7 @@ import { DeliveryError, describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import { takeAndDeliver, type Refusal, type Sink, type SinkStatus } from "../../core/sink.ts";
 import { key, type ConfigOf } from "../../config/keys.ts";
-import { SinkCounters } from "../../metrics/counters.ts";
+import { SinkCounters } from "../../core/counters.ts";
 import { fetchTrusting } from "../../runtime.ts";
 import type { Logger } from "../../util/log.ts";
 import { CONTENT_TYPES, encoderFor, eventSize } from "./formats.ts";

@@ -11,7 +11,7 @@ import { defineType } from "../../core/component-type.ts";
 import { describeError, TransactionCapacityError } from "../../core/errors.ts";
 import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf } from "../../config/keys.ts";
-import { SourceCounters } from "../../metrics/counters.ts";
+import { SourceCounters } from "../../core/counters.ts";
 import { serve, type Server } from "../../runtime.ts";
 import type { Logger } from "../../util/log.ts";
 import { readBody } from "./body.ts";

@@ -11,7 +11,7 @@ import { describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
 import { Signal } from "../../util/signal.ts";
-import { SourceCounters } from "../../metrics/counters.ts";
+import { SourceCounters } from "../../core/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { BlobDeserializer, LineDeserializer, type DecodeErrorPolicy, type Deserializer } from "./deserializers.ts";

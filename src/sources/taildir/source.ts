@@ -7,7 +7,7 @@ import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
-import { SourceCounters } from "../../metrics/counters.ts";
+import { SourceCounters } from "../../core/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { collectGarbage } from "../../runtime.ts";
