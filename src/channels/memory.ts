@@ -8,7 +8,7 @@ import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError } from "../core/errors.ts";
 import { bodyBytes, type Event } from "../core/event.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import { ChannelCounters } from "../core/counters.ts";
 import { Deque } from "../util/deque.ts";
 import { totalMemoryBytes } from "../runtime.ts";

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { Agent } from "../core/agent.ts";
 import { buildAgentSpec } from "../config/load.ts";
-import { parseDuration } from "../config/keys.ts";
+import { parseDuration } from "../core/keys.ts";
 import { ConfigError, describeError, UsageError } from "../core/errors.ts";
 import { onSignal } from "../runtime.ts";
 import { getLogger, type Logger } from "../util/log.ts";

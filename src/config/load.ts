@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import type { Kind } from "../core/component-type.ts";
 import { ConfigError, describeError, type ConfigProblem } from "../core/errors.ts";
 import { lookupType } from "../registry.ts";
-import { closest, parseKeys, type ComponentConfig, type RawValue } from "./keys.ts";
+import { closest, parseKeys, type ComponentConfig, type RawValue } from "../core/keys.ts";
 import { parseProperties } from "./properties.ts";
 
 /** A component whose type was found and whose keys parsed. */

@@ -1,7 +1,7 @@
 // The shape of a registered component type: its kind, names, key table, cross-field check and factory.
 // Each component file exports one of these; src/registry.ts lists them all.
 
-import type { ConfigOf, KeySpec } from "../config/keys.ts";
+import type { ConfigOf, KeySpec } from "./keys.ts";
 import type { Channel } from "./channel.ts";
 import type { ChannelProcessor, ChannelSelector, Interceptor } from "./channel-processor.ts";
 import type { ComponentContext } from "./component.ts";

@@ -5,7 +5,7 @@ import os from "node:os";
 import type { Interceptor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
 import { withHeader, type Event } from "../core/event.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import { hostName } from "../runtime.ts";
 
 export const hostKeys = {

@@ -5,7 +5,7 @@
 import type { Interceptor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
 import { withHeader, type Event } from "../core/event.ts";
-import { key, type ConfigOf, type RawValue } from "../config/keys.ts";
+import { key, type ConfigOf, type RawValue } from "../core/keys.ts";
 import { bodyTexts } from "../util/text.ts";
 
 export const regexExtractorKeys = {

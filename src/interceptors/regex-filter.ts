@@ -4,7 +4,7 @@
 import type { Interceptor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
 import type { Event } from "../core/event.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import { bodyTexts } from "../util/text.ts";
 
 export const regexFilterKeys = {

@@ -3,7 +3,7 @@
 import type { Interceptor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
 import { withHeader, type Event } from "../core/event.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 
 export const staticKeys = {
   key: key.string("header name", { default: "key" }),

@@ -5,7 +5,7 @@ import type { Channel } from "../core/channel.ts";
 import type { ChannelSelector, Route } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
 import type { Event } from "../core/event.ts";
-import { key, splitList, type ConfigOf, type RawValue } from "../config/keys.ts";
+import { key, splitList, type ConfigOf, type RawValue } from "../core/keys.ts";
 
 export const multiplexingKeys = {
   header: key.string("header whose value chooses the channels", { default: "flume.selector.header" }),

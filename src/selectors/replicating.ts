@@ -4,7 +4,7 @@ import type { Channel } from "../core/channel.ts";
 import type { ChannelSelector, Route } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
 import type { Event } from "../core/event.ts";
-import { key } from "../config/keys.ts";
+import { key } from "../core/keys.ts";
 
 export const replicatingKeys = {
   optional: key.list("channels whose failures are ignored", { default: [] }),

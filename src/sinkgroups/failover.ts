@@ -7,7 +7,7 @@ import { DeliveryError } from "../core/errors.ts";
 import { backoffCeiling } from "../util/backoff.ts";
 import type { Sink, SinkStatus } from "../core/sink.ts";
 import { SinkGroup } from "./group.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import type { Logger } from "../util/log.ts";
 
 /** Flume's FailoverSinkProcessor starts a penalty at one second and doubles it per consecutive failure. */

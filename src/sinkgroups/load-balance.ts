@@ -7,7 +7,7 @@ import { DeliveryError } from "../core/errors.ts";
 import { backoffCeiling } from "../util/backoff.ts";
 import type { Sink, SinkStatus } from "../core/sink.ts";
 import { SinkGroup } from "./group.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import type { Logger } from "../util/log.ts";
 
 /** Flume's OrderSelector blacklists for 1 s × 2^failures. */

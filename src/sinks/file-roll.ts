@@ -8,7 +8,7 @@ import { defineType } from "../core/component-type.ts";
 import { DeliveryError, describeError } from "../core/errors.ts";
 import type { Event } from "../core/event.ts";
 import { takeAndDeliver, type Sink, type SinkStatus } from "../core/sink.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import { SinkCounters } from "../core/counters.ts";
 import type { Logger } from "../util/log.ts";
 

@@ -3,7 +3,7 @@
 import type { Channel } from "../core/channel.ts";
 import { defineType } from "../core/component-type.ts";
 import { takeAndDeliver, type Sink, type SinkStatus } from "../core/sink.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import { SinkCounters } from "../core/counters.ts";
 
 export const nullKeys = {

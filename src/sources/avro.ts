@@ -7,7 +7,7 @@ import { defineType } from "../core/component-type.ts";
 import { describeError } from "../core/errors.ts";
 import type { Event } from "../core/event.ts";
 import type { Source } from "../core/source.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import { SourceCounters } from "../core/counters.ts";
 import type { Logger } from "../util/log.ts";
 import type { Status } from "../avro/codec.ts";

@@ -6,7 +6,7 @@ import type { ComponentContext } from "../core/component.ts";
 import { defineType } from "../core/component-type.ts";
 import { emptyHeaders, type Event } from "../core/event.ts";
 import type { PollableSource, PollStatus } from "../core/source.ts";
-import { key, type ConfigOf } from "../config/keys.ts";
+import { key, type ConfigOf } from "../core/keys.ts";
 import { SourceCounters } from "../core/counters.ts";
 
 export const seqKeys = {

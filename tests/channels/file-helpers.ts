@@ -7,7 +7,7 @@ import { FileChannel, fileChannelKeys, type FileChannelConfig } from "../../src/
 import { SpillableChannel, spillableKeys, type SpillableConfig } from "../../src/channels/spillable.ts";
 import type { Channel } from "../../src/core/channel.ts";
 import { makeEvent, type Event } from "../../src/core/event.ts";
-import type { KeySpec, ConfigOf } from "../../src/config/keys.ts";
+import type { KeySpec, ConfigOf } from "../../src/core/keys.ts";
 import { configureLogging, getLogger } from "../../src/util/log.ts";
 import type { Ack } from "../../src/core/ack.ts";
 

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { allTypes } from "../../src/registry.ts";
 import type { Kind } from "../../src/core/component-type.ts";
-import type { KeySpec } from "../../src/config/keys.ts";
+import type { KeySpec } from "../../src/core/keys.ts";
 import { ROOT } from "../helpers/index.ts";
 
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");

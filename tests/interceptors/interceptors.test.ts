@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseKeys, type KeySpec, type ConfigOf } from "../../src/config/keys.ts";
+import { parseKeys, type KeySpec, type ConfigOf } from "../../src/core/keys.ts";
 import { buildAgentSpec } from "../../src/config/load.ts";
 import { emptyHeaders, makeEvent, type Event } from "../../src/core/event.ts";
 import { HostInterceptor, hostKeys, localAddress } from "../../src/interceptors/host.ts";

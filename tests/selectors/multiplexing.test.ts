@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseKeys, type ConfigOf } from "../../src/config/keys.ts";
+import { parseKeys, type ConfigOf } from "../../src/core/keys.ts";
 import { buildAgentSpec } from "../../src/config/load.ts";
 import { MemoryChannel, memoryKeys } from "../../src/channels/memory.ts";
 import { makeEvent } from "../../src/core/event.ts";

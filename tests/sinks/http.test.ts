@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
-import { parseKeys, type KeySpec, type ConfigOf } from "../../src/config/keys.ts";
+import { parseKeys, type KeySpec, type ConfigOf } from "../../src/core/keys.ts";
 import { ChannelProcessor } from "../../src/core/channel-processor.ts";
 import { DeliveryError } from "../../src/core/errors.ts";
 import { makeEvent, type Event } from "../../src/core/event.ts";

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { gzipSync } from "node:zlib";
 import { connect } from "node:net";
-import { parseKeys, type KeySpec, type ConfigOf } from "../../src/config/keys.ts";
+import { parseKeys, type KeySpec, type ConfigOf } from "../../src/core/keys.ts";
 import { ChannelProcessor } from "../../src/core/channel-processor.ts";
 import type { Event } from "../../src/core/event.ts";
 import { MemoryChannel, memoryKeys } from "../../src/channels/memory.ts";

@@ -11,7 +11,7 @@ import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
-import { key, type ConfigOf } from "../../config/keys.ts";
+import { key, type ConfigOf } from "../../core/keys.ts";
 import { ChannelCounters } from "../../core/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";

@@ -2,7 +2,7 @@
 // `incrementMetrics.CODE` where CODE is `503` or a class like `5XX`; an exact code wins over its class, a class over
 // the `default*` keys. 2xx always commits. Resolved once per status and cached.
 
-import type { RawValue } from "../../config/keys.ts";
+import type { RawValue } from "../../core/keys.ts";
 
 export interface StatusPolicy {
   /** Return the batch to the channel (true) or commit it, i.e. drop it with a warning (false). */

@@ -10,7 +10,7 @@ import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { defineType } from "../../core/component-type.ts";
 import { describeError, TransactionCapacityError } from "../../core/errors.ts";
 import type { Source } from "../../core/source.ts";
-import { key, type ConfigOf } from "../../config/keys.ts";
+import { key, type ConfigOf } from "../../core/keys.ts";
 import { SourceCounters } from "../../core/counters.ts";
 import { serve, type Server } from "../../runtime.ts";
 import type { Logger } from "../../util/log.ts";

@@ -3,7 +3,7 @@
 
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType, type InspectReport } from "../../core/component-type.ts";
-import { key, type ConfigOf } from "../../config/keys.ts";
+import { key, type ConfigOf } from "../../core/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import { checkLineCharset } from "./deserializers.ts";
 import { listCandidates } from "./listing.ts";

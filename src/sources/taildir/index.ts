@@ -5,7 +5,7 @@ import { stat } from "node:fs/promises";
 import { dirname, basename, isAbsolute, join } from "node:path";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType, type InspectReport } from "../../core/component-type.ts";
-import { key, type ConfigOf, type RawValue } from "../../config/keys.ts";
+import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import { readPositions } from "./position-file.ts";
 import { TaildirSource, type FileGroup } from "./source.ts";

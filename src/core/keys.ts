@@ -1,7 +1,7 @@
 // Typed config keys: each component declares one table of its keys (Flume's spelling, type, default, unit, doc) and
 // parses it here. Parsing collects every problem with file:line and key instead of stopping at the first.
 
-import type { ConfigProblem } from "../core/errors.ts";
+import type { ConfigProblem } from "./errors.ts";
 
 /** One key as written in the file, relative to its component (`capacity`, `selector.type`). */
 export interface RawValue {
