@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { Agent } from "../core/agent.ts";
 import { buildAgentSpec } from "../config/load.ts";
+import type { AgentSpec } from "../core/spec.ts";
 import { parseDuration } from "../core/keys.ts";
 import { ConfigError, describeError, UsageError } from "../core/errors.ts";
 import { onSignal } from "../runtime.ts";
@@ -178,7 +179,7 @@ interface ServiceOptions {
 }
 
 /** The long-running form: supervisor, metrics, reload, until a stop signal (or a reload that left nothing running). */
-async function runService(spec: import("../config/load.ts").AgentSpec, text: string, o: ServiceOptions): Promise<number> {
+async function runService(spec: AgentSpec, text: string, o: ServiceOptions): Promise<number> {
   let fatal: unknown;
   let resolveFatal!: () => void;
   const fatalPromise = new Promise<void>((r) => (resolveFatal = r));

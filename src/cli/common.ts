@@ -2,7 +2,8 @@
 
 import os from "node:os";
 import { join } from "node:path";
-import { loadAgentConfig, type AgentSpec } from "../config/load.ts";
+import { loadAgentConfig } from "../config/load.ts";
+import type { AgentSpec } from "../core/spec.ts";
 import { UsageError } from "../core/errors.ts";
 import { configureLogging, getLogger, type Level, type LogFormat } from "../util/log.ts";
 

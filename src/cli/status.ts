@@ -3,7 +3,7 @@
 // never takes the lock, writes or repairs anything. A table for people, `--json` for scripts.
 
 import { parseArgs } from "node:util";
-import type { AgentSpec, Resolved } from "../config/load.ts";
+import type { AgentSpec, Resolved } from "../core/spec.ts";
 import type { InspectReport } from "../core/component-type.ts";
 import { describeError } from "../core/errors.ts";
 import { lockHolder, lockPath } from "../util/lock.ts";

@@ -11,7 +11,8 @@
 
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
-import { buildAgentSpec, type AgentSpec } from "../config/load.ts";
+import { buildAgentSpec } from "../config/load.ts";
+import type { AgentSpec } from "../core/spec.ts";
 import { Agent } from "../core/agent.ts";
 import { describeError, formatProblem } from "../core/errors.ts";
 import type { Logger } from "../util/log.ts";

@@ -2,7 +2,8 @@
 
 import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
-import { buildAgentSpec, type AgentSpec } from "../config/load.ts";
+import { buildAgentSpec } from "../config/load.ts";
+import type { AgentSpec } from "../core/spec.ts";
 import { describeError, formatProblem, UsageError } from "../core/errors.ts";
 import { CONFIG_OPTIONS } from "./common.ts";
 import { EXIT_CONFIG, EXIT_OK } from "./exit-codes.ts";

@@ -5,47 +5,9 @@ import { readFile } from "node:fs/promises";
 import type { Kind } from "../core/component-type.ts";
 import { ConfigError, describeError, type ConfigProblem } from "../core/errors.ts";
 import { lookupType } from "../registry.ts";
+import type { AgentSpec, GroupSpec, Resolved, SinkSpec, SourceSpec } from "../core/spec.ts";
 import { closest, parseKeys, type ComponentConfig, type RawValue } from "../core/keys.ts";
 import { parseProperties } from "./properties.ts";
-
-/** A component whose type was found and whose keys parsed. */
-export interface Resolved {
-  name: string;
-  kind: Kind;
-  /** Canonical type name. */
-  typeName: string;
-  // deno-lint-ignore no-explicit-any
-  type: import("../core/component-type.ts").ComponentType<any, any>;
-  // deno-lint-ignore no-explicit-any
-  config: any;
-  comp: ComponentConfig;
-}
-
-export interface SourceSpec extends Resolved {
-  channels: string[];
-  selector: Resolved;
-  interceptors: Resolved[];
-}
-
-export interface SinkSpec extends Resolved {
-  channel: string;
-}
-
-export interface GroupSpec {
-  name: string;
-  sinks: string[];
-  processor: Resolved;
-}
-
-export interface AgentSpec {
-  agent: string;
-  file: string;
-  channels: Resolved[];
-  sources: SourceSpec[];
-  sinks: SinkSpec[];
-  groups: GroupSpec[];
-  warnings: string[];
-}
 
 const SECTIONS = ["sources", "channels", "sinks", "sinkgroups"] as const;
 type Section = (typeof SECTIONS)[number];

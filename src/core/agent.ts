@@ -2,7 +2,7 @@
 // sources; stop in reverse, letting sinks drain for a bounded time so nothing held in memory is dropped.
 
 import { join } from "node:path";
-import type { AgentSpec, Resolved } from "../config/load.ts";
+import type { AgentSpec, Resolved } from "./spec.ts";
 import type { Channel } from "./channel.ts";
 import { ChannelProcessor, type ChannelSelector, type Interceptor } from "./channel-processor.ts";
 import type { ComponentContext } from "./component.ts";

@@ -1,7 +1,7 @@
 // Runs a component type's read-only `inspect()` with the same context the agent gives the component, so defaults
 // resolve to the same paths. Shared by `sluice status` and the per-file gauges of /metrics/prometheus.
 
-import type { AgentSpec, Resolved } from "../config/load.ts";
+import type { AgentSpec, Resolved } from "../core/spec.ts";
 import type { InspectReport } from "../core/component-type.ts";
 import { componentContext } from "../core/agent.ts";
 
