@@ -10,7 +10,7 @@ import { parseDuration } from "../core/keys.ts";
 import { ConfigError, describeError, UsageError } from "../core/errors.ts";
 import { onSignal } from "../runtime.ts";
 import { getLogger, type Logger } from "../util/log.ts";
-import { LockedError, StateLock } from "../util/lock.ts";
+import { LockedError, StateLock } from "../core/lock.ts";
 import { startMetricsServer, type MetricsServer, type MetricsSource } from "../metrics/server.ts";
 import { applyLogOptions, CONFIG_OPTIONS, LOG_OPTIONS, resolveStateDir } from "./common.ts";
 import { splitDefines } from "./defines.ts";

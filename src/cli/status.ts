@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import type { AgentSpec, Resolved } from "../core/spec.ts";
 import type { InspectReport } from "../core/component-type.ts";
 import { describeError } from "../core/errors.ts";
-import { lockHolder, lockPath } from "../util/lock.ts";
+import { lockHolder, lockPath } from "../core/lock.ts";
 import { inspectComponent } from "../metrics/inspect.ts";
 import { CONFIG_OPTIONS, loadConfig, resolveStateDir } from "./common.ts";
 import { EXIT_OK } from "./exit-codes.ts";

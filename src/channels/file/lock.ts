@@ -1,13 +1,13 @@
 // Directory locks for the file channel: two channels (in one agent or two) must never share a checkpoint or data
 // dir, or each would delete the other's segments. The lock is `in_use.lock`, taken with the agent lock's protocol and
-// holding the owner's identity in its format (src/util/lock.ts: pid, boot id, process start time), so a lock left
+// holding the owner's identity in its format (src/core/lock.ts: pid, boot id, process start time), so a lock left
 // by kill -9 or a power cut is recognised as stale even when its pid now belongs to another process after a reboot,
 // and is taken over with a log line.
 
 import { join } from "node:path";
 import { SluiceError } from "../../core/errors.ts";
 import type { Logger } from "../../util/log.ts";
-import { LockedError, readLock, StateLock, staleReason } from "../../util/lock.ts";
+import { LockedError, readLock, StateLock, staleReason } from "../../core/lock.ts";
 
 export const DIR_LOCK_FILE = "in_use.lock";
 
@@ -28,7 +28,7 @@ export async function dirLockHolder(dir: string): Promise<number | undefined> {
   return staleReason(info) ? undefined : info.pid;
 }
 
-/** Locks `dir` for channel `owner` (the agent lock's protocol, src/util/lock.ts); returns the release function. */
+/** Locks `dir` for channel `owner` (the agent lock's protocol, src/core/lock.ts); returns the release function. */
 export async function lockDir(dir: string, owner: string, log: Logger): Promise<() => Promise<void>> {
   const path = join(dir, DIR_LOCK_FILE);
   const other = heldHere.get(dir);

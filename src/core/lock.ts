@@ -22,7 +22,7 @@ import { readFileSync, unlinkSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { hostName } from "../runtime.ts";
-import { SluiceError } from "../core/errors.ts";
+import { SluiceError } from "./errors.ts";
 
 export const LOCK_FILE_NAME = "agent.lock";
 /** Attempts to create the lock after takeovers or lost races, before giving up with an error. */

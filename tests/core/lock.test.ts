@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { readFile, writeFile, stat } from "node:fs/promises";
-import { LockedError, lockHolder, lockPath, StateLock, staleReason } from "../../src/util/lock.ts";
+import { LockedError, lockHolder, lockPath, StateLock, staleReason } from "../../src/core/lock.ts";
 import { tempDir } from "../helpers/index.ts";
 
 /** A pid that is certainly not running: a child that has exited. */
