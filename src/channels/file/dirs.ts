@@ -2,7 +2,7 @@
 // load (shared with the spillable channel, whose overflow part is a file channel).
 
 import { resolve } from "node:path";
-import type { FileChannelConfig } from "./index.ts";
+import type { FileChannelConfig } from "./keys.ts";
 import { MAX_RECORD_BYTES } from "./segment.ts";
 
 export interface FileChannelDirs {

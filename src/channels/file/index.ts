@@ -11,12 +11,12 @@ import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
-import { key, type ConfigOf } from "../../core/keys.ts";
 import { ChannelCounters } from "../../core/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { comparePos, encodeCheckpoint, writeCheckpoint, type WalPos } from "./checkpoint.ts";
 import { checkDirs, resolveDirs, type FileChannelDirs } from "./dirs.ts";
+import { fileChannelKeys, type FileChannelConfig } from "./keys.ts";
 import { inspectFileChannel } from "./inspect.ts";
 import { lockDir } from "./lock.ts";
 import { RunQueue } from "./queue.ts";
@@ -27,25 +27,7 @@ import { DiskSpace } from "./space.ts";
 import { FileTransaction } from "./transaction.ts";
 import { Wal } from "./wal.ts";
 
-export { checkDirs, resolveDirs, FileTransaction, type FileChannelDirs };
-
-export const fileChannelKeys = {
-  checkpointDir: key.string("directory of the checkpoint (and its lock)", { defaultText: "`<state-dir>/<agent>/<channel>/checkpoint`" }),
-  useDualCheckpoints: key.bool("also write each checkpoint to backupCheckpointDir", { default: false }),
-  backupCheckpointDir: key.string("directory of the backup checkpoint", { defaultText: "`<state-dir>/<agent>/<channel>/checkpoint-backup` when useDualCheckpoints" }),
-  dataDirs: key.list("comma-separated directories of the WAL segments (segments alternate between them)", { separator: /\s*,\s*/, defaultText: "`<state-dir>/<agent>/<channel>/data`" }),
-  capacity: key.int("maximum events held", { default: 1_000_000, min: 1 }),
-  transactionCapacity: key.int("maximum events per put or take transaction", { default: 10_000, min: 1 }),
-  checkpointInterval: key.duration("time between checkpoints", { default: 30_000, unit: "ms", min: 100 }),
-  maxFileSize: key.bytes("size at which a WAL segment is closed and the next one started", { default: 2_146_435_071, min: 65_536 }),
-  minimumRequiredSpace: key.bytes("free space below which puts are refused (DiskFullError)", { default: 524_288_000, min: 0 }),
-  "keep-alive": key.duration("how long a put waits for room before the source is told the channel is full", { default: 3000, unit: "s" }),
-  checkpointOnClose: key.bool("write a checkpoint on a clean stop (fast next start)", { default: true }),
-  fsyncPerTransaction: key.bool("fsync before each commit returns (false: fsync every fsyncInterval; Acks wait for it)", { default: true }),
-  fsyncInterval: key.duration("with fsyncPerTransaction = false, time between fsyncs", { default: 5000, unit: "s", min: 1 }),
-  skipCorruptRecords: key.bool("sluice: start despite a corrupt record in the middle of the WAL, losing its events (logged as ERROR)", { default: false }),
-};
-export type FileChannelConfig = ConfigOf<typeof fileChannelKeys>;
+export { checkDirs, resolveDirs, FileTransaction, fileChannelKeys, type FileChannelConfig, type FileChannelDirs };
 
 /** Free space kept (besides twice the last checkpoint's size) so a checkpoint, which frees segments, can always be written. */
 const CHECKPOINT_RESERVE_BYTES = 256 * 1024;

@@ -4,7 +4,8 @@
 import type { ComponentContext } from "../../core/component.ts";
 import type { InspectReport } from "../../core/component-type.ts";
 import { initCrc32c } from "../../util/crc.ts";
-import type { FileChannelConfig, FileChannelDirs } from "./index.ts";
+import type { FileChannelDirs } from "./dirs.ts";
+import type { FileChannelConfig } from "./keys.ts";
 import { MAX_RECORD_BYTES } from "./segment.ts";
 import { dirLockHolder } from "./lock.ts";
 import { recover } from "./replay.ts";

@@ -1,10 +1,22 @@
 // A file channel transaction: puts are staged in memory and become one WAL record at commit; takes hold their runs
 // (visible to checkpoints) until commit logs them or rollback returns them to the head of the queue.
 
+import type { Ack } from "../../core/ack.ts";
 import { BaseTransaction } from "../../core/channel.ts";
+import type { ChannelCounters } from "../../core/counters.ts";
 import type { Event } from "../../core/event.ts";
-import type { FileChannel } from "./index.ts";
 import type { Run } from "./segment.ts";
+
+/** What a transaction needs of its channel (FileChannel implements it). */
+export interface FileTransactionHost {
+  readonly name: string;
+  readonly config: { readonly transactionCapacity: number };
+  readonly counters: ChannelCounters;
+  take(tx: FileTransaction, max: number): Promise<Event[]>;
+  commitPuts(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void>;
+  commitTakes(tx: FileTransaction): Promise<void>;
+  rollbackTakes(tx: FileTransaction): void;
+}
 
 export class FileTransaction extends BaseTransaction {
   runs: Run[] = [];
@@ -12,7 +24,7 @@ export class FileTransaction extends BaseTransaction {
   runBytes: number[] = [];
   bytes = 0;
 
-  constructor(private readonly ch: FileChannel) {
+  constructor(private readonly ch: FileTransactionHost) {
     super(ch.name, ch.config.transactionCapacity, ch.counters);
   }
 
