@@ -6,8 +6,8 @@ import { defineType, type InspectReport } from "../../core/component-type.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import { checkLineCharset } from "./deserializers.ts";
-import { listCandidates } from "./listing.ts";
-import { resolveTrackerDir, SpoolDirSource, type Candidate } from "./source.ts";
+import { listCandidates, type Candidate } from "./listing.ts";
+import { resolveTrackerDir, SpoolDirSource } from "./source.ts";
 import { Tracker } from "./tracker.ts";
 
 export const spoolDirKeys = {

@@ -2,10 +2,27 @@
 
 import { readdir, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
-import type { Candidate, SpoolSettings } from "./source.ts";
 import type { Tracker } from "./tracker.ts";
 
-export type ListSettings = Pick<SpoolSettings, "spoolDir" | "trackerDir" | "trackingPolicy" | "fileSuffix" | "includePattern" | "ignorePattern" | "recursive">;
+/** What the listing needs of the source's settings. */
+export interface ListSettings {
+  spoolDir: string;
+  trackerDir: string;
+  trackingPolicy: "rename" | "tracker_dir";
+  fileSuffix: string;
+  includePattern: RegExp;
+  ignorePattern: RegExp;
+  recursive: boolean;
+}
+
+/** An eligible file of the spool directory. */
+export interface Candidate {
+  path: string;
+  rel: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
 
 /**
  * The files of `dir` (and below, with recursive) that are eligible for ingestion: matching, not hidden, not done,

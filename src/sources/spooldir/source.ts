@@ -16,19 +16,12 @@ import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { BlobDeserializer, LineDeserializer, type DecodeErrorPolicy, type Deserializer } from "./deserializers.ts";
 import { META_NAME, Tracker, type Progress } from "./tracker.ts";
-import { listCandidates } from "./listing.ts";
+import { listCandidates, type Candidate, type ListSettings } from "./listing.ts";
 import { TRUNCATED_HEADER } from "../taildir/reader.ts";
 
-export interface SpoolSettings {
-  spoolDir: string;
-  trackerDir: string;
-  fileSuffix: string;
+export interface SpoolSettings extends ListSettings {
   deletePolicy: "never" | "immediate";
-  trackingPolicy: "rename" | "tracker_dir";
   consumeOrder: "oldest" | "youngest" | "random";
-  includePattern: RegExp;
-  ignorePattern: RegExp;
-  recursive: boolean;
   batchSize: number;
   fileHeaderKey?: string;
   basenameHeaderKey?: string;
@@ -63,14 +56,6 @@ interface Current {
   setAside: boolean;
   tracker: AckTracker<number>;
   headers: Record<string, string>;
-}
-
-export interface Candidate {
-  path: string;
-  rel: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
 }
 
 export class SpoolDirSource implements PollableSource {
