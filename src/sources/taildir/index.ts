@@ -8,7 +8,8 @@ import { defineType, type InspectReport } from "../../core/component-type.ts";
 import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import { readPositions } from "./position-file.ts";
-import { TaildirSource, type FileGroup } from "./source.ts";
+import { TaildirSource } from "./source.ts";
+import type { FileGroup } from "./watch.ts";
 
 export const taildirKeys = {
   filegroups: key.list("space-separated names of file groups", { required: true }),

@@ -14,17 +14,7 @@ import { collectGarbage } from "../../runtime.ts";
 import { fingerprint, identityKey, regularFiles, sameStart, startsLike } from "./identity.ts";
 import { PositionWriter, readPositions, type PositionRecord } from "./position-file.ts";
 import { TailFile, type TailOptions } from "./reader.ts";
-import { DirWatch } from "./watch.ts";
-
-export interface FileGroup {
-  name: string;
-  /** As configured (`filegroups.<g>`), for messages. */
-  spec: string;
-  dir: string;
-  /** Matches the whole file name (Java's Pattern.matches). */
-  pattern: RegExp;
-  headers: Record<string, string>;
-}
+import { DirWatch, type FileGroup } from "./watch.ts";
 
 export interface TaildirSettings extends TailOptions {
   groups: FileGroup[];
