@@ -8,7 +8,7 @@ PREFIX ?= /usr/local
 # systemd (systemd-analyze verify of the unit), libxml2-utils (xmllint of the launchd plist).
 TEST_DEBS := python3-avro logrotate systemd libxml2-utils
 
-.PHONY: all install-deps sysdeps typecheck test run build bench clean install
+.PHONY: all install-deps sysdeps typecheck layers test run build bench clean install
 
 all: build
 
@@ -30,8 +30,16 @@ sysdeps:
 typecheck: node_modules/.installed
 	$(BIN)/tsc --noEmit -p .
 
+# The layer rule (.dependency-cruiser.cjs): imports point down (util → core → components → registry → config →
+# metrics, cli), no import cycles. On failure: one line per wrong import, then one line saying what the rule is.
+layers: node_modules/.installed
+	@out=$$($(BIN)/depcruise --config .dependency-cruiser.cjs --output-type err src main.ts 2>&1) && echo "layers: ok" || { \
+	  printf '%s\n' "$$out" | awk '/^ *(error|warn) /{if(l)print l; sub(/^ +/,""); l=$$0; next} /^      +[^ ]/{sub(/^ +/,""); l=l $$0; next} END{if(l)print l}'; \
+	  echo "layers: imports must point down (util → core → components → registry → config → metrics, cli) with no cycle; see .dependency-cruiser.cjs"; \
+	  exit 1; }
+
 # Runs every test; ends with one plain line "N passed, N failed" (bun's totals restated) for CI.
-test: node_modules/.installed sysdeps typecheck
+test: node_modules/.installed sysdeps typecheck layers
 	@set -o pipefail; $(BUN) test --timeout 120000 2>&1 | tee .test-output.log; status=$$?; \
 	pass=$$(grep -Eo '^ *[0-9]+ pass$$' .test-output.log | tail -1 | grep -Eo '[0-9]+'); \
 	fail=$$(grep -Eo '^ *[0-9]+ fail$$' .test-output.log | tail -1 | grep -Eo '[0-9]+'); \
