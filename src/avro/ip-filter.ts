@@ -2,6 +2,7 @@
 // `?` wildcards). The first rule that matches decides; a peer no rule matches is allowed, as in Netty's filter.
 
 import dns from "node:dns";
+import { ValueError } from "../core/errors.ts";
 
 export interface IpRule {
   allow: boolean;
@@ -13,19 +14,19 @@ export interface IpRule {
 /** How long a `name:` rule may wait for the reverse lookup of a peer before it counts as not matching. */
 const REVERSE_LOOKUP_TIMEOUT_MS = 1000;
 
-/** Parses the rules; throws a message quoting the bad rule. */
+/** Parses the rules; throws a ValueError quoting the bad rule. */
 export function parseIpFilterRules(text: string): IpRule[] {
   const rules: IpRule[] = [];
   for (const raw of text.split(",")) {
     const rule = raw.trim();
     if (rule === "") continue;
     const m = /^(allow|deny):(ip|name):(.+)$/i.exec(rule);
-    if (!m) throw `rule "${rule}" must look like allow:ip:127.*, deny:name:localhost or deny:ip:*`;
+    if (!m) throw new ValueError(`rule "${rule}" must look like allow:ip:127.*, deny:name:localhost or deny:ip:*`);
     const glob = m[3]!.trim();
     const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
     rules.push({ allow: m[1]!.toLowerCase() === "allow", kind: m[2]!.toLowerCase() as "ip" | "name", pattern: re, text: rule });
   }
-  if (rules.length === 0) throw `no rules in "${text}"`;
+  if (rules.length === 0) throw new ValueError(`no rules in "${text}"`);
   return rules;
 }
 

@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import type tls from "node:tls";
+import { describeError, ValueError } from "../core/errors.ts";
 
 const VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
 type Version = (typeof VERSIONS)[number];
@@ -13,7 +14,7 @@ const FLOOR: Version = "TLSv1.2";
 export function versionBounds(excluded: readonly string[]): { minVersion: Version; maxVersion: Version } {
   const ex = new Set(excluded.map((s) => s.toLowerCase()));
   const allowed = VERSIONS.slice(VERSIONS.indexOf(FLOOR)).filter((v) => !ex.has(v.toLowerCase()));
-  if (allowed.length === 0) throw `exclude-protocols excludes every TLS version sluice offers (${VERSIONS.slice(VERSIONS.indexOf(FLOOR)).join(", ")})`;
+  if (allowed.length === 0) throw new ValueError(`excludes every TLS version sluice offers (${VERSIONS.slice(VERSIONS.indexOf(FLOOR)).join(", ")})`, { key: "exclude-protocols" });
   return { minVersion: allowed[0]!, maxVersion: allowed[allowed.length - 1]! };
 }
 
@@ -22,7 +23,7 @@ export function checkExcludedProtocols(excluded: readonly string[], report: (key
   try {
     versionBounds(excluded);
   } catch (msg) {
-    report("exclude-protocols", String(msg));
+    report("exclude-protocols", msg instanceof ValueError ? msg.detail : describeError(msg));
   }
 }
 
@@ -31,7 +32,7 @@ export function readPem(path: string, keyName: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (err) {
-    throw new Error(`${keyName} = ${path}: cannot read: ${(err as Error).message}`);
+    throw new ValueError(`cannot read: ${describeError(err)}`, { key: keyName, value: path, cause: err });
   }
 }
 

@@ -7,7 +7,7 @@ import { Agent } from "../core/agent.ts";
 import { buildAgentSpec } from "../config/load.ts";
 import type { AgentSpec } from "../core/spec.ts";
 import { parseDuration } from "../core/keys.ts";
-import { ConfigError, describeError, UsageError } from "../core/errors.ts";
+import { ConfigError, describeError, UsageError, ValueError } from "../core/errors.ts";
 import { onSignal } from "../runtime.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import { LockedError, StateLock } from "../core/lock.ts";
@@ -55,7 +55,7 @@ function duration(values: Record<string, unknown>, flag: string, fallback: numbe
   try {
     return parseDuration(String(v), "s");
   } catch (msg) {
-    throw new UsageError(`--${flag}: ${msg}`);
+    throw new UsageError(`--${flag}: ${msg instanceof ValueError ? msg.detail : describeError(msg)}`);
   }
 }
 

@@ -6,7 +6,7 @@ import type { AgentSpec, Resolved } from "./spec.ts";
 import type { Channel } from "./channel.ts";
 import { ChannelProcessor, type ChannelSelector, type Interceptor } from "./channel-processor.ts";
 import type { ComponentContext } from "./component.ts";
-import { describeError } from "./errors.ts";
+import { ComponentError, describeError, SluiceError } from "./errors.ts";
 import { DefaultSinkProcessor, SinkRunner, type Sink, type SinkProcessor } from "./sink.ts";
 import { isPollable, PollingRunner, type Source } from "./source.ts";
 import { getLogger, type Logger } from "../util/log.ts";
@@ -60,7 +60,7 @@ export class Agent {
     return componentContext(this.spec.agent, r, this.opts);
   }
 
-  /** Builds every component (no I/O beyond what constructors need); throws with the component named. */
+  /** Builds every component (no I/O beyond what constructors need); throws a ComponentError naming it. */
   static async build(spec: AgentSpec, opts: AgentOptions): Promise<Agent> {
     const a = new Agent(spec, opts);
     for (const c of spec.channels) a.channels.set(c.name, await a.create(c, {}));
@@ -92,13 +92,13 @@ export class Agent {
     try {
       return await r.type.create(r.config, this.ctx(r), deps);
     } catch (err) {
-      throw new Error(`cannot create ${r.kind} ${r.name} (${r.typeName}): ${describeError(err)}`, { cause: err });
+      throw new ComponentError(`${r.kind} ${r.name}`, "create", err, r.typeName);
     }
   }
 
-  /** Starts channels, then sinks, then sources. On failure, stops what started and rethrows. */
+  /** Starts channels, then sinks, then sources. On failure, stops what started and throws a ComponentError naming the one that failed. */
   async start(): Promise<void> {
-    if (this.state !== "new") throw new Error(`agent ${this.spec.agent} already ${this.state}`);
+    if (this.state !== "new") throw new SluiceError("INTERNAL", `agent ${this.spec.agent} already ${this.state}`, false);
     this.state = "running";
     try {
       for (const [name, ch] of this.channels) await this.step(this.stops.channels, `channel ${name}`, () => ch.start(), () => ch.stop());
@@ -125,7 +125,7 @@ export class Agent {
     try {
       await start();
     } catch (err) {
-      throw new Error(`cannot start ${what}: ${describeError(err)}`, { cause: err });
+      throw new ComponentError(what, "start", err);
     }
     stack.push(stop);
   }

@@ -12,7 +12,8 @@ export type ErrorCode =
   | "IO"
   | "PROTOCOL"
   | "DELIVERY"
-  | "LOCKED";
+  | "LOCKED"
+  | "INTERNAL";
 
 export class SluiceError extends Error {
   constructor(
@@ -44,6 +45,48 @@ export class ConfigError extends SluiceError {
   ) {
     super("CONFIG", problems.map(formatProblem).join("\n"), false);
   }
+}
+
+/**
+ * A value that does not parse or cannot be used. Parsers throw it without knowing the key (`key.int(…)`'s parser, a
+ * component's own rule parser); the one who knows adds it: parseKeys turns it into a ConfigProblem with file:line and
+ * key, a component at start names its key.
+ */
+export class ValueError extends SluiceError {
+  readonly key?: string;
+  readonly value?: string;
+  constructor(
+    readonly detail: string,
+    o: { key?: string; value?: string; cause?: unknown } = {},
+  ) {
+    super("CONFIG", o.key ? `${o.key}${o.value !== undefined ? ` = ${o.value}` : ""}: ${detail}` : detail, false, { cause: o.cause });
+    this.key = o.key;
+    this.value = o.value;
+  }
+}
+
+/**
+ * A component could not be created or started. Names it (`source r1`) and keeps the cause's code and `recoverable`
+ * (a typed cause's own; an OS error is IO, anything else INTERNAL); the cause stays reachable as `cause`.
+ */
+export class ComponentError extends SluiceError {
+  constructor(
+    readonly component: string,
+    readonly phase: "create" | "start",
+    cause: unknown,
+    typeName?: string,
+  ) {
+    super(codeOf(cause), `cannot ${phase} ${component}${typeName ? ` (${typeName})` : ""}: ${describeError(cause)}`, recoverableOf(cause), { cause });
+  }
+}
+
+function codeOf(err: unknown): ErrorCode {
+  if (err instanceof SluiceError) return err.code;
+  return typeof (err as NodeJS.ErrnoException | undefined)?.code === "string" ? "IO" : "INTERNAL";
+}
+
+function recoverableOf(err: unknown): boolean {
+  return err instanceof SluiceError ? err.recoverable : false;
 }
 
 export class UsageError extends SluiceError {

@@ -1,7 +1,7 @@
 // Typed config keys: each component declares one table of its keys (Flume's spelling, type, default, unit, doc) and
 // parses it here. Parsing collects every problem with file:line and key instead of stopping at the first.
 
-import type { ConfigProblem } from "./errors.ts";
+import { describeError, ValueError, type ConfigProblem } from "./errors.ts";
 
 /** One key as written in the file, relative to its component (`capacity`, `selector.type`). */
 export interface RawValue {
@@ -27,7 +27,7 @@ export interface KeyDef<T, Optional extends boolean = boolean> {
   readonly required?: boolean;
   /** Human text for the default in docs when it is computed (e.g. "80 % of memory"). */
   readonly defaultText?: string;
-  /** Parses the raw string; throws a message (no key, no place) on bad input. */
+  /** Parses the raw string; throws a ValueError (no key, no place: parseKeys adds them) on bad input. */
   parse(raw: string): T;
   readonly optional?: Optional;
   /** Other spellings accepted for the key (Flume aliases). */
@@ -60,16 +60,16 @@ const INT_RE = /^[+-]?\d+$/;
 
 function parseInteger(raw: string, min?: number, max?: number): number {
   const s = raw.trim().replace(/_/g, "");
-  if (!INT_RE.test(s)) throw `expected a whole number, got "${raw}"`;
+  if (!INT_RE.test(s)) throw new ValueError(`expected a whole number, got "${raw}"`);
   const n = Number(s);
-  if (!Number.isSafeInteger(n)) throw `"${raw}" is out of range`;
+  if (!Number.isSafeInteger(n)) throw new ValueError(`"${raw}" is out of range`);
   checkBounds(n, raw, min, max);
   return n;
 }
 
 function checkBounds(n: number, raw: string, min?: number, max?: number): void {
-  if (min !== undefined && n < min) throw `must be at least ${min}, got ${raw.trim()}`;
-  if (max !== undefined && n > max) throw `must be at most ${max}, got ${raw.trim()}`;
+  if (min !== undefined && n < min) throw new ValueError(`must be at least ${min}, got ${raw.trim()}`);
+  if (max !== undefined && n > max) throw new ValueError(`must be at most ${max}, got ${raw.trim()}`);
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -77,10 +77,10 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, m: 6
 /** `500ms`, `3s`, `2m`, `1h`, or a bare number in the key's own unit (Flume's keys differ: ms for most, s for some). */
 export function parseDuration(raw: string, unit: "ms" | "s"): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
-  if (!m) throw `expected a duration such as 500ms, 3s or 2m (a bare number means ${unit === "ms" ? "milliseconds" : "seconds"}), got "${raw}"`;
+  if (!m) throw new ValueError(`expected a duration such as 500ms, 3s or 2m (a bare number means ${unit === "ms" ? "milliseconds" : "seconds"}), got "${raw}"`);
   const suffix = m[2]!.toLowerCase();
   const mult = suffix === "" ? DURATION_UNITS[unit]! : DURATION_UNITS[suffix];
-  if (mult === undefined) throw `unknown duration unit "${m[2]}" in "${raw}" (use ms, s, m, h or d)`;
+  if (mult === undefined) throw new ValueError(`unknown duration unit "${m[2]}" in "${raw}" (use ms, s, m, h or d)`);
   return Math.round(Number(m[1]) * mult);
 }
 
@@ -93,7 +93,7 @@ const BYTE_UNITS: Record<string, number> = {
 export function parseBytes(raw: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw.replace(/_/g, ""));
   const mult = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || mult === undefined) throw `expected a size such as 1048576, 512k or 64MiB, got "${raw}"`;
+  if (!m || mult === undefined) throw new ValueError(`expected a size such as 1048576, 512k or 64MiB, got "${raw}"`);
   return Math.floor(Number(m[1]) * mult);
 }
 
@@ -112,7 +112,7 @@ export const key = {
   number<const O extends Common<number> & { min?: number; max?: number }>(doc: string, o?: O) {
     return def<number, O>("number", doc, o, (raw) => {
       const n = Number(raw.trim());
-      if (raw.trim() === "" || !Number.isFinite(n)) throw `expected a number, got "${raw}"`;
+      if (raw.trim() === "" || !Number.isFinite(n)) throw new ValueError(`expected a number, got "${raw}"`);
       checkBounds(n, raw, o?.min, o?.max);
       return n;
     });
@@ -122,21 +122,21 @@ export const key = {
       const s = raw.trim().toLowerCase();
       if (s === "true") return true;
       if (s === "false") return false;
-      throw `expected true or false, got "${raw}"`;
+      throw new ValueError(`expected true or false, got "${raw}"`);
     });
   },
   /** Parsed to milliseconds; `unit` is what a bare number means. */
   duration<const O extends Common<number> & { unit: "ms" | "s"; min?: number }>(doc: string, o: O) {
     return def<number, O>("duration", doc, o, (raw) => {
       const ms = parseDuration(raw, o.unit);
-      if (o.min !== undefined && ms < o.min) throw `must be at least ${o.min} ms, got ${raw.trim()}`;
+      if (o.min !== undefined && ms < o.min) throw new ValueError(`must be at least ${o.min} ms, got ${raw.trim()}`);
       return ms;
     });
   },
   bytes<const O extends Common<number> & { min?: number }>(doc: string, o?: O) {
     return def<number, O>("bytes", doc, o, (raw) => {
       const n = parseBytes(raw);
-      if (o?.min !== undefined && n < o.min) throw `must be at least ${o.min} bytes, got ${raw.trim()}`;
+      if (o?.min !== undefined && n < o.min) throw new ValueError(`must be at least ${o.min} bytes, got ${raw.trim()}`);
       return n;
     });
   },
@@ -144,7 +144,7 @@ export const key = {
   enum<const V extends readonly string[], const O extends Common<V[number]>>(doc: string, values: V, o?: O) {
     return def<V[number], O>(`enum(${values.join("|")})`, doc, o, (raw) => {
       const hit = values.find((v) => v.toLowerCase() === raw.trim().toLowerCase());
-      if (hit === undefined) throw `expected one of ${values.join(", ")}, got "${raw}"`;
+      if (hit === undefined) throw new ValueError(`expected one of ${values.join(", ")}, got "${raw}"`);
       return hit;
     });
   },
@@ -153,7 +153,7 @@ export const key = {
       try {
         return new RegExp(raw);
       } catch (e) {
-        throw `invalid regular expression "${raw}": ${(e as Error).message}`;
+        throw new ValueError(`invalid regular expression "${raw}": ${(e as Error).message}`);
       }
     });
   },
@@ -220,7 +220,7 @@ export function parseKeys<S extends KeySpec>(
     try {
       out[name] = d.parse(raw.value.trim());
     } catch (msg) {
-      problems.push({ where: `${comp.file}:${raw.line}`, key: comp.prefix + spelled, message: typeof msg === "string" ? msg : String(msg) });
+      problems.push({ where: `${comp.file}:${raw.line}`, key: comp.prefix + spelled, message: typeof msg === "string" ? msg : msg instanceof ValueError ? msg.detail : describeError(msg) });
       out[name] = d.default;
     }
   }

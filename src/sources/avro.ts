@@ -4,7 +4,7 @@
 
 import type { ChannelProcessor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
-import { describeError } from "../core/errors.ts";
+import { describeError, ValueError } from "../core/errors.ts";
 import type { Event } from "../core/event.ts";
 import type { Source } from "../core/source.ts";
 import { key, type ConfigOf } from "../core/keys.ts";
@@ -120,7 +120,7 @@ export const avroSourceType = defineType({
       try {
         parseIpFilterRules(cfg.ipFilterRules ?? "");
       } catch (msg) {
-        report("ipFilterRules", `${String(msg)} (ipFilter = true)`);
+        report("ipFilterRules", `${msg instanceof ValueError ? msg.detail : describeError(msg)} (ipFilter = true)`);
       }
     }
   },

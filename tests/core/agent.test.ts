@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { buildAgentSpec } from "../../src/config/load.ts";
 import { Agent } from "../../src/core/agent.ts";
+import { ComponentError, SluiceError, ValueError } from "../../src/core/errors.ts";
 import { configureLogging } from "../../src/util/log.ts";
 import { readAllLines, tempDir, waitFor } from "../helpers/index.ts";
 
@@ -88,5 +89,71 @@ describe("agent lifecycle", () => {
     expect(runner.failing).toBe(true);
     expect(runner.lastError).toContain(`${blocker}/out`);
     await agent.stop(0);
+  });
+});
+
+describe("start failures keep their type", () => {
+  test("a source that cannot start fails with a ComponentError naming it and keeping the cause's code, key and recoverable flag", async () => {
+    const dir = await tempDir();
+    const missing = join(dir, "no-such-spool");
+    const agent = await agentFor(
+      [
+        "a1.sources = r1", "a1.channels = c1", "a1.sinks = k1",
+        "a1.sources.r1.type = spooldir", `a1.sources.r1.spoolDir = ${missing}`, "a1.sources.r1.channels = c1",
+        "a1.channels.c1.type = memory",
+        "a1.sinks.k1.type = null", "a1.sinks.k1.channel = c1",
+      ],
+      dir,
+    );
+    const err = await agent.start().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ComponentError);
+    const ce = err as ComponentError;
+    expect(ce.component).toBe("source r1");
+    expect(ce.phase).toBe("start");
+    expect(ce.code).toBe("CONFIG");
+    expect(ce.recoverable).toBe(false);
+    expect(ce.cause).toBeInstanceOf(ValueError);
+    expect((ce.cause as ValueError).key).toBe("spoolDir");
+    expect(ce.message).toBe(`cannot start source r1: spoolDir = ${missing}: is not a readable directory`);
+  });
+
+  test("a channel whose directory another channel holds fails with the lock error's code, not a plain Error", async () => {
+    const dir = await tempDir();
+    const conf = (agentName: string) => [
+      `${agentName}.sources = r1`, `${agentName}.channels = c1`, `${agentName}.sinks = k1`,
+      `${agentName}.sources.r1.type = seq`, `${agentName}.sources.r1.totalEvents = 1`, `${agentName}.sources.r1.channels = c1`,
+      `${agentName}.channels.c1.type = file`, `${agentName}.channels.c1.checkpointDir = ${dir}/cp`, `${agentName}.channels.c1.dataDirs = ${dir}/data`,
+      `${agentName}.sinks.k1.type = null`, `${agentName}.sinks.k1.channel = c1`,
+    ];
+    const first = await agentFor(conf("a1"), join(dir, "s1"));
+    await first.start();
+    try {
+      const second = await agentFor(conf("a2"), join(dir, "s2"));
+      const err = await second.start().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ComponentError);
+      const ce = err as ComponentError;
+      expect(ce.component).toBe("channel c1");
+      expect(ce.code).toBe("LOCKED");
+      expect(ce.cause).toBeInstanceOf(SluiceError);
+      expect(ce.message).toStartWith("cannot start channel c1: channel c1: ");
+    } finally {
+      await first.stop(0);
+    }
+  });
+
+  test("a second start is a typed error", async () => {
+    const dir = await tempDir();
+    const agent = await agentFor(
+      ["a1.sources = r1", "a1.channels = c1", "a1.sinks = k1", "a1.sources.r1.type = seq", "a1.sources.r1.totalEvents = 1", "a1.sources.r1.channels = c1", "a1.channels.c1.type = memory", "a1.sinks.k1.type = null", "a1.sinks.k1.channel = c1"],
+      dir,
+    );
+    await agent.start();
+    try {
+      const err = await agent.start().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(SluiceError);
+      expect((err as SluiceError).code).toBe("INTERNAL");
+    } finally {
+      await agent.stop(0);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, isAbsolute, join, relative } from "node:path";
 import { AckTracker } from "../../core/ack.ts";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
-import { describeError } from "../../core/errors.ts";
+import { describeError, ValueError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
 import { Signal } from "../../util/signal.ts";
@@ -88,7 +88,7 @@ export class SpoolDirSource implements PollableSource {
   async start(): Promise<void> {
     await initCrc32c();
     const st = await stat(this.s.spoolDir).catch(() => undefined);
-    if (!st?.isDirectory()) throw new Error(`spoolDir ${this.s.spoolDir} is not a readable directory`);
+    if (!st?.isDirectory()) throw new ValueError("is not a readable directory", { key: "spoolDir", value: this.s.spoolDir });
     await this.tracker.init();
     const saved = await this.tracker.load();
     if (typeof saved === "string") {

@@ -5,6 +5,7 @@ import { stat } from "node:fs/promises";
 import { dirname, basename, isAbsolute, join } from "node:path";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType, type InspectReport } from "../../core/component-type.ts";
+import { describeError, ValueError } from "../../core/errors.ts";
 import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import { readPositions } from "./position-file.ts";
@@ -41,16 +42,16 @@ export type TaildirConfig = ConfigOf<typeof taildirKeys>;
 
 const POSITION_FILE_NAME = "taildir_position.json";
 
-/** `filegroups.<g>` → directory + whole-name regex; throws a message naming the problem. */
+/** `filegroups.<g>` → directory + whole-name regex; throws a ValueError naming the problem. */
 export function parseGroupPath(path: string): { dir: string; pattern: RegExp } {
-  if (!isAbsolute(path)) throw `must be an absolute path, got "${path}"`;
+  if (!isAbsolute(path)) throw new ValueError(`must be an absolute path, got "${path}"`);
   const dir = dirname(path);
   const name = basename(path);
-  if (name === "") throw `names no file pattern: "${path}"`;
+  if (name === "") throw new ValueError(`names no file pattern: "${path}"`);
   try {
     return { dir, pattern: new RegExp(`^(?:${name})$`) };
   } catch (e) {
-    throw `the file name part "${name}" is not a valid regular expression: ${(e as Error).message}`;
+    throw new ValueError(`the file name part "${name}" is not a valid regular expression: ${(e as Error).message}`);
   }
 }
 
@@ -78,7 +79,7 @@ export const taildirSourceType = defineType({
       try {
         parseGroupPath(raw.value.trim());
       } catch (msg) {
-        report(`filegroups.${g}`, String(msg));
+        report(`filegroups.${g}`, msg instanceof ValueError ? msg.detail : describeError(msg));
       }
     }
     for (const g of Object.keys(cfg.filegroupPaths)) {
