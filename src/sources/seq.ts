@@ -8,6 +8,7 @@ import { emptyHeaders, type Event } from "../core/event.ts";
 import type { PollableSource, PollStatus } from "../core/source.ts";
 import { key, type ConfigOf } from "../core/keys.ts";
 import { SourceCounters } from "../core/counters.ts";
+import { BatchPutter } from "../core/batch-putter.ts";
 
 export const seqKeys = {
   totalEvents: key.int("events to generate, then stop (default: no end)", { default: Number.MAX_SAFE_INTEGER, min: 0, defaultText: "no end" }),
@@ -26,14 +27,15 @@ export class SeqSource implements PollableSource {
   readonly counters = new SourceCounters();
   readonly backoff = { incrementMs: 100, maxMs: 1000 };
   private next = 0;
-  /** A batch refused by a full channel, kept to retry as is. */
-  private pending?: Event[];
+  private readonly putter: BatchPutter;
 
   constructor(
     readonly name: string,
     private readonly cfg: SeqConfig,
-    private readonly processor: ChannelProcessor,
-  ) {}
+    processor: ChannelProcessor,
+  ) {
+    this.putter = new BatchPutter(processor, this.counters);
+  }
 
   async start(): Promise<void> {
     this.counters.StartTime = Date.now();
@@ -75,22 +77,11 @@ export class SeqSource implements PollableSource {
     return events;
   }
 
-  async process(): Promise<PollStatus> {
-    if (!this.pending && this.next >= this.cfg.totalEvents) return "done";
-    const batch = this.pending ?? this.makeBatch();
-    this.counters.EventReceivedCount += batch.length;
-    this.counters.AppendBatchReceivedCount++;
-    // Kept until accepted: a full channel or a thrown error both retry this batch.
-    this.pending = batch;
-    const outcome = await this.processor.putBatch(batch);
-    if (outcome === "full") {
-      this.counters.ChannelWriteFail++;
-      return "backoff";
-    }
-    this.pending = undefined;
-    this.counters.EventAcceptedCount += batch.length;
-    this.counters.AppendBatchAcceptedCount++;
-    return "ready";
+  process(): Promise<PollStatus> {
+    const retried = this.putter.retry();
+    if (retried) return retried;
+    if (this.next >= this.cfg.totalEvents) return Promise.resolve("done");
+    return this.putter.put(this.makeBatch());
   }
 }
 

@@ -12,6 +12,7 @@ import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
 import { Signal } from "../../util/signal.ts";
 import { SourceCounters } from "../../core/counters.ts";
+import { BatchPutter } from "../../core/batch-putter.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { BlobDeserializer, LineDeserializer, type DecodeErrorPolicy, type Deserializer } from "./deserializers.ts";
@@ -64,7 +65,6 @@ export class SpoolDirSource implements PollableSource {
   readonly backoff: { incrementMs: number; maxMs: number };
   private readonly tracker: Tracker;
   private cur?: Current;
-  private retry?: { events: Event[]; end: number };
   private resume?: Progress;
   private pendingBytes = 0;
   private bytesRead = 0;
@@ -73,14 +73,16 @@ export class SpoolDirSource implements PollableSource {
   private metaTimer?: ReturnType<typeof setTimeout>;
   private metaWrite: Promise<void> = Promise.resolve();
   private readonly warned = new Set<string>();
+  private readonly putter: BatchPutter;
 
   constructor(
     readonly name: string,
     private readonly s: SpoolSettings,
-    private readonly processor: ChannelProcessor,
+    processor: ChannelProcessor,
     private readonly log: Logger,
     private readonly once: boolean,
   ) {
+    this.putter = new BatchPutter(processor, this.counters);
     this.backoff = s.backoff;
     this.tracker = new Tracker(s.trackerDir);
   }
@@ -153,11 +155,8 @@ export class SpoolDirSource implements PollableSource {
   }
 
   async process(): Promise<PollStatus> {
-    if (this.retry) {
-      const r = this.retry;
-      this.retry = undefined;
-      return this.put(r.events, r.end);
-    }
+    const retried = this.putter.retry();
+    if (retried) return retried;
     if (!this.cur) {
       const next = await this.pickNext();
       if (!next) return this.once ? "done" : "backoff";
@@ -185,21 +184,9 @@ export class SpoolDirSource implements PollableSource {
     return "ready";
   }
 
-  private async put(events: Event[], end: number): Promise<PollStatus> {
-    const c = this.cur!;
-    this.counters.EventReceivedCount += events.length;
-    this.counters.AppendBatchReceivedCount++;
-    // Kept until accepted: a full channel or a thrown error (a disk error, a bad interceptor) both retry this batch.
-    this.retry = { events, end };
-    const outcome = await this.processor.putBatch(events, c.tracker.issue(end));
-    if (outcome === "full") {
-      this.counters.ChannelWriteFail++;
-      return "backoff";
-    }
-    this.retry = undefined;
-    this.counters.EventAcceptedCount += events.length;
-    this.counters.AppendBatchAcceptedCount++;
-    return "ready";
+  private put(events: Event[], end: number): Promise<PollStatus> {
+    const tracker = this.cur!.tracker;
+    return this.putter.put(events, () => tracker.issue(end));
   }
 
   /** Reads one chunk into the current file's queue; at the end, checks the file did not change since pickup. */

@@ -8,6 +8,7 @@ import { describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
 import { SourceCounters } from "../../core/counters.ts";
+import { BatchPutter } from "../../core/batch-putter.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { collectGarbage } from "../../runtime.ts";
@@ -51,7 +52,6 @@ export class TaildirSource implements PollableSource {
   /** Files with lines to put in this pass, in round-robin order. */
   private ready: TailFile[] = [];
   /** A batch a full channel refused: retried as is (with a new Ack) before anything else is read. */
-  private retry?: { tf: TailFile; events: Event[]; end: number };
   private readonly watch: DirWatch;
   private saved: PositionRecord[] = [];
   private scannedOnce = false;
@@ -61,14 +61,16 @@ export class TaildirSource implements PollableSource {
   private collectedAt = 0;
   private readonly warned = new Set<string>();
   private readonly positions: PositionWriter;
+  private readonly putter: BatchPutter;
 
   constructor(
     readonly name: string,
     private readonly s: TaildirSettings,
-    private readonly processor: ChannelProcessor,
+    processor: ChannelProcessor,
     private readonly log: Logger,
     private readonly once: boolean,
   ) {
+    this.putter = new BatchPutter(processor, this.counters);
     this.backoff = s.backoff;
     this.positions = new PositionWriter(s.positionFile, s.writePosIntervalMs, () => this.records(), (m) => log.error(m));
     this.watch = new DirWatch(s.groups);
@@ -110,11 +112,8 @@ export class TaildirSource implements PollableSource {
   }
 
   async process(): Promise<PollStatus> {
-    if (this.retry) {
-      const r = this.retry;
-      this.retry = undefined;
-      return this.put(r.tf, r.events, r.end);
-    }
+    const retried = this.putter.retry();
+    if (retried) return retried;
     if (this.ready.length === 0 || Date.now() - this.lastRefresh >= BUSY_REFRESH_MS) {
       await this.refresh();
       if (this.ready.length === 0) {
@@ -151,20 +150,8 @@ export class TaildirSource implements PollableSource {
     return this.put(tf, batch.events, batch.end);
   }
 
-  private async put(tf: TailFile, events: Event[], end: number): Promise<PollStatus> {
-    this.counters.EventReceivedCount += events.length;
-    this.counters.AppendBatchReceivedCount++;
-    // Kept until accepted: a full channel or a thrown error (a disk error, a bad interceptor) both retry this batch.
-    this.retry = { tf, events, end };
-    const outcome = await this.processor.putBatch(events, tf.tracker.issue(end));
-    if (outcome === "full") {
-      this.counters.ChannelWriteFail++;
-      return "backoff";
-    }
-    this.retry = undefined;
-    this.counters.EventAcceptedCount += events.length;
-    this.counters.AppendBatchAcceptedCount++;
-    return "ready";
+  private put(tf: TailFile, events: Event[], end: number): Promise<PollStatus> {
+    return this.putter.put(events, () => tf.tracker.issue(end));
   }
 
   private readFailed(tf: TailFile, err: unknown): void {
