@@ -28,13 +28,21 @@ import { regexFilterInterceptorType } from "./interceptors/regex-filter.ts";
 import { regexExtractorInterceptorType } from "./interceptors/regex-extractor.ts";
 import { searchReplaceInterceptorType } from "./interceptors/search-replace.ts";
 import { multiplexingSelectorType } from "./selectors/multiplexing.ts";
+import { execSourceType } from "./sources/exec/index.ts";
+import { netcatSourceType } from "./sources/netcat/index.ts";
+import { netcatUdpSourceType } from "./sources/netcat/udp.ts";
+import { multiportSyslogTcpSourceType, syslogTcpSourceType } from "./sources/syslog/tcp.ts";
+import { syslogUdpSourceType } from "./sources/syslog/udp.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyType = ComponentType<any, any>;
 
 const TYPES: Record<Kind, AnyType[]> = {
   channel: [memoryChannelType, fileChannelType, spillableChannelType],
-  source: [seqSourceType, taildirSourceType, spoolDirSourceType, avroSourceType, httpSourceType],
+  source: [
+    seqSourceType, taildirSourceType, spoolDirSourceType, avroSourceType, httpSourceType,
+    execSourceType, netcatSourceType, netcatUdpSourceType, syslogTcpSourceType, syslogUdpSourceType, multiportSyslogTcpSourceType,
+  ],
   sink: [loggerSinkType, nullSinkType, fileRollSinkType, avroSinkType, httpSinkType],
   sinkprocessor: [defaultSinkProcessorType, failoverSinkProcessorType, loadBalanceSinkProcessorType],
   interceptor: [
@@ -52,13 +60,33 @@ const TYPES: Record<Kind, AnyType[]> = {
 
 /** Flume types sluice does not implement: named as unsupported rather than unknown. */
 const UNSUPPORTED: Record<Kind, string[]> = {
-  source: ["exec", "netcat", "netcatudp", "syslogtcp", "multiport_syslogtcp", "syslogudp", "jms", "thrift", "kafka", "scribe", "twitter", "irc", "legacy"],
+  source: ["jms", "thrift", "kafka", "scribe", "twitter", "irc", "legacy"],
   channel: ["jdbc", "kafka", "pseudotxnmemory"],
   sink: ["hdfs", "hive", "hbase", "hbase2", "asynchbase", "elasticsearch", "kafka", "thrift", "irc", "morphline_solr", "kite", "dataset", "http_file"],
   sinkprocessor: [],
   interceptor: ["morphline"],
   selector: [],
 };
+
+/** Flume types that talk to a server sluice does not speak (name → the server): the message says what works today. */
+const SERVER_TYPES: Record<string, string> = {
+  hdfs: "HDFS", hive: "Hive", hbase: "HBase", hbase2: "HBase", asynchbase: "HBase", elasticsearch: "Elasticsearch",
+  kafka: "Kafka", jms: "a JMS broker", morphline_solr: "Solr", kite: "Kite/Hadoop", dataset: "Kite/Hadoop",
+};
+
+function serverHint(kind: Kind, short: string, cls: string): string {
+  const hit = Object.keys(SERVER_TYPES).find((u) => u === short || cls.startsWith(u.replace(/_/g, "")));
+  if (!hit) return "";
+  const server = SERVER_TYPES[hit]!;
+  if (kind === "sink") {
+    return `; it writes to ${server}. What works today: forward to a Flume collector tier that keeps its ${hit} sink — an avro sink here (type = avro, hostname and port of the collector's avro source) speaks Flume's Avro RPC exactly, plain, deflate and ssl`;
+  }
+  if (kind === "source") {
+    return `; it reads from ${server}. What works today: let a Flume agent read ${server} and forward to an avro source here (type = avro), which speaks Flume's Avro RPC exactly, plain, deflate and ssl`;
+  }
+  if (kind === "channel") return `; it keeps events in ${server}. Use a file channel (durable on local disk) or forward over avro to a Flume tier that has it`;
+  return "";
+}
 
 const byName = new Map<string, AnyType>();
 for (const [kind, list] of Object.entries(TYPES)) {
@@ -76,7 +104,7 @@ export function lookupType(kind: Kind, name: string): Lookup {
   const short = name.trim().toLowerCase();
   const cls = short.split(".").pop() ?? short;
   if (UNSUPPORTED[kind].some((u) => u === short || cls.startsWith(u.replace(/_/g, "")))) {
-    return { ok: false, message: `${kind} type "${name}" is a Flume type that sluice does not implement (supported: ${knownNames(kind)})` };
+    return { ok: false, message: `${kind} type "${name}" is a Flume type that sluice does not implement${serverHint(kind, short, cls)} (supported: ${knownNames(kind)})` };
   }
   return { ok: false, message: `unknown ${kind} type "${name}" (known: ${knownNames(kind)})` };
 }

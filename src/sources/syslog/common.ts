@@ -1,0 +1,102 @@
+// What the three syslog sources share: their common keys (Flume's names), the checks on them, and the decoder that
+// turns a connection's or a datagram's bytes into events with Flume's syslog headers.
+
+import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
+import type { Event } from "../../core/event.ts";
+import { hostnameOf } from "../net/hostname.ts";
+import type { ConnectionDecoder, TcpConnection } from "../net/tcp.ts";
+import { SyslogFramer } from "./framing.ts";
+import { parseKeepFields, parseSyslog, type KeepFields, type ParseOptions } from "./parse.ts";
+
+/** Flume's SyslogUtils.DEFAULT_SIZE and MIN_SIZE. */
+export const DEFAULT_EVENT_SIZE = 2500;
+export const MIN_EVENT_SIZE = 10;
+
+export const syslogCommonKeys = {
+  host: key.string("address to listen on (Flume: every interface; sluice: loopback unless you ask)", { default: "127.0.0.1", aliases: ["bind"] }),
+  eventSize: key.int("largest message in bytes; a longer one is cut into pieces, the first flagged `flume.syslog.status = Incomplete`", { default: DEFAULT_EVENT_SIZE, min: MIN_EVENT_SIZE }),
+  keepFields: key.string("header fields kept in the body: `none`, `all` (the message as received), or any of `priority version timestamp hostname`", { default: "none" }),
+  clientIPHeader: key.string("header to put the sender's IP address in"),
+  clientHostnameHeader: key.string("header to put the sender's host name in (a reverse lookup, at most 1 s, cached)"),
+  ssl: key.bool("Flume's TLS for syslog; not supported by sluice (true is a config error)", { default: false }),
+  format: key.prefixed("Flume's custom `format.regex`/`format.search`/`format.replace`/`format.dateFormat`; not supported by sluice (a config error)"),
+};
+
+export const syslogTcpExtraKeys = {
+  portHeader: key.string("header to put the port the message arrived on in"),
+  batchSize: key.int("events per channel transaction", { default: 100, min: 1 }),
+  maxConnections: key.int("sluice: connections open at once; more are closed on accept", { default: 1000, min: 1 }),
+  idleTimeout: key.duration("sluice: close a connection that sent nothing for this long (0 = never, as Flume)", { default: 0, unit: "ms" }),
+};
+
+type Common = ConfigOf<typeof syslogCommonKeys>;
+
+export function checkSyslogCommon(cfg: Common, report: (key: string, message: string) => void): void {
+  const k = parseKeepFields(cfg.keepFields);
+  if (typeof k === "string") report("keepFields", k);
+  if (cfg.ssl) report("ssl", "TLS for syslog is not supported by sluice: terminate TLS in front of it (stunnel, socat) or forward over the avro source, which has ssl");
+  const fmt = Object.keys(cfg.format as Record<string, RawValue>);
+  if (fmt.length > 0) report(`format.${fmt[0]}`, "Flume's custom syslog formats (format.*) are not supported by sluice; it parses RFC 5424 and RFC 3164");
+}
+
+export function keepFieldsOf(cfg: Common): KeepFields {
+  const k = parseKeepFields(cfg.keepFields);
+  return typeof k === "string" ? { all: false, priority: false, version: false, timestamp: false, hostname: false } : k;
+}
+
+/** Headers of the peer (and port) that every event of a connection or datagram gets. */
+export interface PeerHeaders {
+  clientIPHeader?: string;
+  clientHostnameHeader?: string;
+  portHeader?: string;
+}
+
+/** Adds the peer headers to events just parsed (their header maps are their own). */
+export function addPeerHeaders(events: Event[], h: PeerHeaders, ip: string, hostname: string | undefined, port: number): void {
+  for (const e of events) {
+    if (h.clientIPHeader) e.headers[h.clientIPHeader] = ip;
+    if (h.clientHostnameHeader) e.headers[h.clientHostnameHeader] = hostname ?? ip;
+    if (h.portHeader) e.headers[h.portHeader] = String(port);
+  }
+}
+
+/**
+ * A TCP connection's decoder: RFC 6587 framing, Flume's parse, the peer headers. `validate` (multiport's charset)
+ * may mark a message Invalid.
+ */
+export function syslogConnectionDecoder(
+  conn: TcpConnection,
+  o: { eventSize: number; parse: ParseOptions; headers: PeerHeaders; validate?: (msg: Uint8Array, port: number) => boolean; onBadCount: (peer: string) => void },
+): ConnectionDecoder {
+  const framer = new SyslogFramer(o.eventSize);
+  let hostname: string | undefined;
+  let events: Event[] = [];
+  const emit = (msg: Uint8Array, incomplete: boolean) => {
+    if (o.validate && !o.validate(msg, conn.localPort)) {
+      events.push({ headers: { "flume.syslog.status": "Invalid" }, body: msg });
+      return;
+    }
+    events.push(parseSyslog(msg, incomplete, o.parse));
+  };
+  const take = (): Event[] => {
+    const out = events;
+    events = [];
+    addPeerHeaders(out, o.headers, conn.remoteAddress, hostname, conn.localPort);
+    if (framer.badCounts > 0) {
+      framer.badCounts = 0;
+      o.onBadCount(conn.peer);
+    }
+    return out;
+  };
+  return {
+    ready: o.headers.clientHostnameHeader ? hostnameOf(conn.remoteAddress).then((h) => void (hostname = h)) : undefined,
+    data(chunk) {
+      framer.push(chunk, emit);
+      return take();
+    },
+    end() {
+      framer.end(emit);
+      return take();
+    },
+  };
+}
