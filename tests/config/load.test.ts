@@ -69,7 +69,7 @@ describe("config loader: ten broken configs, every problem listed with file:line
     expect(errors(GOOD.map((l) => l.replace("type = logger", "type = hdfs")))).toEqual([
       expect.stringMatching(/^agent\.conf:7: a1\.sinks\.k1\.type: sink type "hdfs" is a Flume type that sluice does not implement/),
     ]);
-    expect(errors(GOOD.map((l) => l.replace("type = seq", "type = netcat")))[0]).toContain('source type "netcat" is a Flume type that sluice does not implement');
+    expect(errors(GOOD.map((l) => l.replace("type = seq", "type = kafka")))[0]).toContain('source type "kafka" is a Flume type that sluice does not implement; it reads from Kafka. What works today: let a Flume agent read Kafka and forward to an avro source here');
   });
 
   test("3. a missing required key", () => {
