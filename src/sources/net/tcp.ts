@@ -247,11 +247,13 @@ export class TcpSourceServer {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake.notify();
-    await Promise.all(this.servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // close() stops accepting at once; its callback waits for the open connections, closed below.
+    const closed = Promise.all(this.servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
     // Batches already read get a bounded chance to reach the channel; then every connection is closed.
     const deadline = Date.now() + STOP_GRACE_MS;
     while ([...this.conns].some((c) => c.busy) && Date.now() < deadline) await this.idle.wait(100);
     for (const s of this.sockets) s.destroy();
+    await closed;
     this.warner.flush();
   }
 }
