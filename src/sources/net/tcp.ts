@@ -23,8 +23,11 @@ export interface TcpConnection {
   readonly localPort: number;
   /** Writes a reply (netcat's OK / FAILED). */
   write(text: string): void;
-  /** Closes the connection after what was written, with one warning naming the peer. */
-  close(why: string): void;
+  /**
+   * Closes the connection with one warning naming the peer, after `reply` (if any). Called while decoding, it waits
+   * until the events decoded before are committed (and answered).
+   */
+  close(why: string, reply?: string): void;
 }
 
 export interface ConnectionDecoder {
@@ -87,8 +90,16 @@ class Conn implements TcpConnection {
     this.socket.write(text);
   }
 
-  close(why: string): void {
+  /** A close asked for while busy, done once the batch in progress is delivered. */
+  closing?: { why: string; reply?: string };
+
+  close(why: string, reply?: string): void {
     if (this.closed) return;
+    if (this.busy) {
+      this.closing ??= { why, reply };
+      return;
+    }
+    if (reply) this.socket.write(reply);
     this.closed = true;
     this.warn(`closed ${this.peer}: ${why}`);
     this.socket.end();
@@ -191,7 +202,7 @@ export class TcpSourceServer {
         const chunk = c.queue.shift()!;
         let events: Event[];
         try {
-          events = chunk === END ? c.decoder.end() : c.closed ? [] : c.decoder.data(chunk);
+          events = chunk === END ? c.decoder.end() : c.closed || c.closing ? [] : c.decoder.data(chunk);
         } catch (err) {
           this.o.counters.EventReadFail++;
           c.close(`cannot decode its input: ${describeError(err)}`);
@@ -206,6 +217,7 @@ export class TcpSourceServer {
       }
     } finally {
       c.busy = false;
+      if (c.closing) c.close(c.closing.why, c.closing.reply);
       if (!c.closed && !this.stopping) c.socket.resume();
       this.idle.notify();
     }

@@ -36,8 +36,7 @@ function netcatDecoder(conn: TcpConnection, cfg: Cfg, counters: SourceCounters):
   const tooLong = () => {
     failed = true;
     counters.EventReadFail++;
-    conn.write(`FAILED: Event exceeds the maximum length (${cfg["max-line-length"]} chars, including newline)\n`);
-    conn.close(`sent a line longer than max-line-length (${cfg["max-line-length"]})`);
+    conn.close(`sent a line longer than max-line-length (${cfg["max-line-length"]})`, `FAILED: Event exceeds the maximum length (${cfg["max-line-length"]} chars, including newline)\n`);
   };
   return {
     data(chunk) {
