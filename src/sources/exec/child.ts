@@ -8,7 +8,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 
 // $@ is the command. fd 3 keeps the agent's pipe for the watcher (an asynchronous list's stdin is /dev/null
-// otherwise). The trap forwards a TERM sent to the wrapper alone to the command, in case the group kill failed.
+// otherwise). The trap forwards a TERM sent to the wrapper alone to the command, in case the group kill failed; the
+// wrapper then keeps waiting, so a command that takes its time to finish on TERM is not cut short (the agent's
+// SIGKILL after stopTimeout is the bound). `wait` returns early when a trapped signal arrives: hence the loop.
 const WRAPPER = [
   "exec 3<&0",
   '"$@" </dev/null 3<&- &',
@@ -16,9 +18,8 @@ const WRAPPER = [
   "( while read -r _; do :; done; kill -TERM 0 ) <&3 >/dev/null 2>&1 &",
   "watcher=$!",
   "exec 3<&-",
-  'trap \'kill -TERM "$child" 2>/dev/null; kill "$watcher" 2>/dev/null; exit 143\' TERM INT',
-  'wait "$child"',
-  "code=$?",
+  'trap \'kill -TERM "$child" 2>/dev/null\' TERM INT',
+  'while :; do wait "$child"; code=$?; kill -0 "$child" 2>/dev/null || break; done',
   'kill "$watcher" 2>/dev/null',
   'exit "$code"',
 ].join("\n");
