@@ -2,12 +2,13 @@
 // Facility, Severity, priority, version, timestamp (ms since the epoch), host, flume.syslog.status; the body is the
 // message after its header fields, or the whole message with keepFields = all.
 //
-// Hand-written rather than nsyslog-parser or glossy: both build a JavaScript object of strings per message (the whole
-// message decoded, structured data split), which measured 5-9x slower than this on the source's hot path
-// (bench/syslog-parse.ts), and neither accepts exactly what Flume accepts: Flume's rules are its own regular
-// expressions (a 5424 header is `<PRI>VERSION? STAMP|- HOST|- rest`, the app name, procid, msgid and structured data
-// stay in the body), its Invalid/Incomplete status and its keepFields reassembly. Only the short header part is
-// decoded (latin1, so one char per byte); the body stays a view of the received bytes.
+// Hand-written rather than nsyslog-parser or glossy: both take a string (the whole message decoded) and build an
+// object of strings per message; on ~200 B messages (bench/README.md, "syslog") this parser does 1.59 M messages/s,
+// glossy 0.91 M and nsyslog-parser 0.54 M — before their objects are mapped to Flume's headers and the body encoded
+// back to bytes. Neither accepts exactly what Flume accepts either: Flume's rules are its own regular expressions (a
+// 5424 header is `<PRI>VERSION? STAMP|- HOST|- rest`; app name, procid, msgid and structured data stay in the body),
+// its Invalid/Incomplete status, its keepFields reassembly and local time for RFC 3164 (glossy reads it as UTC).
+// Only the short header part is decoded (latin1, one char per byte); the body stays a view of the received bytes.
 
 import type { Event } from "../../core/event.ts";
 
