@@ -4,9 +4,12 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 BUN := $(BIN)/bun
 PREFIX ?= /usr/local
-# Debian packages the tests use: Apache Avro's Python IPC (interop), logrotate (rotation),
-# systemd (systemd-analyze verify of the unit), libxml2-utils (xmllint of the launchd plist).
-TEST_DEBS := python3-avro logrotate systemd libxml2-utils
+# Debian packages the tests use, as package:command (the command names the tests that need it): Apache Avro's Python
+# IPC (interop), logrotate (rotation), systemd (systemd-analyze verify of the unit), libxml2-utils (xmllint of the
+# launchd plist), bsdutils (util-linux logger, a syslog client), socat (netcat and syslog clients).
+TEST_DEBS := python3-avro:python3-avro logrotate:logrotate systemd:systemd-analyze libxml2-utils:xmllint bsdutils:logger socat:socat
+# What sysdeps could not install, for `make test` to repeat after its summary.
+SYSDEPS_REPORT := .sysdeps-missing
 
 .PHONY: all install-deps sysdeps typecheck layers test run build bench clean install
 
@@ -19,13 +22,10 @@ node_modules/.installed: package.json package-lock.json
 
 install-deps: node_modules/.installed
 
+# Waits (bounded, saying so) for an apt/dpkg lock another process holds; a package it cannot install is named with the
+# tests that need it, and the run goes on (tests/helpers/sysdeps.sh).
 sysdeps:
-	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages for the tests:$$missing"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
-	    || { echo "could not install:$$missing (tests that need them will fail)"; exit 1; }; \
-	fi
+	@SYSDEPS_REPORT=$(SYSDEPS_REPORT) bash tests/helpers/sysdeps.sh $(TEST_DEBS)
 
 typecheck: node_modules/.installed
 	$(BIN)/tsc --noEmit -p .
@@ -44,6 +44,7 @@ test: node_modules/.installed sysdeps typecheck layers
 	pass=$$(grep -Eo '^ *[0-9]+ pass$$' .test-output.log | tail -1 | grep -Eo '[0-9]+'); \
 	fail=$$(grep -Eo '^ *[0-9]+ fail$$' .test-output.log | tail -1 | grep -Eo '[0-9]+'); \
 	echo "$${pass:-0} passed, $${fail:-0} failed"; rm -f .test-output.log; \
+	if [ -s $(SYSDEPS_REPORT) ]; then sed 's/^/sysdeps: /' $(SYSDEPS_REPORT); fi; \
 	if [ "$${pass:-0}" = "0" ]; then exit 1; fi; exit $$status
 
 run: node_modules/.installed
