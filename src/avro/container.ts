@@ -14,7 +14,9 @@ import { Buffer } from "node:buffer";
 import { inflateRawSync } from "node:zlib";
 import avro from "avsc";
 import type { Event } from "../core/event.ts";
-import { Reader } from "./codec.ts";
+import { deflateRaw } from "node:zlib";
+import { promisify } from "node:util";
+import { encodeEvents, Reader, Writer } from "./codec.ts";
 import { AvroProtocolError } from "./errors.ts";
 import { compileReader, minBytes } from "./schema-reader.ts";
 
@@ -162,6 +164,42 @@ export function encodeContainerHeader(schemaText: string, codec: ContainerCodec,
 /** One block: count, size, the (already compressed) data, the sync marker. */
 export function encodeBlock(count: number, data: Uint8Array, sync: Uint8Array): Uint8Array[] {
   return [longType.toBuffer(count), longType.toBuffer(data.byteLength), data, sync];
+}
+
+/**
+ * The schema of Flume's FlumeEventAvroEventSerializer (file_roll `sink.serializer = avro_event`) exactly as Java's
+ * Schema.toString() renders it into the container header. Its records encode like AvroFlumeEvent's.
+ */
+export const FLUME_EVENT_SCHEMA_TEXT =
+  '{"type":"record","name":"Event","fields":[{"name":"headers","type":{"type":"map","values":"string"}},{"name":"body","type":"bytes"}]}';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/**
+ * Encodes events as Event records in blocks of about `syncIntervalBytes` each (a block closes once it reached the
+ * interval, as Avro-Java's DataFileWriter does; the estimate counts UTF-16 units of header text, which only moves a
+ * boundary), compressing each block off the event loop with deflate. Returns the blocks' bytes, sync markers included.
+ */
+export async function encodeEventBlocks(events: readonly Event[], sync: Uint8Array, syncIntervalBytes: number, codec: ContainerCodec, level = 6): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  let from = 0;
+  let estimate = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    estimate += e.body.byteLength + 2;
+    for (const k in e.headers) estimate += k.length + e.headers[k]!.length + 2;
+    if (estimate >= syncIntervalBytes || i === events.length - 1) {
+      const n = i + 1 - from;
+      const array = encodeEvents(events.slice(from, i + 1));
+      // array<Event> is count · records · 0: the block holds the records alone.
+      let data: Uint8Array = array.subarray(new Writer(10).long(n).done().byteLength, array.byteLength - 1);
+      if (codec === "deflate") data = await deflateRawAsync(data, { level });
+      out.push(...encodeBlock(n, data, sync));
+      from = i + 1;
+      estimate = 0;
+    }
+  }
+  return out;
 }
 
 /** A fresh random sync marker. */
