@@ -91,6 +91,26 @@ describe("spooldir deserializer = AVRO", () => {
     expect((await drain(agent.channels.get("c1")!)).length).toBe(1);
   });
 
+  test("a restart resumes at the block of the last safe event: the blocks before it are skipped, at most one block is sent again", async () => {
+    const dir = await tempDir();
+    py(["write", join(dir, "r.avro"), "--count", "200", "--sync-every", "25"]);
+    const seqs = (events: Event[]) =>
+      py(["decode"], events.map((e) => JSON.stringify({ body: hex(e.body) })).join("\n") + "\n").trim().split("\n").map((l) => JSON.parse(l).seq as number);
+    // batchSize 40 and blocks of 25: the first batch (records 0-39) ends inside the second block (25-49).
+    const first = await spoolAgent(dir, ["deserializer = AVRO", "batchSize = 40"]);
+    const ch = first.channels.get("c1")!;
+    await waitFor("a first batch", () => ch.size() >= 40, 10_000);
+    const tx = ch.begin();
+    const taken = await tx.take(40);
+    await tx.commit();
+    await first.stop(0);
+    expect(seqs(taken)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    const second = await spoolAgent(dir, ["deserializer = AVRO", "batchSize = 40"]);
+    const again = seqs(await collect(second, 175));
+    expect(again[0]).toBe(25);
+    expect(again).toEqual(Array.from({ length: 175 }, (_, i) => i + 25));
+  });
+
   test("a file that is not an Avro container is set aside with nothing delivered", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "plain.log"), "just a line\n");
