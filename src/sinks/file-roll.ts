@@ -8,7 +8,7 @@ import { open, mkdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Channel } from "../core/channel.ts";
 import { defineType } from "../core/component-type.ts";
-import { DeliveryError, describeError } from "../core/errors.ts";
+import { DeliveryError, describeError, ValueError } from "../core/errors.ts";
 import type { Event } from "../core/event.ts";
 import { takeAndDeliver, type Sink, type SinkStatus } from "../core/sink.ts";
 import { key, type ConfigOf } from "../core/keys.ts";
@@ -31,15 +31,15 @@ function parseSerializerName(raw: string): Serializer {
   const hit = SERIALIZER_NAMES[raw.trim().toLowerCase()];
   if (hit) return hit;
   const where = raw.trim().startsWith("org.apache.flume.") ? "a Flume serializer sluice does not implement" : raw.includes(".") ? "a third-party serializer class (sluice cannot load Java classes)" : "unknown";
-  throw `expected TEXT, HEADER_AND_TEXT or AVRO_EVENT (or Flume's class names for them), got "${raw}": ${where}`;
+  throw new ValueError(`expected TEXT, HEADER_AND_TEXT or AVRO_EVENT (or Flume's class names for them), got "${raw}": ${where}`);
 }
 
 /** Avro's codec names; only null and deflate are written (snappy and the rest: no library kept for both runtimes). */
 function parseCodec(raw: string): "null" | "deflate" {
   const v = raw.trim().toLowerCase();
   if (v === "null" || v === "deflate") return v;
-  if (["snappy", "bzip2", "xz", "zstandard"].includes(v)) throw `codec "${raw}" is not supported by sluice (null or deflate); deflate is the codec every Avro reader has`;
-  throw `expected null or deflate, got "${raw}"`;
+  if (["snappy", "bzip2", "xz", "zstandard"].includes(v)) throw new ValueError(`codec "${raw}" is not supported by sluice (null or deflate); deflate is the codec every Avro reader has`);
+  throw new ValueError(`expected null or deflate, got "${raw}"`);
 }
 
 export const fileRollKeys = {
