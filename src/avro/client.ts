@@ -2,6 +2,7 @@
 // exact bytes (serials from 1, handshake with meta {} on the first call of a connection only).
 
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { Event } from "../core/event.ts";
 import { DeliveryError, describeError } from "../core/errors.ts";
@@ -9,6 +10,7 @@ import { encodeEvent, encodeEvents, Reader, Writer, type Status } from "./codec.
 import { AvroProtocolError } from "./errors.ts";
 import { encodePack, type FrameLimits, type Pack } from "./framing.ts";
 import { encodeHandshakeRequest, PROTOCOL_HASH, readHandshakeResponse } from "./protocol.ts";
+import { LayerStream, type CompressionLayer } from "./layers.ts";
 import { PackConnection } from "./transport.ts";
 
 export interface ClientOptions {
@@ -20,6 +22,8 @@ export interface ClientOptions {
   deflateLevel?: number;
   /** TLS options (CA, rejectUnauthorized, versions); undefined for plain TCP. */
   tls?: tls.ConnectionOptions;
+  /** With both TLS and deflate: the zlib stream outside TLS (Flume 1.10+) or inside it (Flume 1.9). */
+  compressionLayer?: CompressionLayer;
   limits: FrameLimits;
 }
 
@@ -53,14 +57,14 @@ export class AvroRpcClient {
   /** Opens the connection if there is none; resolves once TCP (and TLS) is up. The handshake rides on the first call. */
   async connect(): Promise<void> {
     if (this.isOpen) return;
-    const socket = await openSocket(this.o, this.peer);
-    socket.setNoDelay(true);
+    const { socket, raw, outerDeflate } = await openSocket(this.o, this.peer);
+    raw.setNoDelay(true);
     this.handshaken = false;
     this.serial = 0;
     this.openedAt = Date.now();
     this.conn = new PackConnection(socket, {
       limits: this.o.limits,
-      deflateLevel: this.o.deflateLevel,
+      deflateLevel: outerDeflate ? undefined : this.o.deflateLevel,
       onPacks: (packs) => {
         for (const p of packs) {
           const call = this.pending;
@@ -75,7 +79,7 @@ export class AvroRpcClient {
       },
       onError: (err) => this.failPending(new DeliveryError(`avro connection to ${this.peer} failed: ${describeError(err)}`, { cause: err })),
       onClose: () => this.failPending(new DeliveryError(`avro connection to ${this.peer} closed by the peer`)),
-    });
+    }, raw);
   }
 
   appendBatch(events: readonly Event[]): Promise<Status> {
@@ -152,22 +156,46 @@ export class AvroRpcClient {
   }
 }
 
-function openSocket(o: ClientOptions, peer: string): Promise<net.Socket> {
+interface Opened {
+  /** What carries the packs. */
+  socket: Duplex;
+  /** The TCP socket under it. */
+  raw: net.Socket;
+  /** The deflate stream is already below `socket` (Flume 1.10+'s layering). */
+  outerDeflate: boolean;
+}
+
+/** TCP, then TLS over it or over the zlib stream (layers.ts); connect-timeout bounds the whole of it. */
+function openSocket(o: ClientOptions, peer: string): Promise<Opened> {
+  const outerDeflate = o.tls !== undefined && o.deflateLevel !== undefined && (o.compressionLayer ?? "outside-tls") === "outside-tls";
   return new Promise((resolve, reject) => {
-    const socket = o.tls ? tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? undefined : o.host, ...o.tls }) : net.connect({ host: o.host, port: o.port });
+    const raw = net.connect({ host: o.host, port: o.port });
+    let top: Duplex = raw;
     const timer = setTimeout(() => {
-      socket.destroy();
+      top.destroy();
+      raw.destroy();
       reject(new DeliveryError(`cannot connect to avro peer ${peer} within connect-timeout (${o.connectTimeoutMs} ms)`));
     }, o.connectTimeoutMs);
-    socket.once(o.tls ? "secureConnect" : "connect", () => {
+    const failed = (err: Error) => {
       clearTimeout(timer);
-      socket.removeAllListeners("error");
-      resolve(socket);
-    });
-    socket.once("error", (err) => {
-      clearTimeout(timer);
-      socket.destroy();
+      top.destroy();
+      raw.destroy();
       reject(new DeliveryError(`cannot connect to avro peer ${peer}: ${describeError(err)}`, { cause: err }));
+    };
+    const ready = () => {
+      clearTimeout(timer);
+      top.removeListener("error", failed);
+      raw.removeListener("error", failed);
+      resolve({ socket: top, raw, outerDeflate });
+    };
+    raw.once("error", failed);
+    raw.once("connect", () => {
+      if (!o.tls) return ready();
+      const under: Duplex = outerDeflate ? new LayerStream(raw, o.deflateLevel) : raw;
+      const secure = tls.connect({ socket: under, servername: net.isIP(o.host) ? undefined : o.host, ...o.tls });
+      top = secure;
+      secure.once("error", failed);
+      secure.once("secureConnect", ready);
     });
   });
 }

@@ -14,7 +14,9 @@ import { Buffer } from "node:buffer";
 import { inflateRawSync } from "node:zlib";
 import avro from "avsc";
 import type { Event } from "../core/event.ts";
-import { Reader } from "./codec.ts";
+import { deflateRaw } from "node:zlib";
+import { promisify } from "node:util";
+import { encodeEvents, Reader, Writer } from "./codec.ts";
 import { AvroProtocolError } from "./errors.ts";
 import { compileReader, minBytes } from "./schema-reader.ts";
 
@@ -29,7 +31,8 @@ export const AVRO_FLUME_EVENT_SCHEMA = {
 } as const;
 
 const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]);
-const SYNC_SIZE = 16;
+export const SYNC_SIZE = 16;
+export type ContainerCodec = "null" | "deflate";
 const eventType = avro.Type.forSchema(AVRO_FLUME_EVENT_SCHEMA as unknown as avro.Schema);
 // Only for writing: reading goes through the bounded Reader.
 const headerType = avro.Type.forSchema({
@@ -74,6 +77,8 @@ export class ContainerError extends Error {
   constructor(
     message: string,
     readonly tooLarge = false,
+    /** Truncated: more bytes might complete what was read (only the header reader says so). */
+    readonly incomplete = false,
   ) {
     super(message);
   }
@@ -116,13 +121,24 @@ function eventRead(schemaText: string): EventRead {
   };
 }
 
+export interface ContainerHeader {
+  /** The writer schema's JSON text. */
+  schemaText: string;
+  codec: ContainerCodec;
+  sync: Uint8Array;
+  /** Offset of the first block. */
+  end: number;
+}
+
 /**
- * Decodes a container into events; bodies are views into `bytes` (codec null) or into the inflated block.
- * `maxInflated` bounds the inflated size of deflate blocks in total (zip bombs).
+ * Reads a container's header from the start of `buf` (bounded by the bytes present). Throws ContainerError; with
+ * `incomplete` set when more bytes could still make it whole (a reader of a file in pieces reads on then).
  */
-export function decodeAvroContainer(bytes: Uint8Array, maxInflated: number): Event[] {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 4 || !buf.subarray(0, 4).equals(MAGIC)) throw new ContainerError("not an Avro object container (no Obj\\x01 magic)");
+export function readContainerHeader(buf: Uint8Array): ContainerHeader {
+  if (buf.byteLength >= 4 && !Buffer.from(buf.buffer, buf.byteOffset, 4).equals(MAGIC)) {
+    throw new ContainerError("not an Avro object container (no Obj\\x01 magic)");
+  }
+  if (buf.byteLength < 4) throw new ContainerError("not an Avro object container (shorter than its magic)", false, true);
   const r = new Reader(buf, 4);
   let meta: Record<string, Uint8Array>;
   let sync: Uint8Array;
@@ -130,14 +146,77 @@ export function decodeAvroContainer(bytes: Uint8Array, maxInflated: number): Eve
     meta = r.bytesMap();
     sync = r.fixed(SYNC_SIZE);
   } catch (err) {
-    throw new ContainerError(`the container header is truncated or malformed: ${(err as Error).message}`);
+    throw new ContainerError(`the container header is truncated or malformed: ${(err as Error).message}`, false, true);
   }
   const codecBytes = meta["avro.codec"];
   const codec = codecBytes ? decoder.decode(codecBytes) : "null";
   if (codec !== "null" && codec !== "deflate") throw new ContainerError(`unsupported codec "${codec}" (null or deflate)`);
   const schemaBytes = meta["avro.schema"];
   if (!schemaBytes || schemaBytes.byteLength === 0) throw new ContainerError("the container header has no avro.schema");
-  const { read, minBytes: eventMin } = eventRead(decoder.decode(schemaBytes));
+  return { schemaText: decoder.decode(schemaBytes), codec, sync, end: r.pos };
+}
+
+/** A container's header: magic, {avro.schema, avro.codec}, sync marker. */
+export function encodeContainerHeader(schemaText: string, codec: ContainerCodec, sync: Uint8Array): Uint8Array {
+  return headerType.toBuffer({ magic: MAGIC, meta: { "avro.schema": Buffer.from(schemaText), "avro.codec": Buffer.from(codec) }, sync: Buffer.from(sync) });
+}
+
+/** One block: count, size, the (already compressed) data, the sync marker. */
+export function encodeBlock(count: number, data: Uint8Array, sync: Uint8Array): Uint8Array[] {
+  return [longType.toBuffer(count), longType.toBuffer(data.byteLength), data, sync];
+}
+
+/**
+ * The schema of Flume's FlumeEventAvroEventSerializer (file_roll `sink.serializer = avro_event`) exactly as Java's
+ * Schema.toString() renders it into the container header. Its records encode like AvroFlumeEvent's.
+ */
+export const FLUME_EVENT_SCHEMA_TEXT =
+  '{"type":"record","name":"Event","fields":[{"name":"headers","type":{"type":"map","values":"string"}},{"name":"body","type":"bytes"}]}';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/**
+ * Encodes events as Event records in blocks of about `syncIntervalBytes` each (a block closes once it reached the
+ * interval, as Avro-Java's DataFileWriter does; the estimate counts UTF-16 units of header text, which only moves a
+ * boundary), compressing each block off the event loop with deflate. Returns the blocks' bytes, sync markers included.
+ */
+export async function encodeEventBlocks(events: readonly Event[], sync: Uint8Array, syncIntervalBytes: number, codec: ContainerCodec, level = 6): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  let from = 0;
+  let estimate = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    estimate += e.body.byteLength + 2;
+    for (const k in e.headers) estimate += k.length + e.headers[k]!.length + 2;
+    if (estimate >= syncIntervalBytes || i === events.length - 1) {
+      const n = i + 1 - from;
+      const array = encodeEvents(events.slice(from, i + 1));
+      // array<Event> is count · records · 0: the block holds the records alone.
+      let data: Uint8Array = array.subarray(new Writer(10).long(n).done().byteLength, array.byteLength - 1);
+      if (codec === "deflate") data = await deflateRawAsync(data, { level });
+      out.push(...encodeBlock(n, data, sync));
+      from = i + 1;
+      estimate = 0;
+    }
+  }
+  return out;
+}
+
+/** A fresh random sync marker. */
+export function newSync(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(SYNC_SIZE));
+}
+
+/**
+ * Decodes a container into events; bodies are views into `bytes` (codec null) or into the inflated block.
+ * `maxInflated` bounds the inflated size of deflate blocks in total (zip bombs).
+ */
+export function decodeAvroContainer(bytes: Uint8Array, maxInflated: number): Event[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const head = readContainerHeader(buf);
+  const r = new Reader(buf, head.end);
+  const { codec, sync } = head;
+  const { read, minBytes: eventMin } = eventRead(head.schemaText);
   const events: Event[] = [];
   let inflated = 0;
   while (r.left > 0) {

@@ -2,9 +2,11 @@
 // until one matches, then calls; one call at a time per connection, replies in order. Bounded everywhere: pack caps
 // (framing.ts), at most `maxConnections` open, a call that does not arrive whole within `readTimeoutMs` closes its
 // connection (slow or stalled senders), so does a connection idle between calls for `idleTimeoutMs`, and a
-// connection whose calls pile up is paused rather than buffered.
+// connection whose calls pile up is paused rather than buffered. With ssl and deflate, each connection may use
+// Flume 1.9's layering or Flume 1.10+'s (layers.ts), told apart by its first bytes.
 
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { Event } from "../core/event.ts";
 import { describeError } from "../core/errors.ts";
@@ -16,6 +18,7 @@ import { encodePack, type FrameLimits, type Pack } from "./framing.ts";
 import {
   ALT_PROTOCOL_HASH_HEX, encodeHandshakeResponse, hex, isCompatibleProtocol, PROTOCOL_HASH, readHandshakeRequest, sameHash,
 } from "./protocol.ts";
+import { classifyFirstBytes, describeMismatch, LayerStream, sniff } from "./layers.ts";
 import { PackConnection } from "./transport.ts";
 
 export interface ServerHandler {
@@ -60,10 +63,9 @@ export class AvroRpcServer {
   private readonly conns = new Set<ServerConnection>();
   private readonly knownHashes = new Set<string>([hex(PROTOCOL_HASH), ALT_PROTOCOL_HASH_HEX]);
   private sweeper?: ReturnType<typeof setInterval>;
-  /** TLS: the screening verdict of each raw connection, by peer address, until its handshake completes. */
-  private readonly screening = new Map<string, Promise<boolean>>();
   /** Every accepted TCP socket, served or not yet (in screening, in a TLS handshake): stop() closes them all. */
   private readonly sockets = new Set<net.Socket>();
+  private secureContext?: tls.SecureContext;
   /** Notified whenever a connection finishes a call, so stop() waits without polling. */
   private readonly callDone = new Signal();
   private warnWindow = 0;
@@ -80,25 +82,12 @@ export class AvroRpcServer {
   }
 
   async start(): Promise<number> {
-    const server = this.o.tls
-      ? tls.createServer({ ...this.o.tls, handshakeTimeout: this.o.readTimeoutMs }, (s) => void this.acceptSecure(s))
-      : net.createServer((s) => void this.accept(s));
+    if (this.o.tls) this.secureContext = tls.createSecureContext(this.o.tls);
+    const server = net.createServer((s) => void this.accept(s));
     server.on("connection", (raw: net.Socket) => {
       this.sockets.add(raw);
       raw.once("close", () => this.sockets.delete(raw));
     });
-    if (this.o.tls) {
-      // As in Flume (ipFilter first in the Netty pipeline): refuse before spending a TLS handshake on the peer.
-      server.on("connection", (raw: net.Socket) => {
-        const key = addressKey(raw);
-        this.screening.set(key, this.screen(raw));
-        raw.once("close", () => this.screening.delete(key));
-      });
-      server.on("tlsClientError", (err: Error, s: tls.TLSSocket) => {
-        this.screening.delete(addressKey(s));
-        this.warn(`TLS handshake with ${peerOf(s)} failed: ${describeError(err)}`);
-      });
-    }
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.o.port, this.o.host, () => {
@@ -141,36 +130,76 @@ export class AvroRpcServer {
     return !socket.destroyed;
   }
 
-  private async accept(socket: net.Socket): Promise<void> {
-    if (await this.screen(socket)) this.serve(socket);
-  }
-
-  private async acceptSecure(socket: tls.TLSSocket): Promise<void> {
-    const key = addressKey(socket);
-    const verdict = this.screening.get(key) ?? this.screen(socket);
-    this.screening.delete(key);
-    if (!(await verdict) || socket.destroyed) {
-      socket.destroy();
+  /**
+   * As in Flume (ipFilter first in the Netty pipeline), screening comes before any TLS handshake. With ssl and
+   * deflate both on, the first bytes say which layering the client speaks (layers.ts); either is served.
+   */
+  private async accept(raw: net.Socket): Promise<void> {
+    if (!(await this.screen(raw))) return;
+    const peer = peerOf(raw);
+    const ctx = this.secureContext;
+    if (!ctx) return this.serve(raw, raw, this.o.deflateLevel);
+    if (this.o.deflateLevel === undefined) return this.secure(raw, raw, undefined);
+    const head = await sniff(raw, this.o.readTimeoutMs);
+    if (head === undefined) {
+      if (!raw.destroyed) this.warn(`closed avro connection from ${peer}: nothing sent within readTimeout (${this.o.readTimeoutMs} ms)`);
+      raw.destroy();
       return;
     }
-    this.serve(socket);
+    const kind = classifyFirstBytes(head);
+    if (kind === "other") {
+      this.warn(`closed avro connection from ${peer}: ${describeMismatch(head)}`);
+      raw.destroy();
+      return;
+    }
+    this.o.log.debug(`${peer}: ${kind === "zlib" ? "TLS inside the deflate stream (Flume 1.10+)" : "deflate inside TLS (Flume 1.9)"}`);
+    // Outside TLS: the zlib stream is below TLS and the packs come out plain; inside: TLS, then deflate as usual.
+    if (kind === "zlib") this.secure(raw, new LayerStream(raw, this.o.deflateLevel, head), undefined);
+    else this.secure(raw, new LayerStream(raw, undefined, head), this.o.deflateLevel);
   }
 
-  private serve(socket: net.Socket): void {
+  /** A TLS server handshake over `under` (the TCP socket or a layer over it), bounded by readTimeout. */
+  private secure(raw: net.Socket, under: Duplex, deflateLevel: number | undefined): void {
+    const s = new tls.TLSSocket(under as net.Socket, { isServer: true, secureContext: this.secureContext });
+    const peer = peerOf(raw);
+    const timer = setTimeout(() => {
+      this.warn(`closed avro connection from ${peer}: TLS handshake not done within readTimeout (${this.o.readTimeoutMs} ms)`);
+      s.destroy();
+      raw.destroy();
+    }, this.o.readTimeoutMs);
+    const failed = (err: Error) => {
+      clearTimeout(timer);
+      this.warn(`TLS handshake with ${peer} failed: ${describeError(err)}`);
+      s.destroy();
+      raw.destroy();
+    };
+    s.once("error", failed);
+    s.once("close", () => clearTimeout(timer));
+    s.once("secure", () => {
+      clearTimeout(timer);
+      s.off("error", failed);
+      this.serve(raw, s, deflateLevel);
+    });
+  }
+
+  /** `raw` is the TCP socket, `stream` what carries the packs (raw itself, or TLS over it or over a zlib layer). */
+  private serve(raw: net.Socket, stream: Duplex, deflateLevel: number | undefined): void {
     // Screening or a TLS handshake may finish after stop() began: such a connection is not served.
     if (!this.server) {
-      socket.destroy();
+      stream.destroy();
+      raw.destroy();
       return;
     }
     // Many peers may pass screening at once (an ipFilter lookup, TLS handshakes): the bound holds here, where it counts.
     if (this.full) {
-      this.refuse(socket, `maxConnections (${this.o.maxConnections}) connections already open`);
+      stream.destroy();
+      this.refuse(raw, `maxConnections (${this.o.maxConnections}) connections already open`);
       return;
     }
-    socket.setNoDelay(true);
+    raw.setNoDelay(true);
     // Finds peers that vanished without a FIN, even with idleTimeout = 0.
-    socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
-    this.conns.add(new ServerConnection(this, socket, peerOf(socket)));
+    raw.setKeepAlive(true, TCP_KEEPALIVE_MS);
+    this.conns.add(new ServerConnection(this, raw, stream, deflateLevel, peerOf(raw)));
   }
 
   /** @internal */
@@ -258,13 +287,15 @@ class ServerConnection {
 
   constructor(
     private readonly server: AvroRpcServer,
-    socket: net.Socket,
+    raw: net.Socket,
+    stream: Duplex,
+    deflateLevel: number | undefined,
     readonly peer: string,
   ) {
     const o = server.o;
-    this.conn = new PackConnection(socket, {
+    this.conn = new PackConnection(stream, {
       limits: o.limits,
-      deflateLevel: o.deflateLevel,
+      deflateLevel,
       onPacks: (packs) => {
         this.queue.push(...packs);
         if (this.queue.length > MAX_QUEUED_CALLS) this.conn.pause();
@@ -272,7 +303,7 @@ class ServerConnection {
       },
       onError: (err) => this.server.warn(`closed avro connection from ${peer}: ${describeError(err)}`),
       onClose: () => this.server.dropped(this),
-    });
+    }, raw);
   }
 
   get packStartedAt(): number {
@@ -346,10 +377,6 @@ class ServerConnection {
 
 function errorReply(message: string): Uint8Array {
   return new Writer(message.length + 8).byte(1).long(0).string(message).done();
-}
-
-function addressKey(s: net.Socket): string {
-  return `${s.remoteAddress}|${s.remotePort}`;
 }
 
 function peerOf(s: net.Socket): string {

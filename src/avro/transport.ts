@@ -3,10 +3,12 @@
 //
 // compression-type = deflate (Flume's JZlibEncoder/JZlibDecoder): each direction of the connection is ONE zlib
 // stream (RFC 1950), and every pack is followed by Z_SYNC_FLUSH so the peer can decode it at once. Inflated bytes go
-// through the same FrameDecoder, so the per-pack caps bound a "zip bomb" too. With TLS, compression runs inside
-// TLS (Flume 1.9's order).
+// through the same FrameDecoder, so the per-pack caps bound a "zip bomb" too. `deflateLevel` here is compression
+// inside TLS (Flume 1.9's order) or without TLS; Flume 1.10+'s order (TLS inside the zlib stream) is built below
+// this class, by layers.ts, and this class then sees plain packs.
 
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import zlib from "node:zlib";
 import { FrameDecoder, type FrameLimits, type Pack } from "./framing.ts";
 import { AvroProtocolError } from "./errors.ts";
@@ -31,9 +33,14 @@ export class PackConnection {
   /** When the pack being received started (0 when none is partly here): the slow-client check uses it. */
   packStartedAt = 0;
 
+  /**
+   * `socket` carries the packs: the TCP socket itself, a TLS socket over it, or a TLS socket over layers.ts's zlib
+   * stream; `raw` is the TCP socket under it when that differs (closed with it, so nothing below outlives it).
+   */
   constructor(
-    readonly socket: Socket,
+    readonly socket: Duplex,
     private readonly o: PackConnectionOptions,
+    private readonly raw?: Socket,
   ) {
     this.decoder = new FrameDecoder(o.limits);
     if (o.deflateLevel !== undefined) {
@@ -54,6 +61,8 @@ export class PackConnection {
     });
     socket.on("error", (e) => this.fail(e));
     socket.on("close", () => this.finish());
+    // A TLS socket over a JS stream (layers.ts) closes when the TCP socket does, but may not pass on why.
+    if (raw && raw !== socket) raw.on("error", (e) => this.fail(e));
     socket.on("end", () => {
       // The peer finished its side; we have nothing more to say once our replies are out.
       if (!this.closed) socket.end();
@@ -138,6 +147,7 @@ export class PackConnection {
     this.deflate?.close();
     this.inflate?.close();
     this.socket.destroy();
+    this.raw?.destroy();
     this.o.onClose();
   }
 }

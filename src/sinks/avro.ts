@@ -11,6 +11,7 @@ import { SinkCounters } from "../core/counters.ts";
 import type { Logger } from "../util/log.ts";
 import { AvroRpcClient } from "../avro/client.ts";
 import { DEFAULT_MAX_BUFFERS } from "../avro/framing.ts";
+import { COMPRESSION_LAYERS } from "../avro/layers.ts";
 import { checkExcludedProtocols, clientTls } from "../avro/tls.ts";
 
 /** Replies are a few bytes; anything bigger is not Flume talking. */
@@ -25,6 +26,11 @@ export const avroSinkKeys = {
   "reset-connection-interval": key.duration("reconnect this often, so a load balancer in front of several sources spreads the load (0 = never)", { default: 0, unit: "s" }),
   "compression-type": key.enum("`deflate`: one zlib stream per direction, flushed after every call (the source must match)", ["none", "deflate"], { default: "none" }),
   "compression-level": key.int("zlib level for deflate", { default: 6, min: 0, max: 9 }),
+  "compression-layer": key.enum(
+    "sluice: with ssl and deflate both on, where the zlib stream sits: `outside-tls` carries the TLS records in the zlib stream (Flume 1.10, 1.11), `inside-tls` runs it inside TLS (Flume 1.9 and older). A sluice source takes either",
+    COMPRESSION_LAYERS,
+    { default: "outside-tls" },
+  ),
   ssl: key.bool("connect with TLS", { default: false }),
   "trust-all-certs": key.bool("accept any server certificate (testing only)", { default: false }),
   truststore: key.string("sluice: PEM file of the CA certificates to trust (default: the system's)"),
@@ -52,6 +58,7 @@ export class AvroSink implements Sink {
       connectTimeoutMs: cfg["connect-timeout"],
       requestTimeoutMs: cfg["request-timeout"],
       deflateLevel: cfg["compression-type"] === "deflate" ? cfg["compression-level"] : undefined,
+      compressionLayer: cfg["compression-layer"],
       tls: cfg.ssl ? clientTls({ trustAll: cfg["trust-all-certs"], truststore: cfg.truststore, exclude: cfg["exclude-protocols"] }) : undefined,
       limits: { maxPackBytes: MAX_REPLY_BYTES, maxBuffers: DEFAULT_MAX_BUFFERS },
     });

@@ -1,16 +1,46 @@
 // The file_roll sink: appends events to files in a directory, starting a new file every rollInterval. Each batch is
-// written and fsynced before the take commits, so a crash never loses a line the channel let go of.
+// written and fsynced before the take commits, so a crash never loses a line the channel let go of. Serializers:
+// TEXT and HEADER_AND_TEXT (lines), AVRO_EVENT (Flume's FlumeEventAvroEventSerializer: each file is an Avro object
+// container of Event records, in container.ts's format; a batch ends its last block, as Flume flushes per batch).
 
+import { Buffer } from "node:buffer";
 import { open, mkdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Channel } from "../core/channel.ts";
 import { defineType } from "../core/component-type.ts";
-import { DeliveryError, describeError } from "../core/errors.ts";
+import { DeliveryError, describeError, ValueError } from "../core/errors.ts";
 import type { Event } from "../core/event.ts";
 import { takeAndDeliver, type Sink, type SinkStatus } from "../core/sink.ts";
 import { key, type ConfigOf } from "../core/keys.ts";
 import { SinkCounters } from "../core/counters.ts";
 import type { Logger } from "../util/log.ts";
+import { encodeContainerHeader, encodeEventBlocks, FLUME_EVENT_SCHEMA_TEXT, newSync } from "../avro/container.ts";
+
+const SERIALIZERS = ["TEXT", "HEADER_AND_TEXT", "AVRO_EVENT"] as const;
+type Serializer = (typeof SERIALIZERS)[number];
+const SERIALIZER_NAMES: Record<string, Serializer> = {
+  text: "TEXT",
+  "org.apache.flume.serialization.bodytexteventserializer$builder": "TEXT",
+  header_and_text: "HEADER_AND_TEXT",
+  "org.apache.flume.serialization.headerandbodytexteventserializer$builder": "HEADER_AND_TEXT",
+  avro_event: "AVRO_EVENT",
+  "org.apache.flume.serialization.flumeeventavroeventserializer$builder": "AVRO_EVENT",
+};
+
+function parseSerializerName(raw: string): Serializer {
+  const hit = SERIALIZER_NAMES[raw.trim().toLowerCase()];
+  if (hit) return hit;
+  const where = raw.trim().startsWith("org.apache.flume.") ? "a Flume serializer sluice does not implement" : raw.includes(".") ? "a third-party serializer class (sluice cannot load Java classes)" : "unknown";
+  throw new ValueError(`expected TEXT, HEADER_AND_TEXT or AVRO_EVENT (or Flume's class names for them), got "${raw}": ${where}`);
+}
+
+/** Avro's codec names; only null and deflate are written (snappy and the rest: no library kept for both runtimes). */
+function parseCodec(raw: string): "null" | "deflate" {
+  const v = raw.trim().toLowerCase();
+  if (v === "null" || v === "deflate") return v;
+  if (["snappy", "bzip2", "xz", "zstandard"].includes(v)) throw new ValueError(`codec "${raw}" is not supported by sluice (null or deflate); deflate is the codec every Avro reader has`);
+  throw new ValueError(`expected null or deflate, got "${raw}"`);
+}
 
 export const fileRollKeys = {
   "sink.directory": key.string("directory the files are written to (created if missing)", { required: true }),
@@ -18,8 +48,16 @@ export const fileRollKeys = {
   "sink.pathManager": key.enum("file naming scheme", ["DEFAULT"], { default: "DEFAULT" }),
   "sink.pathManager.prefix": key.string("file name prefix", { default: "" }),
   "sink.pathManager.extension": key.string("file name extension (without the dot)", { default: "" }),
-  "sink.serializer": key.enum("how an event is written: its body and a newline, or its headers too", ["TEXT", "HEADER_AND_TEXT"], { default: "TEXT" }),
-  "sink.serializer.appendNewline": key.bool("end each event with a newline", { default: true }),
+  "sink.serializer": {
+    ...key.enum("how an event is written: its body and a newline, its headers too, or as an Avro record of an Avro container file. Flume's class names for them are accepted too", SERIALIZERS, { default: "TEXT" }),
+    parse: parseSerializerName,
+  },
+  "sink.serializer.appendNewline": key.bool("TEXT, HEADER_AND_TEXT: end each event with a newline", { default: true }),
+  "sink.serializer.syncIntervalBytes": key.int("AVRO_EVENT: close an Avro block (and write a sync marker) once it holds about this many bytes", { default: 2_048_000, min: 32 }),
+  "sink.serializer.compressionCodec": {
+    ...key.enum("AVRO_EVENT: the container's codec, `null` or `deflate`", ["null", "deflate"], { default: "null" }),
+    parse: parseCodec,
+  },
   "sink.batchSize": key.int("events per take", { default: 100, min: 1 }),
 };
 export type FileRollConfig = ConfigOf<typeof fileRollKeys>;
@@ -40,7 +78,13 @@ export class FileRollSink implements Sink {
   private readonly series = Date.now();
   private index = 0;
   private openedAt = 0;
-  private readonly serialize: (events: Event[]) => Uint8Array;
+  /** The bytes of a batch; `header` is written first into a fresh file. */
+  private readonly serialize: (events: Event[]) => Uint8Array | Promise<Uint8Array>;
+  private readonly header?: () => Uint8Array;
+  /** The current file still needs its header (written with its first batch). */
+  private fresh = false;
+  /** AVRO_EVENT: the current file's sync marker. */
+  private sync: Uint8Array = newSync();
 
   constructor(
     readonly name: string,
@@ -48,6 +92,13 @@ export class FileRollSink implements Sink {
     private readonly cfg: FileRollConfig,
     private readonly log: Logger,
   ) {
+    if (cfg["sink.serializer"] === "AVRO_EVENT") {
+      const codec = cfg["sink.serializer.compressionCodec"];
+      const interval = cfg["sink.serializer.syncIntervalBytes"];
+      this.header = () => encodeContainerHeader(FLUME_EVENT_SCHEMA_TEXT, codec, this.sync);
+      this.serialize = async (events) => Buffer.concat(await encodeEventBlocks(events, this.sync, interval, codec));
+      return;
+    }
     const newline = cfg["sink.serializer.appendNewline"];
     const withHeaders = cfg["sink.serializer"] === "HEADER_AND_TEXT";
     this.serialize = (events) => {
@@ -109,6 +160,8 @@ export class FileRollSink implements Sink {
     }
     this.filePath = join(dir, name);
     this.openedAt = Date.now();
+    this.fresh = true;
+    this.sync = newSync();
     this.counters.ConnectionCreatedCount++;
     this.log.debug(`writing ${this.filePath}`);
     return this.file;
@@ -118,10 +171,12 @@ export class FileRollSink implements Sink {
     return takeAndDeliver(this.channel, this.cfg["sink.batchSize"], this.counters, async (events) => {
       const f = await this.ensureFile();
       try {
-        const bytes = this.serialize(events);
+        let bytes = await this.serialize(events);
+        if (this.fresh && this.header) bytes = Buffer.concat([this.header(), bytes]);
         let off = 0;
         while (off < bytes.byteLength) off += (await f.write(bytes, off, bytes.byteLength - off)).bytesWritten;
         await f.datasync();
+        this.fresh = false;
       } catch (err) {
         // A half-written batch stays in the old file; the retry goes to a fresh one after the rollback.
         await this.close();

@@ -4,18 +4,24 @@ AvroSourceProtocol over Avro's Netty framing, which python3-avro lacks and this 
 
   pack = int32 serial, int32 count, count x (int32 length, bytes)   -- big-endian
   deflate: one zlib stream per direction, Z_SYNC_FLUSH after every pack
+  --ssl with --deflate: --layer inside-tls is Flume 1.9's stack (TLS outside, the zlib stream inside it);
+                        --layer outside-tls is Flume 1.10+'s (the zlib stream outside, carrying the TLS records,
+                        each flushed as Netty's JZlibEncoder does)
 
 Netty connections are stateful: the handshake is sent only until one matched, so both classes below skip it
 afterwards (python3-avro's own classes handshake on every call, as over HTTP).
 
-  flume_peer.py client PORT [--deflate] [--batches N] [--size N]   prints one JSON line per call's Status
-  flume_peer.py server [--deflate] [--fail N]                      prints "PORT n", then one JSON line per event
+  flume_peer.py client PORT [--deflate] [--ssl CA.pem] [--layer L] [--batches N] [--size N]
+      prints one JSON line per call's Status
+  flume_peer.py server [--deflate] [--ssl CERT.pem,KEY.pem] [--layer L] [--fail N]
+      prints "PORT n", then one JSON line per event
 """
 
 import argparse
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -32,8 +38,81 @@ def load_protocol():
         return avro.protocol.parse(f.read())
 
 
+class ZlibChannel:
+    """Flume 1.10+'s outer layer: the raw socket is one zlib stream per direction; every write is sync-flushed."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.comp = zlib.compressobj(6)
+        self.decomp = zlib.decompressobj()
+
+    def recv(self, n):
+        while True:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return b""
+            out = self.decomp.decompress(chunk)
+            if out:
+                return out
+
+    def sendall(self, data):
+        self.sock.sendall(self.comp.compress(data) + self.comp.flush(zlib.Z_SYNC_FLUSH))
+
+
+class TlsChannel:
+    """TLS over any channel with recv/sendall (here: the zlib stream), through memory BIOs."""
+
+    def __init__(self, ctx, inner, server_side):
+        self.inner = inner
+        self.inc = ssl.MemoryBIO()
+        self.out = ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_side=server_side,
+                                server_hostname=None if server_side else "127.0.0.1")
+        self._io(self.obj.do_handshake)
+
+    def _flush(self):
+        data = self.out.read()
+        if data:
+            self.inner.sendall(data)
+
+    def _io(self, fn, *args):
+        while True:
+            try:
+                r = fn(*args)
+                self._flush()
+                return r
+            except ssl.SSLWantReadError:
+                self._flush()
+                chunk = self.inner.recv(65536)
+                if not chunk:
+                    raise EOFError("connection closed")
+                self.inc.write(chunk)
+
+    def recv(self, n):
+        try:
+            return self._io(self.obj.read, n)
+        except (EOFError, ssl.SSLZeroReturnError):
+            return b""
+
+    def sendall(self, data):
+        view = memoryview(data)
+        while len(view) > 0:
+            view = view[self._io(self.obj.write, view):]
+
+
+def layered(sock, args, ctx, server_side):
+    """The channel packs travel on, and whether PackIO itself must (de)compress."""
+    if ctx is None:
+        return sock, args.deflate
+    if args.deflate and args.layer == "outside-tls":
+        return TlsChannel(ctx, ZlibChannel(sock), server_side), False
+    if server_side:
+        return ctx.wrap_socket(sock, server_side=True), args.deflate
+    return ctx.wrap_socket(sock, server_hostname="127.0.0.1"), args.deflate
+
+
 class PackIO:
-    """Netty framing (and Flume's deflate stream) over a blocking socket."""
+    """Netty framing (and Flume's deflate stream) over a blocking socket or channel."""
 
     def __init__(self, sock, deflate):
         self.sock = sock
@@ -70,9 +149,9 @@ class PackIO:
 
 
 class NettyTransceiver:
-    def __init__(self, host, port, deflate):
+    def __init__(self, host, port, args, ctx):
         self.sock = socket.create_connection((host, port), timeout=20)
-        self.io = PackIO(self.sock, deflate)
+        self.io = PackIO(*layered(self.sock, args, ctx, False))
         self.remote_name = "%s:%d" % (host, port)
         self.serial = 0
 
@@ -102,7 +181,10 @@ class StatefulRequestor(ipc.Requestor):
 
 def run_client(args):
     proto = load_protocol()
-    req = StatefulRequestor(proto, NettyTransceiver("127.0.0.1", args.port, args.deflate))
+    ctx = None
+    if args.ssl:
+        ctx = ssl.create_default_context(cafile=args.ssl)
+    req = StatefulRequestor(proto, NettyTransceiver("127.0.0.1", args.port, args, ctx))
     n = 0
     for b in range(args.batches):
         events = []
@@ -119,20 +201,25 @@ def run_server(args):
     proto = load_protocol()
     lock = threading.Lock()
     state = {"fail": args.fail, "connections": 0}
+    ctx = None
+    if args.ssl:
+        cert, key = args.ssl.split(",")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
             with lock:
                 state["connections"] += 1
                 print(json.dumps({"connection": state["connections"]}), flush=True)
-            io = PackIO(self.request, args.deflate)
             responder = StatefulResponder(proto)
             try:
+                io = PackIO(*layered(self.request, args, ctx, True))
                 while True:
                     serial, payload = io.read_pack()
                     io.write_pack(serial, responder.respond(payload), split=1 << 30)
-            except EOFError:
-                pass
+            except (EOFError, ConnectionError, ssl.SSLError, zlib.error) as e:
+                print(json.dumps({"closed": str(e)}), flush=True)
 
     class StatefulResponder(ipc.Responder):
         remote = None
@@ -168,10 +255,14 @@ def main():
     c = sub.add_parser("client")
     c.add_argument("port", type=int)
     c.add_argument("--deflate", action="store_true")
+    c.add_argument("--ssl", help="CA file to trust")
+    c.add_argument("--layer", choices=["outside-tls", "inside-tls"], default="outside-tls")
     c.add_argument("--batches", type=int, default=3)
     c.add_argument("--size", type=int, default=5)
     s = sub.add_parser("server")
     s.add_argument("--deflate", action="store_true")
+    s.add_argument("--ssl", help="CERT,KEY files")
+    s.add_argument("--layer", choices=["outside-tls", "inside-tls"], default="outside-tls")
     s.add_argument("--fail", type=int, default=0)
     args = p.parse_args()
     run_client(args) if args.mode == "client" else run_server(args)

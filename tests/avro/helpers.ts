@@ -76,3 +76,14 @@ export function spawnPeer(args: string[]) {
     port: () => waitFor("the python peer's port", () => /^PORT (\d+)$/m.exec(out)?.[1], 10_000).then(Number),
   };
 }
+
+/** A self-signed certificate for 127.0.0.1 and localhost (PEM files in a temp dir). */
+export async function selfSigned(): Promise<{ cert: string; key: string }> {
+  const dir = await tempDir();
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const r = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]);
+  if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr.toString()}`);
+  return { cert, key };
+}

@@ -3,21 +3,10 @@
 
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import tls from "node:tls";
 import type { AvroSink } from "../../src/sinks/avro.ts";
-import { tempDir, waitFor } from "../helpers/index.ts";
-import { avroSource, drain, sourceOnly, startAgent, text } from "./helpers.ts";
-
-async function selfSigned(): Promise<{ cert: string; key: string }> {
-  const dir = await tempDir();
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  const r = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]);
-  if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr.toString()}`);
-  return { cert, key };
-}
+import { waitFor } from "../helpers/index.ts";
+import { avroSource, drain, selfSigned, sourceOnly, startAgent, text } from "./helpers.ts";
 
 function edge(port: number, tlsLines: string[], compression = "none"): string[] {
   return [

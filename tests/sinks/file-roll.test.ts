@@ -18,6 +18,8 @@ async function setup(dir: string, o: Partial<FileRollConfig> = {}) {
     "sink.pathManager.extension": "",
     "sink.serializer": "TEXT",
     "sink.serializer.appendNewline": true,
+    "sink.serializer.syncIntervalBytes": 2_048_000,
+    "sink.serializer.compressionCodec": "null",
     "sink.batchSize": 100,
     ...o,
   };

@@ -1,21 +1,67 @@
-// Turns a spooled file's bytes into event bodies: LINE (one event per line, Flume's LineDeserializer) and BLOB (the
-// whole file, or maxBlobLength pieces of it, Flume's BlobDeserializer). Charset handling is decided once, at
+// Turns a spooled file's bytes into event bodies: LINE (one event per line, Flume's LineDeserializer), BLOB (the
+// whole file, or maxBlobLength pieces of it, Flume's BlobDeserializer) and AVRO (one event per record of an Avro
+// container file, Flume's AvroEventDeserializer; in avro-deserializer.ts). Charset handling is decided once, at
 // construction: UTF-8 input is validated a chunk at a time and passed through as bytes; other charsets are
 // transcoded to UTF-8 line by line.
 
 import { isUtf8 } from "node:buffer";
+import { ValueError } from "../../core/errors.ts";
 import { concat, LineSplitter } from "../../util/lines.ts";
+import { AvroDeserializer, type AvroSchemaType } from "./avro-deserializer.ts";
 
 export type DecodeErrorPolicy = "FAIL" | "REPLACE" | "IGNORE";
-export type Emit = (body: Uint8Array, start: number, end: number, truncated: boolean) => void;
+/** `headers`, when given, are the event's whole header set (the file's headers included), shared by many events. */
+export type Emit = (body: Uint8Array, start: number, end: number, truncated: boolean, headers?: Record<string, string>) => void;
 
 export interface Deserializer {
-  /** Feeds the next chunk of the file. */
-  push(chunk: Uint8Array, emit: Emit): void;
+  /** Feeds the next chunk of the file (AVRO works through it in slices, yielding between them). */
+  push(chunk: Uint8Array, emit: Emit): void | Promise<void>;
   /** At the end of the file: what is held (a last line without newline, the blob). */
-  end(emit: Emit): void;
-  /** Set when decodeErrorPolicy = FAIL met bytes it cannot decode: nothing at or after `offset` was emitted. */
+  end(emit: Emit): void | Promise<void>;
+  /** Set when the input cannot be decoded (decodeErrorPolicy = FAIL, a malformed container): nothing at or after `offset` was emitted. */
   readonly failure?: { offset: number; message: string };
+  /** Where reading must begin when resuming at a saved offset (AVRO re-reads the header from 0); default: that offset. */
+  readonly readFrom?: number;
+}
+
+/** The names Flume accepts for `deserializer`: its aliases and its builder classes (case-insensitive). */
+const DESERIALIZER_NAMES: Record<string, "LINE" | "BLOB" | "AVRO"> = {
+  line: "LINE",
+  "org.apache.flume.serialization.linedeserializer$builder": "LINE",
+  blob: "BLOB",
+  "org.apache.flume.sink.solr.morphline.blobdeserializer$builder": "BLOB",
+  avro: "AVRO",
+  "org.apache.flume.serialization.avroeventdeserializer$builder": "AVRO",
+};
+
+/** `LINE`, `BLOB`, `AVRO` or one of Flume's builder class names for them; a message for anything else. */
+export function parseDeserializerName(raw: string): "LINE" | "BLOB" | "AVRO" {
+  const hit = DESERIALIZER_NAMES[raw.trim().toLowerCase()];
+  if (hit) return hit;
+  throw new ValueError(`expected LINE, BLOB or AVRO (or Flume's class names for them, e.g. org.apache.flume.sink.solr.morphline.BlobDeserializer$Builder), got "${raw}"${
+    raw.includes(".") ? " (a third-party deserializer class: sluice cannot load Java classes)" : ""
+  }`);
+}
+
+export interface DeserializerSettings {
+  deserializer: "LINE" | "BLOB" | "AVRO";
+  maxLineLength: number;
+  maxBlobLength: number;
+  inputCharset: string;
+  decodeErrorPolicy: DecodeErrorPolicy;
+  avroSchemaType: AvroSchemaType;
+}
+
+/** The deserializer for one file, resuming at `start`; `headers` are the file's own (fileHeader, basenameHeader). */
+export function createDeserializer(s: DeserializerSettings, start: number, headers: Record<string, string>): Deserializer {
+  switch (s.deserializer) {
+    case "BLOB":
+      return new BlobDeserializer(s.maxBlobLength, start);
+    case "AVRO":
+      return new AvroDeserializer(start, headers, s.avroSchemaType);
+    default:
+      return new LineDeserializer(s.maxLineLength, s.inputCharset, s.decodeErrorPolicy, s.inputCharset, start);
+  }
 }
 
 /** Charsets LINE can split on `\n` bytes: ASCII-compatible ones. UTF-16/32 would need another splitter. */

@@ -5,7 +5,7 @@ import type { ComponentContext } from "../../core/component.ts";
 import { defineType, type InspectReport } from "../../core/component-type.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
-import { checkLineCharset } from "./deserializers.ts";
+import { checkLineCharset, parseDeserializerName } from "./deserializers.ts";
 import { listCandidates, type Candidate } from "./listing.ts";
 import { resolveTrackerDir, SpoolDirSource } from "./source.ts";
 import { Tracker } from "./tracker.ts";
@@ -29,7 +29,11 @@ export const spoolDirKeys = {
   batchSize: key.int("events per channel put", { default: 100, min: 1 }),
   inputCharset: key.string("charset of the files (LINE re-encodes to UTF-8)", { default: "UTF-8" }),
   decodeErrorPolicy: key.enum("bytes invalid in inputCharset: `FAIL` (set the file aside), `REPLACE` (U+FFFD), `IGNORE` (drop them)", ["FAIL", "REPLACE", "IGNORE"], { default: "FAIL" }),
-  deserializer: key.enum("`LINE`: an event per line; `BLOB`: the whole file as one event (Flume's `AVRO` is not supported)", ["LINE", "BLOB", "AVRO"], { default: "LINE" }),
+  deserializer: {
+    ...key.enum("`LINE`: an event per line; `BLOB`: the whole file as one event; `AVRO`: an event per record of an Avro container file. Flume's class names for them are accepted too", ["LINE", "BLOB", "AVRO"], { default: "LINE" }),
+    parse: parseDeserializerName,
+  },
+  "deserializer.schemaType": key.enum("AVRO: name the schema in each event by `HASH` (header flume.avro.schema.hash, its CRC-64-AVRO fingerprint in hex) or `LITERAL` (header flume.avro.schema.literal, its JSON)", ["HASH", "LITERAL"], { default: "HASH" }),
   "deserializer.maxLineLength": key.int("longest line in bytes (Flume counts characters); the rest of a longer line is dropped (header truncated=true)", { default: 2048, min: 1 }),
   "deserializer.outputCharset": key.string("charset of LINE event bodies (UTF-8 only)", { default: "UTF-8" }),
   "deserializer.maxBlobLength": key.int("largest BLOB event in bytes; a longer file becomes several events", { default: 100_000_000, min: 1 }),
@@ -41,7 +45,6 @@ export const spoolDirSourceType = defineType({
   names: ["spooldir", "org.apache.flume.source.SpoolDirectorySource"],
   keys: spoolDirKeys,
   check(cfg, report) {
-    if (cfg.deserializer === "AVRO") report("deserializer", `deserializer "AVRO" (Flume's Avro container reader) is not supported by sluice: use LINE or BLOB`);
     if (!cfg.spoolDir.startsWith("/")) report("spoolDir", `spoolDir must be an absolute path, got "${cfg.spoolDir}"`);
     const bad = checkLineCharset(cfg.inputCharset);
     if (bad && cfg.deserializer === "LINE") report("inputCharset", bad);
@@ -68,7 +71,8 @@ export const spoolDirSourceType = defineType({
         batchSize: cfg.batchSize,
         fileHeaderKey: cfg.fileHeader ? cfg.fileHeaderKey : undefined,
         basenameHeaderKey: cfg.basenameHeader ? cfg.basenameHeaderKey : undefined,
-        deserializer: cfg.deserializer === "BLOB" ? "BLOB" : "LINE",
+        deserializer: cfg.deserializer,
+        avroSchemaType: cfg["deserializer.schemaType"],
         maxLineLength: cfg["deserializer.maxLineLength"],
         maxBlobLength: cfg["deserializer.maxBlobLength"],
         inputCharset: cfg.inputCharset,

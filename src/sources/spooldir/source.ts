@@ -15,7 +15,8 @@ import { SourceCounters } from "../../core/counters.ts";
 import { BatchPutter } from "../../core/batch-putter.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
-import { BlobDeserializer, LineDeserializer, type DecodeErrorPolicy, type Deserializer } from "./deserializers.ts";
+import { createDeserializer, type DecodeErrorPolicy, type Deserializer } from "./deserializers.ts";
+import type { AvroSchemaType } from "./avro-deserializer.ts";
 import { META_NAME, Tracker, type Progress } from "./tracker.ts";
 import { listCandidates, type Candidate, type ListSettings } from "./listing.ts";
 import { TRUNCATED_HEADER } from "../taildir/reader.ts";
@@ -26,7 +27,8 @@ export interface SpoolSettings extends ListSettings {
   batchSize: number;
   fileHeaderKey?: string;
   basenameHeaderKey?: string;
-  deserializer: "LINE" | "BLOB";
+  deserializer: "LINE" | "BLOB" | "AVRO";
+  avroSchemaType: AvroSchemaType;
   maxLineLength: number;
   maxBlobLength: number;
   inputCharset: string;
@@ -200,16 +202,16 @@ export class SpoolDirSource implements PollableSource {
     } catch (err) {
       return this.setAside(c, `cannot read it at offset ${c.readPos}: ${describeError(err)}`);
     }
-    const emit = (body: Uint8Array, _s: number, end: number, truncated: boolean) => {
-      c.queue.push({ headers: truncated ? { ...c.headers, [TRUNCATED_HEADER]: "true" } : c.headers, body });
+    const emit = (body: Uint8Array, _s: number, end: number, truncated: boolean, headers?: Record<string, string>) => {
+      c.queue.push({ headers: headers ?? (truncated ? { ...c.headers, [TRUNCATED_HEADER]: "true" } : c.headers), body });
       c.ends.push(end);
     };
     if (bytesRead > 0) {
       c.readPos += bytesRead;
       this.bytesRead += bytesRead;
-      c.de.push(bytesRead === want ? buf : buf.subarray(0, bytesRead), emit);
+      await c.de.push(bytesRead === want ? buf : buf.subarray(0, bytesRead), emit);
     } else {
-      c.de.end(emit);
+      await c.de.end(emit);
       c.eof = true;
       const st = await c.fh.stat().catch(() => undefined);
       if (st && (st.size !== c.size || st.mtimeMs !== c.mtimeMs)) {
@@ -257,8 +259,8 @@ export class SpoolDirSource implements PollableSource {
     const headers: Record<string, string> = {};
     if (this.s.fileHeaderKey) headers[this.s.fileHeaderKey] = f.path;
     if (this.s.basenameHeaderKey) headers[this.s.basenameHeaderKey] = basename(f.path);
-    const de: Deserializer = this.s.deserializer === "BLOB" ? new BlobDeserializer(this.s.maxBlobLength, start) : new LineDeserializer(this.s.maxLineLength, this.s.inputCharset, this.s.decodeErrorPolicy, this.s.inputCharset, start);
-    const c: Current = { ...f, fh, readPos: start, safe: start, de, queue: [], ends: [], qhead: 0, eof: false, setAside: false, headers: Object.freeze(headers) as Record<string, string>, tracker: undefined as never };
+    const de: Deserializer = createDeserializer(this.s, start, Object.freeze(headers) as Record<string, string>);
+    const c: Current = { ...f, fh, readPos: de.readFrom ?? start, safe: start, de, queue: [], ends: [], qhead: 0, eof: false, setAside: false, headers: Object.freeze(headers) as Record<string, string>, tracker: undefined as never };
     c.tracker = new AckTracker<number>((end) => {
       c.safe = end;
       this.scheduleMeta();
