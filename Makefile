@@ -66,8 +66,9 @@ install: build
 	install -m 0644 conf/sluice.conf $(DESTDIR)$(SHAREDIR)/sluice.conf.example
 	@echo "installed $(DESTDIR)$(BINDIR)/sluice and service files in $(DESTDIR)$(SHAREDIR) (see README: Deploy on a server)"
 
+# `make bench MIB=256` runs the generated-file benchmarks (http-tail, avro-tail) on 256 MiB instead of 1 GiB.
 bench: node_modules/.installed build
-	$(BUN) bench/run.ts
+	$(BUN) bench/run.ts $(if $(MIB),--mib $(MIB))
 
 clean:
 	rm -rf dist .sluice-demo

@@ -1,7 +1,8 @@
 // `make bench`: runs every benchmark script in bench/ (each `bun bench/<name>.ts`, one after another so they do not
 // disturb each other) and prints one table. A script prints one JSON line per figure
 // ({"bench","metric","value","goal"?}); any other non-empty stdout line is shown as a figure of its own.
-// Run: node_modules/.bin/bun bench/run.ts [name…]   (names without .ts; default: all)
+// Run: node_modules/.bin/bun bench/run.ts [--mib N] [name…]   (names without .ts; default: all). `--mib N` sets
+// $BENCH_MIB, the input size of the benchmarks that read generated files (http-tail, avro-tail; default 1024).
 
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -51,7 +52,13 @@ function table(rows: Row[]): string {
   return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n");
 }
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const mibAt = args.indexOf("--mib");
+if (mibAt >= 0) {
+  process.env.BENCH_MIB = args[mibAt + 1];
+  args.splice(mibAt, 2);
+}
+const wanted = args;
 const names = (await readdir(join(ROOT, "bench")))
   .filter(isBenchmark)
   .map((f) => f.slice(0, -3))

@@ -203,7 +203,7 @@ export function writeLong(buf: Uint8Array, at: number, v: number): number {
   return at;
 }
 
-function longSize(v: number): number {
+export function longSize(v: number): number {
   let n = v >= 0 ? v * 2 : -v * 2 - 1;
   let s = 1;
   while (n >= 0x80) {
@@ -229,50 +229,97 @@ function utf8(s: string): Uint8Array {
   return b;
 }
 
+/** Where encoders write: a flat buffer (ByteWriter) or a pack's length-prefixed pieces (framing.ts PieceWriter). */
+export interface ByteSink {
+  raw(b: Uint8Array): void;
+  byte(b: number): void;
+  long(v: number): void;
+}
+
+/** Writes into a buffer sized beforehand. */
+export class ByteWriter implements ByteSink {
+  constructor(
+    readonly out: Uint8Array,
+    public at = 0,
+  ) {}
+  raw(b: Uint8Array): void {
+    this.out.set(b, this.at);
+    this.at += b.byteLength;
+  }
+  byte(b: number): void {
+    this.out[this.at++] = b;
+  }
+  long(v: number): void {
+    this.at = writeLong(this.out, this.at, v);
+  }
+}
+
 /**
- * Encodes array<AvroFlumeEvent> as one block (what Java writes): sizes first, then one allocation. Header strings
- * are encoded once each; bodies are copied straight from their views.
+ * A batch as AvroFlumeEvent records, sized before any byte is written, so the caller allocates its whole message
+ * (pack, container) once and the records go straight into it. Header strings are encoded once each.
  */
-export function encodeEvents(events: readonly Event[]): Uint8Array {
-  const n = events.length;
-  let size = longSize(n) + 1;
-  let headerBytes: Uint8Array[] | undefined;
-  for (let i = 0; i < n; i++) {
-    const e = events[i]!;
-    let hcount = 0;
-    for (const k in e.headers) {
-      const kb = utf8(k);
-      const vb = utf8(e.headers[k]!);
-      (headerBytes ??= []).push(kb, vb);
-      size += longSize(kb.byteLength) + kb.byteLength + longSize(vb.byteLength) + vb.byteLength;
-      hcount++;
-    }
-    size += (hcount > 0 ? longSize(hcount) + 1 : 1) + longSize(e.body.byteLength) + e.body.byteLength;
-  }
-  const out = new Uint8Array(size);
-  let at = n > 0 ? writeLong(out, 0, n) : 0;
-  let h = 0;
-  for (let i = 0; i < n; i++) {
-    const e = events[i]!;
-    let hcount = 0;
-    for (const _ in e.headers) hcount++;
-    if (hcount > 0) {
-      at = writeLong(out, at, hcount);
-      for (let j = 0; j < hcount * 2; j++) {
-        const b = headerBytes![h++]!;
-        at = writeLong(out, at, b.byteLength);
-        out.set(b, at);
-        at += b.byteLength;
+export class EventRecords {
+  /** Bytes of the records alone (an object container block's data). */
+  readonly recordsSize: number;
+  /** Bytes of array<AvroFlumeEvent> as one block (what Java writes): count, records, end. */
+  readonly size: number;
+  private readonly headerBytes: Uint8Array[] = [];
+
+  constructor(readonly events: readonly Event[]) {
+    let size = 0;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      let hcount = 0;
+      for (const k in e.headers) {
+        const kb = utf8(k);
+        const vb = utf8(e.headers[k]!);
+        this.headerBytes.push(kb, vb);
+        size += longSize(kb.byteLength) + kb.byteLength + longSize(vb.byteLength) + vb.byteLength;
+        hcount++;
       }
+      size += (hcount > 0 ? longSize(hcount) + 1 : 1) + longSize(e.body.byteLength) + e.body.byteLength;
     }
-    out[at++] = 0;
-    const body = e.body;
-    at = writeLong(out, at, body.byteLength);
-    out.set(body, at);
-    at += body.byteLength;
+    this.recordsSize = size;
+    this.size = (events.length > 0 ? longSize(events.length) : 0) + size + 1;
   }
-  out[at++] = 0;
-  return out.subarray(0, at);
+
+  writeRecords(w: ByteSink): void {
+    const events = this.events;
+    let h = 0;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      let hcount = 0;
+      for (const _ in e.headers) hcount++;
+      if (hcount > 0) {
+        w.long(hcount);
+        for (let j = 0; j < hcount * 2; j++) {
+          const b = this.headerBytes[h++]!;
+          w.long(b.byteLength);
+          w.raw(b);
+        }
+      }
+      w.byte(0);
+      w.long(e.body.byteLength);
+      w.raw(e.body);
+    }
+  }
+
+  /** array<AvroFlumeEvent>: `size` bytes. */
+  writeTo(w: ByteSink): void {
+    if (this.events.length > 0) {
+      w.long(this.events.length);
+      this.writeRecords(w);
+    }
+    w.byte(0);
+  }
+}
+
+/** Encodes array<AvroFlumeEvent> as one block into a buffer of its own. */
+export function encodeEvents(events: readonly Event[]): Uint8Array {
+  const records = new EventRecords(events);
+  const w = new ByteWriter(new Uint8Array(records.size));
+  records.writeTo(w);
+  return w.out;
 }
 
 /** One AvroFlumeEvent (the `append` message's parameter). */

@@ -11,12 +11,11 @@
 // its size, its size against what is left, and its sync marker.
 
 import { Buffer } from "node:buffer";
-import { inflateRawSync } from "node:zlib";
+import { deflateRaw, inflateRawSync } from "node:zlib";
+import { promisify } from "node:util";
 import avro from "avsc";
 import type { Event } from "../core/event.ts";
-import { deflateRaw } from "node:zlib";
-import { promisify } from "node:util";
-import { encodeEvents, Reader, Writer } from "./codec.ts";
+import { ByteWriter, EventRecords, longSize, Reader } from "./codec.ts";
 import { AvroProtocolError } from "./errors.ts";
 import { compileReader, minBytes } from "./schema-reader.ts";
 
@@ -44,32 +43,24 @@ const headerType = avro.Type.forSchema({
     { name: "sync", type: { type: "fixed", name: "Sync", size: SYNC_SIZE } },
   ],
 });
-const longType = avro.Type.forSchema("long");
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const SCHEMA_JSON = Buffer.from(JSON.stringify(AVRO_FLUME_EVENT_SCHEMA));
+const CODEC_NULL = Buffer.from("null");
 
-/** Encodes a batch as a container with one block. */
+/** Encodes a batch as a container with one block, written once into one buffer (codec.ts writes the records). */
 export function encodeAvroContainer(events: readonly Event[]): Uint8Array {
-  const sync = Buffer.from(crypto.getRandomValues(new Uint8Array(SYNC_SIZE)));
-  const header = headerType.toBuffer({ magic: MAGIC, meta: { "avro.schema": SCHEMA_JSON, "avro.codec": Buffer.from("null") }, sync });
-  // Size the data buffer from the bodies and header texts (UTF-8 is at most 3 bytes per UTF-16 unit) plus varints.
-  let estimate = 0;
-  for (const e of events) {
-    estimate += e.body.byteLength + 20;
-    for (const k in e.headers) estimate += (k.length + e.headers[k]!.length) * 3 + 20;
-  }
-  // The estimate is an upper bound, so encoding never runs out of room; avsc would return a negative offset if it did.
-  const data = Buffer.allocUnsafe(estimate);
-  let pos = 0;
-  for (const e of events) {
-    const body = e.body instanceof Buffer ? e.body : Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength);
-    pos = eventType.encode({ headers: e.headers, body }, data, pos);
-    if (pos < 0) throw new Error("avro container: the size estimate was short (a bug)");
-  }
-  const count = longType.toBuffer(events.length);
-  const size = longType.toBuffer(pos);
-  return Buffer.concat([header, count, size, data.subarray(0, pos), sync]);
+  const sync = crypto.getRandomValues(new Uint8Array(SYNC_SIZE));
+  const header = headerType.toBuffer({ magic: MAGIC, meta: { "avro.schema": SCHEMA_JSON, "avro.codec": CODEC_NULL }, sync: Buffer.from(sync) });
+  const records = new EventRecords(events);
+  const size = header.byteLength + longSize(events.length) + longSize(records.recordsSize) + records.recordsSize + SYNC_SIZE;
+  const w = new ByteWriter(new Uint8Array(size));
+  w.raw(header);
+  w.long(events.length);
+  w.long(records.recordsSize);
+  records.writeRecords(w);
+  w.raw(sync);
+  return w.out;
 }
 
 /** A malformed container: the message says what and where (byte offset); `tooLarge` when a size limit was hit. */
@@ -163,7 +154,10 @@ export function encodeContainerHeader(schemaText: string, codec: ContainerCodec,
 
 /** One block: count, size, the (already compressed) data, the sync marker. */
 export function encodeBlock(count: number, data: Uint8Array, sync: Uint8Array): Uint8Array[] {
-  return [longType.toBuffer(count), longType.toBuffer(data.byteLength), data, sync];
+  const head = new ByteWriter(new Uint8Array(longSize(count) + longSize(data.byteLength)));
+  head.long(count);
+  head.long(data.byteLength);
+  return [head.out, data, sync];
 }
 
 /**
@@ -190,9 +184,11 @@ export async function encodeEventBlocks(events: readonly Event[], sync: Uint8Arr
     for (const k in e.headers) estimate += k.length + e.headers[k]!.length + 2;
     if (estimate >= syncIntervalBytes || i === events.length - 1) {
       const n = i + 1 - from;
-      const array = encodeEvents(events.slice(from, i + 1));
-      // array<Event> is count · records · 0: the block holds the records alone.
-      let data: Uint8Array = array.subarray(new Writer(10).long(n).done().byteLength, array.byteLength - 1);
+      // The block holds the records alone (no array count or end).
+      const records = new EventRecords(events.slice(from, i + 1));
+      const w = new ByteWriter(new Uint8Array(records.recordsSize));
+      records.writeRecords(w);
+      let data: Uint8Array = w.out;
       if (codec === "deflate") data = await deflateRawAsync(data, { level });
       out.push(...encodeBlock(n, data, sync));
       from = i + 1;

@@ -6,6 +6,7 @@
 // The buffers mean nothing on their own: the receiver concatenates them into one Avro stream (the pack payload).
 // Limits (FrameLimits): buffer count, each buffer's length, and the pack's total including its headers.
 
+import type { ByteSink } from "./codec.ts";
 import { AvroProtocolError } from "./errors.ts";
 
 export interface FrameLimits {
@@ -175,4 +176,95 @@ export function encodePack(serial: number, buffers: readonly Uint8Array[], split
     } while (off < b.byteLength);
   }
   return out;
+}
+
+/** What a request pack carries after its head: a size known beforehand and a way to write that many bytes. */
+export interface PackParams {
+  readonly size: number;
+  writeTo(w: ByteSink): void;
+}
+
+/**
+ * Encodes a request pack: `head` as the first buffer, then `params` in Java's 8 KiB buffers, written straight into
+ * the pack (the parameters are never encoded into a buffer of their own first).
+ */
+export function encodeRequestPack(serial: number, head: Uint8Array, params: PackParams): Uint8Array {
+  const pieces = Math.max(1, Math.ceil(params.size / JAVA_BUFFER_BYTES));
+  const out = new Uint8Array(8 + 4 + head.byteLength + pieces * 4 + params.size);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, serial);
+  view.setInt32(4, 1 + pieces);
+  view.setInt32(8, head.byteLength);
+  out.set(head, 12);
+  const w = new PieceWriter(out, 12 + head.byteLength, params.size);
+  params.writeTo(w);
+  if (!w.complete) throw new Error(`pack ${serial}: the parameters wrote a different size than declared (a bug)`);
+  return out;
+}
+
+/** Writes `total` bytes into `out` from `at` as pieces of at most JAVA_BUFFER_BYTES, each after its int32 length. */
+class PieceWriter implements ByteSink {
+  private left = 0;
+  private remaining: number;
+  constructor(
+    private readonly out: Uint8Array,
+    private at: number,
+    total: number,
+  ) {
+    this.remaining = total;
+    if (total === 0) this.open();
+  }
+
+  get complete(): boolean {
+    return this.remaining === 0 && this.left === 0 && this.at === this.out.byteLength;
+  }
+
+  private open(): void {
+    const k = Math.min(JAVA_BUFFER_BYTES, this.remaining);
+    const o = this.out;
+    const at = this.at;
+    o[at] = k >>> 24;
+    o[at + 1] = (k >>> 16) & 0xff;
+    o[at + 2] = (k >>> 8) & 0xff;
+    o[at + 3] = k & 0xff;
+    this.at = at + 4;
+    this.left = k;
+  }
+
+  raw(b: Uint8Array): void {
+    const n = b.byteLength;
+    if (n <= this.left) {
+      this.out.set(b, this.at);
+      this.at += n;
+      this.left -= n;
+      this.remaining -= n;
+      return;
+    }
+    let off = 0;
+    while (off < n) {
+      if (this.left === 0) this.open();
+      const k = Math.min(this.left, n - off);
+      this.out.set(b.subarray(off, off + k), this.at);
+      this.at += k;
+      off += k;
+      this.left -= k;
+      this.remaining -= k;
+    }
+  }
+
+  byte(b: number): void {
+    if (this.left === 0) this.open();
+    this.out[this.at++] = b;
+    this.left--;
+    this.remaining--;
+  }
+
+  long(v: number): void {
+    let n = v >= 0 ? v * 2 : -v * 2 - 1;
+    while (n >= 0x80) {
+      this.byte((n % 0x80) | 0x80);
+      n = Math.floor(n / 0x80);
+    }
+    this.byte(n);
+  }
 }

@@ -20,6 +20,12 @@ export interface Sink extends Lifecycle {
   /** Cap of the runner's retry backoff after failures, when the sink has its own key for it (http `maxBackoff`). */
   readonly maxBackoffMs?: number;
   process(): Promise<SinkStatus>;
+  /**
+   * A sink that overlaps deliveries (http `parallelRequests`) returns from process() once a take is under way: how
+   * many of those are still running (taken, not yet committed or rolled back), and a wait for them to settle.
+   */
+  readonly deliveriesInFlight?: number;
+  settle?(): Promise<void>;
 }
 
 /** Chooses which sink of a group handles each process() call (default, failover, load_balance). */
@@ -140,7 +146,7 @@ export class SinkRunner {
 
   /** A process() call is under way: a batch may be taken and not yet committed or rolled back. */
   get busy(): boolean {
-    return this.inFlight > 0;
+    return this.inFlight > 0 || this.processor.sinks.some((s) => (s.deliveriesInFlight ?? 0) > 0);
   }
 
   private idle(): Promise<void> {
@@ -177,6 +183,8 @@ export class SinkRunner {
       settled = await settlesBy(status, deadline);
       if (settled && (await status) !== "ready") break;
     }
+    // Deliveries a sink still overlaps get the rest of the drain time to commit (or roll back) on their own.
+    if (settled) settled = await settlesBy(Promise.all(this.processor.sinks.map((s) => s.settle?.())), deadline);
     if (!settled) this.log.warn(`sink ${this.processor.name}: a delivery was still in flight at the drain deadline; it is rolled back, not lost`);
   }
 }

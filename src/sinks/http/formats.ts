@@ -1,10 +1,11 @@
 // Request bodies of the http sink, chosen once per sink: `json` (Flume's JSONHandler array
 // `[{"headers":{…},"body":"…"}]`), `ndjson` (one such object per line) or `avro` (see src/avro/container.ts).
-// json/ndjson bodies are decoded as UTF-8 text, as Flume's JSONHandler expects; avro keeps arbitrary bytes.
+// json/ndjson bodies are UTF-8 text of the bodies, as Flume's JSONHandler expects (json-body.ts writes them from the
+// bytes); avro keeps arbitrary bytes.
 
 import type { Event } from "../../core/event.ts";
 import { encodeAvroContainer } from "../../avro/container.ts";
-import { bodyTexts } from "../../util/text.ts";
+import { encodeJson, encodeNdjson } from "./json-body.ts";
 
 export type Format = "json" | "ndjson" | "avro";
 
@@ -14,19 +15,12 @@ export const CONTENT_TYPES: Record<Format, string> = {
   avro: "avro/binary",
 };
 
-const encoder = new TextEncoder();
-
-function jsonObjects(events: readonly Event[]): Array<{ headers: Record<string, string>; body: string }> {
-  const texts = bodyTexts(events);
-  return events.map((e, i) => ({ headers: e.headers, body: texts[i]! }));
-}
-
 export function encoderFor(format: Format): (events: readonly Event[]) => Uint8Array {
   switch (format) {
     case "json":
-      return (events) => encoder.encode(JSON.stringify(jsonObjects(events)));
+      return encodeJson;
     case "ndjson":
-      return (events) => encoder.encode(jsonObjects(events).map((o) => JSON.stringify(o)).join("\n") + "\n");
+      return encodeNdjson;
     case "avro":
       return encodeAvroContainer;
   }

@@ -3,7 +3,8 @@
 // 408/429/5xx and unexpected 4xx are retried, never dropped); network errors and timeouts roll back.
 
 import { readFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import type { Channel } from "../../core/channel.ts";
 import { defineType } from "../../core/component-type.ts";
 import { DeliveryError, describeError } from "../../core/errors.ts";
@@ -15,6 +16,8 @@ import { fetchTrusting } from "../../runtime.ts";
 import type { Logger } from "../../util/log.ts";
 import { CONTENT_TYPES, encoderFor, eventSize } from "./formats.ts";
 import { checkPolicyKeys, StatusPolicies } from "./policy.ts";
+
+const gzipAsync = promisify(gzip) as (data: Uint8Array, opts: { level: number }) => Promise<Uint8Array>;
 
 export const httpSinkKeys = {
   endpoint: key.string("URL the batches are POSTed to (http:// or https://)", { required: true }),
@@ -35,6 +38,7 @@ export const httpSinkKeys = {
   "compression-level": key.int("sluice: gzip level", { default: 6, min: 1, max: 9 }),
   headers: key.prefixed("sluice: `headers.<Name> = value` adds a request header (e.g. headers.Authorization = Bearer …)"),
   truststore: key.string("sluice: PEM file of CA certificates trusted for an https endpoint (in addition to the system's)"),
+  parallelRequests: key.int("sluice: takes delivered at the same time, each in its own transaction (committed after its own 2xx, rolled back alone on a failure); above 1, a take retried after a failure can arrive after later ones", { default: 1, min: 1, max: 64 }),
   maxBackoff: key.duration("sluice: cap of the exponential retry backoff (full jitter) after failures", { default: 30_000, unit: "ms", min: 10 }),
 };
 export type HttpSinkConfig = ConfigOf<typeof httpSinkKeys>;
@@ -43,12 +47,16 @@ export class HttpSink implements Sink {
   readonly type = "http";
   readonly counters = new SinkCounters();
   readonly maxBackoffMs: number;
-  private readonly encode: (events: readonly Event[]) => Uint8Array;
+  private readonly encode: (events: readonly Event[]) => Uint8Array | Promise<Uint8Array>;
   private readonly requestHeaders: Record<string, string>;
   private readonly policies: StatusPolicies;
   private readonly fetch: typeof fetch;
   private readonly timeoutMs: number;
   private stopping?: AbortController;
+  /** Deliveries running after process() returned (parallelRequests > 1); each promise settles, never rejects. */
+  private readonly running = new Set<Promise<void>>();
+  /** The first failure of a delivery that ran in the background, thrown by the next process() call. */
+  private failure?: unknown;
 
   constructor(
     readonly name: string,
@@ -60,7 +68,8 @@ export class HttpSink implements Sink {
     const gzip = cfg.compression === "gzip";
     const encode = encoderFor(cfg.format);
     const level = cfg["compression-level"];
-    this.encode = gzip ? (events) => gzipSync(encode(events), { level }) : encode;
+    // gzip runs on zlib's thread pool: a 4 MiB body compresses without holding the event loop (and the sources).
+    this.encode = gzip ? (events) => gzipAsync(encode(events), { level }) : encode;
     this.requestHeaders = {
       "Content-Type": cfg.contentTypeHeader ?? CONTENT_TYPES[cfg.format],
       Accept: cfg.acceptHeader,
@@ -102,26 +111,71 @@ export class HttpSink implements Sink {
     return out;
   }
 
+  get deliveriesInFlight(): number {
+    return this.running.size;
+  }
+
+  async settle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+  }
+
   process(): Promise<SinkStatus> {
-    return takeAndDeliver(this.channel, this.cfg.batchSize, this.counters, async (events): Promise<Refusal | void> => {
-      let refused: { status: number; text: string; retryAfterMs?: number } | undefined;
-      // Every request of the take must succeed before the commit; a retry re-sends the earlier ones (at-least-once).
-      for (const chunk of this.chunks(events)) {
-        refused = await this.post(chunk);
-        if (refused) break;
-      }
-      if (!refused) return;
-      const p = this.policies.for(refused.status);
-      const what = `http sink ${this.name}: ${this.cfg.endpoint} answered ${refused.status}${refused.text ? ` (${refused.text})` : ""}`;
-      if (!p.rollback) this.log.warn(`${what}; dropped ${events.length} events because rollback.${refused.status} (or its class, or defaultRollback) is false`);
-      const why = p.rollback ? `${what}; the batch of ${events.length} events will be retried` : `${what}; backing off`;
-      return { rollback: p.rollback, countAsDrained: p.incrementMetrics, error: p.backoff ? new DeliveryError(why, { retryAfterMs: refused.retryAfterMs }) : undefined };
+    if (this.cfg.parallelRequests === 1) return takeAndDeliver(this.channel, this.cfg.batchSize, this.counters, (events) => this.deliver(events));
+    return this.processOverlapped();
+  }
+
+  /**
+   * Starts a take and returns once its delivery is under way, keeping up to parallelRequests of them running, so
+   * the next take's request is on the wire while earlier answers are awaited. A failure in the background is thrown
+   * by the next call (the runner then backs off); its take was already rolled back by takeAndDeliver.
+   */
+  private async processOverlapped(): Promise<SinkStatus> {
+    this.throwFailure();
+    while (this.running.size >= this.cfg.parallelRequests) await Promise.race(this.running);
+    this.throwFailure();
+    let started!: (v: "started") => void;
+    const took = new Promise<"started">((r) => (started = r));
+    const run = takeAndDeliver(this.channel, this.cfg.batchSize, this.counters, (events) => {
+      started("started");
+      return this.deliver(events);
     });
+    const first = await Promise.race([run, took]);
+    if (first !== "started") return first;
+    const p: Promise<void> = run.then(
+      () => {},
+      (err) => {
+        this.failure ??= err;
+      },
+    ).finally(() => this.running.delete(p));
+    this.running.add(p);
+    return "ready";
+  }
+
+  private throwFailure(): void {
+    const err = this.failure;
+    if (err === undefined) return;
+    this.failure = undefined;
+    throw err;
+  }
+
+  private async deliver(events: Event[]): Promise<Refusal | void> {
+    let refused: { status: number; text: string; retryAfterMs?: number } | undefined;
+    // Every request of the take must succeed before the commit; a retry re-sends the earlier ones (at-least-once).
+    for (const chunk of this.chunks(events)) {
+      refused = await this.post(chunk);
+      if (refused) break;
+    }
+    if (!refused) return;
+    const p = this.policies.for(refused.status);
+    const what = `http sink ${this.name}: ${this.cfg.endpoint} answered ${refused.status}${refused.text ? ` (${refused.text})` : ""}`;
+    if (!p.rollback) this.log.warn(`${what}; dropped ${events.length} events because rollback.${refused.status} (or its class, or defaultRollback) is false`);
+    const why = p.rollback ? `${what}; the batch of ${events.length} events will be retried` : `${what}; backing off`;
+    return { rollback: p.rollback, countAsDrained: p.incrementMetrics, error: p.backoff ? new DeliveryError(why, { retryAfterMs: refused.retryAfterMs }) : undefined };
   }
 
   /** Sends one request; resolves undefined on 2xx, the status otherwise; throws on network errors and timeouts. */
   private async post(events: Event[]): Promise<{ status: number; text: string; retryAfterMs?: number } | undefined> {
-    const body = this.encode(events);
+    const body = await this.encode(events);
     const signals = [AbortSignal.timeout(this.timeoutMs)];
     if (this.stopping) signals.push(this.stopping.signal);
     let res: Response;
