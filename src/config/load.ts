@@ -2,7 +2,7 @@
 // this collects every problem (file:line, key, what is wrong) and the agent refuses to start until all are fixed.
 
 import { readFile } from "node:fs/promises";
-import type { Kind } from "../core/component-type.ts";
+import type { CheckContext, Kind } from "../core/component-type.ts";
 import { ConfigError, describeError, type ConfigProblem } from "../core/errors.ts";
 import { lookupType } from "../registry.ts";
 import type { AgentSpec, GroupSpec, Resolved, SinkSpec, SourceSpec } from "../core/spec.ts";
@@ -42,234 +42,336 @@ export interface BuildResult {
   warnings: string[];
 }
 
+/**
+ * Builds the spec in steps, each its own method below: choose the agent; split its keys into the section lists and
+ * per-component key maps (the graph); read the lists; check what is defined but not listed; then per component its
+ * type, keys and own check (resolve), with the cross-field checks of the graph (bindings to channels) beside them;
+ * then the sink groups. Every step reports through refuse() (a problem: the agent will not start) or warn().
+ */
 export function buildAgentSpec(text: string, file: string, agentName?: string): BuildResult {
-  const problems: ConfigProblem[] = [];
-  const warnings: string[] = [];
   const { props, duplicates } = parseProperties(text);
-  const at = (line?: number) => (line ? `${file}:${line}` : file);
+  const b = new SpecBuilder(file);
+  const agent = b.chooseAgent(agentNames(props.keys()), agentName);
+  if (agent === undefined) return { problems: b.problems, warnings: b.warnings };
+  b.prefix = `${agent}.`;
+  b.warnDuplicates(duplicates);
+  const graph = b.splitSections(props.values());
+  const listed = b.readLists(graph, agent);
+  b.checkUnlisted(graph, listed);
+  const channels = b.channels(graph, listed);
+  const used = new Set<string>();
+  const sources = b.sources(graph, listed, used);
+  const sinks = b.sinks(graph, listed, used);
+  const groups = b.groups(graph, listed);
+  b.warnUnusedChannels(listed, used);
+  const spec: AgentSpec = { agent, file, channels, sources, sinks, groups, warnings: b.warnings };
+  return { spec: b.problems.length === 0 ? spec : undefined, problems: b.problems, warnings: b.warnings };
+}
 
-  const agents = agentNames(props.keys());
-  let agent = agentName;
-  if (agents.length === 0) {
-    problems.push({ where: file, message: "no agent is defined (expected keys such as a1.sources = r1, a1.channels = c1, a1.sinks = k1)" });
-    return { problems, warnings };
-  }
-  if (agent === undefined) {
-    if (agents.length > 1) {
-      problems.push({ where: file, message: `the file defines several agents (${agents.join(", ")}): choose one with -n NAME` });
-      return { problems, warnings };
-    }
-    agent = agents[0]!;
-  } else if (!agents.includes(agent)) {
-    const hint = closest(agent, agents);
-    problems.push({ where: file, message: `agent "${agent}" is not defined in this file (defined: ${agents.join(", ")})${hint ? `; did you mean "${hint}"?` : ""}` });
-    return { problems, warnings };
-  }
-  const prefix = `${agent}.`;
+/** The agent's keys split by section: the list (`a1.sources = r1 r2`) and each component's own keys. */
+interface Graph {
+  lists: Map<Section, RawValue>;
+  comps: Record<Section, Map<string, Map<string, RawValue>>>;
+}
 
-  for (const occurrences of duplicates) {
-    if (!occurrences[0]!.key.startsWith(prefix)) continue;
-    warnings.push(`${at(occurrences.at(-1)!.line)}: ${occurrences[0]!.key} is set ${occurrences.length} times (lines ${occurrences.map((o) => o.line).join(", ")}); the last one wins`);
-  }
+type Listed = Record<Section, string[]>;
 
-  // Split the agent's keys into section lists and per-component key maps.
-  const lists = new Map<Section, RawValue>();
-  const comps: Record<Section, Map<string, Map<string, RawValue>>> = { sources: new Map(), channels: new Map(), sinks: new Map(), sinkgroups: new Map() };
-  for (const p of props.values()) {
-    if (!p.key.startsWith(prefix)) continue;
-    const rest = p.key.slice(prefix.length);
-    const dot = rest.indexOf(".");
-    const section = (dot < 0 ? rest : rest.slice(0, dot)) as Section;
-    if (!(SECTIONS as readonly string[]).includes(section)) {
-      warnings.push(`${at(p.line)}: ${p.key} is not a key sluice knows (an agent has ${SECTIONS.join(", ")}); ignored`);
-      continue;
-    }
-    if (dot < 0) {
-      lists.set(section, { value: p.value, line: p.line });
-      continue;
-    }
-    const sub = rest.slice(dot + 1);
-    const dot2 = sub.indexOf(".");
-    if (dot2 <= 0) {
-      warnings.push(`${at(p.line)}: ${p.key} names no key of a component (expected ${prefix}${section}.NAME.KEY); ignored`);
-      continue;
-    }
-    const name = sub.slice(0, dot2);
-    let m = comps[section].get(name);
-    if (!m) comps[section].set(name, (m = new Map()));
-    m.set(sub.slice(dot2 + 1), { value: p.value, line: p.line });
+type ResolveContext = CheckContext & { line?: number };
+
+class SpecBuilder {
+  readonly problems: ConfigProblem[] = [];
+  readonly warnings: string[] = [];
+  /** `a1.`, once the agent is chosen. */
+  prefix = "";
+
+  constructor(private readonly file: string) {}
+
+  at(line?: number): string {
+    return line ? `${this.file}:${line}` : this.file;
   }
 
-  const listed: Record<Section, string[]> = { sources: [], channels: [], sinks: [], sinkgroups: [] };
-  for (const section of SECTIONS) {
-    const raw = lists.get(section);
-    if (!raw) continue;
-    const names = raw.value.split(/\s+/).filter(Boolean);
-    const seen = new Set<string>();
-    for (const n of names) {
-      if (seen.has(n)) problems.push({ where: at(raw.line), key: prefix + section, message: `"${n}" is listed twice` });
-      seen.add(n);
+  /** A problem: the agent will not start. `line` absent means the file as a whole. */
+  refuse(line: number | undefined, key: string | undefined, message: string): void {
+    this.problems.push(key === undefined ? { where: this.at(line), message } : { where: this.at(line), key, message });
+  }
+
+  /** A warning: logged (and printed by validate), the agent starts. */
+  warn(line: number | undefined, message: string): void {
+    this.warnings.push(`${this.at(line)}: ${message}`);
+  }
+
+  // ---- the agent and its graph -------------------------------------------------------------------------------
+
+  chooseAgent(agents: string[], wanted: string | undefined): string | undefined {
+    if (agents.length === 0) {
+      this.refuse(undefined, undefined, "no agent is defined (expected keys such as a1.sources = r1, a1.channels = c1, a1.sinks = k1)");
+      return undefined;
     }
-    listed[section] = [...seen];
-    for (const n of seen) {
-      if (!comps[section].has(n)) {
-        if (section === "sinkgroups") problems.push({ where: at(raw.line), key: `${prefix}${section}.${n}.sinks`, message: `sink group "${n}" is listed but has no sinks` });
-        else problems.push({ where: at(raw.line), key: `${prefix}${section}.${n}.type`, message: `${KIND_OF[section]} "${n}" is listed but has no type` });
+    if (wanted === undefined) {
+      if (agents.length > 1) {
+        this.refuse(undefined, undefined, `the file defines several agents (${agents.join(", ")}): choose one with -n NAME`);
+        return undefined;
+      }
+      return agents[0]!;
+    }
+    if (!agents.includes(wanted)) {
+      const hint = closest(wanted, agents);
+      this.refuse(undefined, undefined, `agent "${wanted}" is not defined in this file (defined: ${agents.join(", ")})${hint ? `; did you mean "${hint}"?` : ""}`);
+      return undefined;
+    }
+    return wanted;
+  }
+
+  warnDuplicates(duplicates: ReturnType<typeof parseProperties>["duplicates"]): void {
+    for (const occurrences of duplicates) {
+      if (!occurrences[0]!.key.startsWith(this.prefix)) continue;
+      this.warn(occurrences.at(-1)!.line, `${occurrences[0]!.key} is set ${occurrences.length} times (lines ${occurrences.map((o) => o.line).join(", ")}); the last one wins`);
+    }
+  }
+
+  /** Splits the agent's keys into section lists and per-component key maps. */
+  splitSections(props: Iterable<{ key: string; value: string; line: number }>): Graph {
+    const prefix = this.prefix;
+    const graph: Graph = { lists: new Map(), comps: { sources: new Map(), channels: new Map(), sinks: new Map(), sinkgroups: new Map() } };
+    for (const p of props) {
+      if (!p.key.startsWith(prefix)) continue;
+      const rest = p.key.slice(prefix.length);
+      const dot = rest.indexOf(".");
+      const section = (dot < 0 ? rest : rest.slice(0, dot)) as Section;
+      if (!(SECTIONS as readonly string[]).includes(section)) {
+        this.warn(p.line, `${p.key} is not a key sluice knows (an agent has ${SECTIONS.join(", ")}); ignored`);
+        continue;
+      }
+      if (dot < 0) {
+        graph.lists.set(section, { value: p.value, line: p.line });
+        continue;
+      }
+      const sub = rest.slice(dot + 1);
+      const dot2 = sub.indexOf(".");
+      if (dot2 <= 0) {
+        this.warn(p.line, `${p.key} names no key of a component (expected ${prefix}${section}.NAME.KEY); ignored`);
+        continue;
+      }
+      const name = sub.slice(0, dot2);
+      let m = graph.comps[section].get(name);
+      if (!m) graph.comps[section].set(name, (m = new Map()));
+      m.set(sub.slice(dot2 + 1), { value: p.value, line: p.line });
+    }
+    return graph;
+  }
+
+  /** The names each section lists (duplicates reported once, dropped), and lists that must exist but do not. */
+  readLists({ lists, comps }: Graph, agent: string): Listed {
+    const prefix = this.prefix;
+    const listed: Listed = { sources: [], channels: [], sinks: [], sinkgroups: [] };
+    for (const section of SECTIONS) {
+      const raw = lists.get(section);
+      if (!raw) continue;
+      const seen = new Set<string>();
+      for (const n of splitNames(raw.value)) {
+        if (seen.has(n)) this.refuse(raw.line, prefix + section, `"${n}" is listed twice`);
+        seen.add(n);
+      }
+      listed[section] = [...seen];
+      for (const n of seen) {
+        if (comps[section].has(n)) continue;
+        if (section === "sinkgroups") this.refuse(raw.line, `${prefix}${section}.${n}.sinks`, `sink group "${n}" is listed but has no sinks`);
+        else this.refuse(raw.line, `${prefix}${section}.${n}.type`, `${KIND_OF[section]} "${n}" is listed but has no type`);
       }
     }
-  }
-  for (const section of ["sources", "channels", "sinks"] as const) {
-    if (!lists.has(section)) {
+    for (const section of ["sources", "channels", "sinks"] as const) {
+      if (lists.has(section)) continue;
       if (section === "sinks" && comps.sinks.size === 0) continue;
-      problems.push({ where: file, key: prefix + section, message: `not set: agent ${agent} needs a list of ${section} (e.g. ${prefix}${section} = ${section[0]}1)` });
+      this.refuse(undefined, prefix + section, `not set: agent ${agent} needs a list of ${section} (e.g. ${prefix}${section} = ${section[0]}1)`);
     }
+    return listed;
   }
 
-  // Components defined but in no list: a typed one would silently never run (an error); stray keys are a warning.
-  for (const section of SECTIONS) {
-    for (const [name, keys] of comps[section]) {
-      if (listed[section].includes(name)) continue;
-      const typed = section === "sinkgroups" ? keys.get("sinks") : keys.get("type");
-      const hint = closest(name, listed[section]);
-      if (typed) {
-        problems.push({ where: at(typed.line), key: `${prefix}${section}.${name}`, message: `${KIND_OF[section]} "${name}" is defined but not listed in ${prefix}${section} (${listed[section].join(" ") || "empty"}), so it would never run${hint ? `; did you mean "${hint}"?` : ""}` });
-      } else {
-        const first = [...keys.values()][0]!;
-        warnings.push(`${at(first.line)}: keys of ${KIND_OF[section]} "${name}" are ignored: no such ${KIND_OF[section]} in ${prefix}${section}${hint ? `; did you mean "${hint}"?` : ""}`);
+  /** Components defined but in no list: a typed one would silently never run (an error); stray keys are a warning. */
+  checkUnlisted({ comps }: Graph, listed: Listed): void {
+    const prefix = this.prefix;
+    for (const section of SECTIONS) {
+      for (const [name, keys] of comps[section]) {
+        if (listed[section].includes(name)) continue;
+        const typed = section === "sinkgroups" ? keys.get("sinks") : keys.get("type");
+        const hint = closest(name, listed[section]);
+        if (typed) {
+          this.refuse(typed.line, `${prefix}${section}.${name}`, `${KIND_OF[section]} "${name}" is defined but not listed in ${prefix}${section} (${listed[section].join(" ") || "empty"}), so it would never run${hint ? `; did you mean "${hint}"?` : ""}`);
+        } else {
+          const first = [...keys.values()][0]!;
+          this.warn(first.line, `keys of ${KIND_OF[section]} "${name}" are ignored: no such ${KIND_OF[section]} in ${prefix}${section}${hint ? `; did you mean "${hint}"?` : ""}`);
+        }
       }
     }
   }
 
-  const compConfig = (kind: string, name: string, keyPrefix: string, keys: Map<string, RawValue>): ComponentConfig => ({ kind, name, prefix: keyPrefix, file, props: keys });
+  warnUnusedChannels(listed: Listed, used: ReadonlySet<string>): void {
+    for (const c of listed.channels) {
+      if (!used.has(c)) this.warn(undefined, `channel "${c}" is used by no source and no sink`);
+    }
+  }
 
-  /** Resolves type + keys of one component (or sub-component: interceptor, selector, processor). */
-  const resolve = (kind: Kind, cc: ComponentConfig, typeKey: string, defaultType: string | undefined, claimed: (k: string) => boolean, ctx: import("../core/component-type.ts").CheckContext & { line?: number } = {}): Resolved | undefined => {
+  // ---- one component: type, keys, own check ------------------------------------------------------------------
+
+  compConfig(kind: string, name: string, keyPrefix: string, keys: Map<string, RawValue>): ComponentConfig {
+    return { kind, name, prefix: keyPrefix, file: this.file, props: keys };
+  }
+
+  /** Keys under `sub.` of a component, as a component config of their own. */
+  subConfig(parent: ComponentConfig, sub: string, kind: string, name: string): ComponentConfig {
+    const keys = new Map<string, RawValue>();
+    for (const [k, v] of parent.props) if (k.startsWith(sub + ".")) keys.set(k.slice(sub.length + 1), v);
+    return this.compConfig(kind, name, `${parent.prefix}${sub}.`, keys);
+  }
+
+  /** Resolves type + keys of one component (or sub-component: interceptor, selector, processor) and runs its check. */
+  resolve(kind: Kind, cc: ComponentConfig, defaultType: string | undefined, claimed: (k: string) => boolean, ctx: ResolveContext = {}): Resolved | undefined {
+    const typeKey = "type";
     const raw = cc.props.get(typeKey);
     const typeName = raw?.value ?? defaultType;
     // A key with no line of its own (a default) is reported at the component's type line, else its first key.
     const first = Math.min(...[...cc.props.values()].map((v) => v.line));
     const home = raw?.line ?? (Number.isFinite(first) ? first : ctx.line);
     if (!typeName) {
-      problems.push({ where: at(home), key: cc.prefix + typeKey, message: `${cc.kind} "${cc.name}" has no type` });
+      this.refuse(home, cc.prefix + typeKey, `${cc.kind} "${cc.name}" has no type`);
       return undefined;
     }
     const found = lookupType(kind, typeName);
     if (!found.ok) {
-      problems.push({ where: at(raw?.line), key: cc.prefix + typeKey, message: found.message });
+      this.refuse(raw?.line, cc.prefix + typeKey, found.message);
       return undefined;
     }
-    const before = problems.length;
-    const { config, unknown } = parseKeys(found.type.keys, cc, problems, (k) => k === typeKey || claimed(k) || (found.type.dynamicKeys?.(k) ?? false));
+    const before = this.problems.length;
+    const { config, unknown } = parseKeys(found.type.keys, cc, this.problems, (k) => k === typeKey || claimed(k) || (found.type.dynamicKeys?.(k) ?? false));
     for (const k of unknown) {
       const hint = closest(k, Object.keys(found.type.keys));
-      warnings.push(`${at(cc.props.get(k)?.line)}: ${cc.prefix}${k} is not a key of ${found.canonical} ${cc.kind}s; ignored${hint ? ` (did you mean ${hint}?)` : ""}`);
+      this.warn(cc.props.get(k)?.line, `${cc.prefix}${k} is not a key of ${found.canonical} ${cc.kind}s; ignored${hint ? ` (did you mean ${hint}?)` : ""}`);
     }
-    if (problems.length === before) {
-      const report = (k: string, message: string) => problems.push({ where: at(cc.props.get(k)?.line ?? home), key: cc.prefix + k, message });
+    if (this.problems.length === before) {
+      const report = (k: string, message: string) => this.refuse(cc.props.get(k)?.line ?? home, cc.prefix + k, message);
       found.type.check?.(config, report, ctx);
     }
     return { name: cc.name, kind, typeName: found.canonical, type: found.type, config, comp: cc };
-  };
-
-  /** Keys under `sub.` of a component, as a component config of their own. */
-  const subConfig = (parent: ComponentConfig, sub: string, kind: string, name: string): ComponentConfig => {
-    const keys = new Map<string, RawValue>();
-    for (const [k, v] of parent.props) if (k.startsWith(sub + ".")) keys.set(k.slice(sub.length + 1), v);
-    return compConfig(kind, name, `${parent.prefix}${sub}.`, keys);
-  };
-
-  const channelSet = new Set(listed.channels);
-  const channels: Resolved[] = [];
-  for (const name of listed.channels) {
-    const keys = comps.channels.get(name);
-    if (!keys) continue;
-    const r = resolve("channel", compConfig("channel", name, `${prefix}channels.${name}.`, keys), "type", undefined, () => false);
-    if (r) channels.push(r);
   }
 
-  const used = new Set<string>();
-  const sources: SourceSpec[] = [];
-  for (const name of listed.sources) {
-    const keys = comps.sources.get(name);
-    if (!keys) continue;
-    const cc = compConfig("source", name, `${prefix}sources.${name}.`, keys);
-    const chRaw = keys.get("channels");
-    let chNames: string[] = [];
-    if (!chRaw) {
-      const single = keys.get("channel");
-      problems.push({ where: at(single?.line), key: `${cc.prefix}channels`, message: single ? `sources take "channels" (plural), not "channel"` : `source "${name}" is bound to no channel` });
-    } else {
-      chNames = chRaw.value.split(/\s+/).filter(Boolean);
-      if (chNames.length === 0) problems.push({ where: at(chRaw.line), key: `${cc.prefix}channels`, message: `source "${name}" is bound to no channel` });
-      for (const c of chNames) {
-        if (!channelSet.has(c)) problems.push({ where: at(chRaw.line), key: `${cc.prefix}channels`, message: `channel "${c}" is not in ${prefix}channels (${listed.channels.join(" ") || "empty"})` });
-        used.add(c);
-      }
+  // ---- the components of each section, with their bindings -----------------------------------------------------
+
+  channels({ comps }: Graph, listed: Listed): Resolved[] {
+    const out: Resolved[] = [];
+    for (const name of listed.channels) {
+      const keys = comps.channels.get(name);
+      if (!keys) continue;
+      const r = this.resolve("channel", this.compConfig("channel", name, `${this.prefix}channels.${name}.`, keys), undefined, () => false);
+      if (r) out.push(r);
     }
-    const claimed = (k: string) => k === "channels" || k === "channel" || k === "interceptors" || k.startsWith("interceptors.") || k.startsWith("selector.");
-    const r = resolve("source", cc, "type", undefined, claimed, { channels: chNames });
-    const selector = resolve("selector", subConfig(cc, "selector", "selector", `${name}.selector`), "type", "replicating", () => false, { channels: chNames, line: chRaw?.line });
-    const interceptors: Resolved[] = [];
-    const iRaw = keys.get("interceptors");
-    for (const iname of iRaw?.value.split(/\s+/).filter(Boolean) ?? []) {
-      const ic = subConfig(cc, `interceptors.${iname}`, "interceptor", iname);
+    return out;
+  }
+
+  sources({ comps }: Graph, listed: Listed, used: Set<string>): SourceSpec[] {
+    const out: SourceSpec[] = [];
+    for (const name of listed.sources) {
+      const keys = comps.sources.get(name);
+      if (!keys) continue;
+      const cc = this.compConfig("source", name, `${this.prefix}sources.${name}.`, keys);
+      const chRaw = keys.get("channels");
+      const chNames = this.sourceChannels(cc, chRaw, listed, used);
+      const claimed = (k: string) => k === "channels" || k === "channel" || k === "interceptors" || k.startsWith("interceptors.") || k.startsWith("selector.");
+      const r = this.resolve("source", cc, undefined, claimed, { channels: chNames });
+      const selector = this.resolve("selector", this.subConfig(cc, "selector", "selector", `${name}.selector`), "replicating", () => false, { channels: chNames, line: chRaw?.line });
+      const interceptors = this.interceptors(cc);
+      if (r && selector) out.push({ ...r, channels: chNames, selector, interceptors });
+    }
+    return out;
+  }
+
+  /** A source's `channels`: present, not empty, each one listed. */
+  private sourceChannels(cc: ComponentConfig, chRaw: RawValue | undefined, listed: Listed, used: Set<string>): string[] {
+    if (!chRaw) {
+      const single = cc.props.get("channel");
+      this.refuse(single?.line, `${cc.prefix}channels`, single ? `sources take "channels" (plural), not "channel"` : `source "${cc.name}" is bound to no channel`);
+      return [];
+    }
+    const chNames = splitNames(chRaw.value);
+    if (chNames.length === 0) this.refuse(chRaw.line, `${cc.prefix}channels`, `source "${cc.name}" is bound to no channel`);
+    for (const c of chNames) {
+      if (!listed.channels.includes(c)) this.refuse(chRaw.line, `${cc.prefix}channels`, `channel "${c}" is not in ${this.prefix}channels (${listed.channels.join(" ") || "empty"})`);
+      used.add(c);
+    }
+    return chNames;
+  }
+
+  private interceptors(cc: ComponentConfig): Resolved[] {
+    const out: Resolved[] = [];
+    const iRaw = cc.props.get("interceptors");
+    for (const iname of splitNames(iRaw?.value ?? "")) {
+      const ic = this.subConfig(cc, `interceptors.${iname}`, "interceptor", iname);
       if (ic.props.size === 0) {
-        problems.push({ where: at(iRaw!.line), key: `${cc.prefix}interceptors.${iname}.type`, message: `interceptor "${iname}" is listed but has no type` });
+        this.refuse(iRaw!.line, `${cc.prefix}interceptors.${iname}.type`, `interceptor "${iname}" is listed but has no type`);
         continue;
       }
-      const ir = resolve("interceptor", ic, "type", undefined, () => false);
-      if (ir) interceptors.push(ir);
+      const ir = this.resolve("interceptor", ic, undefined, () => false);
+      if (ir) out.push(ir);
     }
-    if (r && selector) sources.push({ ...r, channels: chNames, selector, interceptors });
+    return out;
   }
 
-  const sinkSet = new Set(listed.sinks);
-  const sinks: SinkSpec[] = [];
-  for (const name of listed.sinks) {
-    const keys = comps.sinks.get(name);
-    if (!keys) continue;
-    const cc = compConfig("sink", name, `${prefix}sinks.${name}.`, keys);
-    const chRaw = keys.get("channel");
-    let channel = "";
+  sinks({ comps }: Graph, listed: Listed, used: Set<string>): SinkSpec[] {
+    const out: SinkSpec[] = [];
+    for (const name of listed.sinks) {
+      const keys = comps.sinks.get(name);
+      if (!keys) continue;
+      const cc = this.compConfig("sink", name, `${this.prefix}sinks.${name}.`, keys);
+      const channel = this.sinkChannel(cc, listed, used);
+      const r = this.resolve("sink", cc, undefined, (k) => k === "channel" || k === "channels");
+      if (r) out.push({ ...r, channel });
+    }
+    return out;
+  }
+
+  /** A sink's `channel`: exactly one, listed. */
+  private sinkChannel(cc: ComponentConfig, listed: Listed, used: Set<string>): string {
+    const chRaw = cc.props.get("channel");
     if (!chRaw) {
-      const plural = keys.get("channels");
-      problems.push({ where: at(plural?.line), key: `${cc.prefix}channel`, message: plural ? `sinks take "channel" (singular): a sink drains exactly one channel` : `sink "${name}" is bound to no channel` });
-    } else {
-      const names = chRaw.value.split(/\s+/).filter(Boolean);
-      if (names.length !== 1) problems.push({ where: at(chRaw.line), key: `${cc.prefix}channel`, message: `a sink drains exactly one channel, got ${names.length} (${chRaw.value})` });
-      channel = names[0] ?? "";
-      if (channel && !channelSet.has(channel)) problems.push({ where: at(chRaw.line), key: `${cc.prefix}channel`, message: `channel "${channel}" is not in ${prefix}channels (${listed.channels.join(" ") || "empty"})` });
-      used.add(channel);
+      const plural = cc.props.get("channels");
+      this.refuse(plural?.line, `${cc.prefix}channel`, plural ? `sinks take "channel" (singular): a sink drains exactly one channel` : `sink "${cc.name}" is bound to no channel`);
+      return "";
     }
-    const r = resolve("sink", cc, "type", undefined, (k) => k === "channel" || k === "channels");
-    if (r) sinks.push({ ...r, channel });
+    const names = splitNames(chRaw.value);
+    if (names.length !== 1) this.refuse(chRaw.line, `${cc.prefix}channel`, `a sink drains exactly one channel, got ${names.length} (${chRaw.value})`);
+    const channel = names[0] ?? "";
+    if (channel && !listed.channels.includes(channel)) this.refuse(chRaw.line, `${cc.prefix}channel`, `channel "${channel}" is not in ${this.prefix}channels (${listed.channels.join(" ") || "empty"})`);
+    used.add(channel);
+    return channel;
   }
 
-  const groups: GroupSpec[] = [];
-  const grouped = new Map<string, string>();
-  for (const name of listed.sinkgroups) {
-    const keys = comps.sinkgroups.get(name);
-    if (!keys) continue;
-    const cc = compConfig("sink group", name, `${prefix}sinkgroups.${name}.`, keys);
-    const sRaw = keys.get("sinks");
-    const members = sRaw?.value.split(/\s+/).filter(Boolean) ?? [];
-    if (members.length === 0) problems.push({ where: at(sRaw?.line), key: `${cc.prefix}sinks`, message: `sink group "${name}" lists no sinks` });
-    for (const s of members) {
-      if (!sinkSet.has(s)) problems.push({ where: at(sRaw!.line), key: `${cc.prefix}sinks`, message: `sink "${s}" is not in ${prefix}sinks (${listed.sinks.join(" ") || "empty"})` });
-      else if (grouped.has(s)) problems.push({ where: at(sRaw!.line), key: `${cc.prefix}sinks`, message: `sink "${s}" is already in sink group "${grouped.get(s)}"; a sink belongs to one group` });
-      else grouped.set(s, name);
-    }
-    for (const k of keys.keys()) {
-      if (k !== "sinks" && !k.startsWith("processor.")) warnings.push(`${at(keys.get(k)!.line)}: ${cc.prefix}${k} is not a sink group key (sinks, processor.*); ignored`);
-    }
-    const processor = resolve("sinkprocessor", subConfig(cc, "processor", "sink processor", name), "type", "default", () => false, { sinks: members, line: sRaw?.line });
-    if (processor) groups.push({ name, sinks: members, processor });
-  }
+  // ---- sink groups ---------------------------------------------------------------------------------------------
 
-  for (const c of listed.channels) {
-    if (!used.has(c)) warnings.push(`${file}: channel "${c}" is used by no source and no sink`);
+  groups({ comps }: Graph, listed: Listed): GroupSpec[] {
+    const out: GroupSpec[] = [];
+    const grouped = new Map<string, string>();
+    for (const name of listed.sinkgroups) {
+      const keys = comps.sinkgroups.get(name);
+      if (!keys) continue;
+      const cc = this.compConfig("sink group", name, `${this.prefix}sinkgroups.${name}.`, keys);
+      const sRaw = keys.get("sinks");
+      const members = splitNames(sRaw?.value ?? "");
+      if (members.length === 0) this.refuse(sRaw?.line, `${cc.prefix}sinks`, `sink group "${name}" lists no sinks`);
+      for (const s of members) {
+        if (!listed.sinks.includes(s)) this.refuse(sRaw!.line, `${cc.prefix}sinks`, `sink "${s}" is not in ${this.prefix}sinks (${listed.sinks.join(" ") || "empty"})`);
+        else if (grouped.has(s)) this.refuse(sRaw!.line, `${cc.prefix}sinks`, `sink "${s}" is already in sink group "${grouped.get(s)}"; a sink belongs to one group`);
+        else grouped.set(s, name);
+      }
+      for (const k of keys.keys()) {
+        if (k !== "sinks" && !k.startsWith("processor.")) this.warn(keys.get(k)!.line, `${cc.prefix}${k} is not a sink group key (sinks, processor.*); ignored`);
+      }
+      const processor = this.resolve("sinkprocessor", this.subConfig(cc, "processor", "sink processor", name), "default", () => false, { sinks: members, line: sRaw?.line });
+      if (processor) out.push({ name, sinks: members, processor });
+    }
+    return out;
   }
+}
 
-  const spec: AgentSpec = { agent, file, channels, sources, sinks, groups, warnings };
-  return { spec: problems.length === 0 ? spec : undefined, problems, warnings };
+/** Flume's lists: names separated by whitespace. */
+function splitNames(raw: string): string[] {
+  return raw.split(/\s+/).filter(Boolean);
 }
