@@ -19,6 +19,8 @@
 // Nothing here does I/O: the source decides how (and how often) a safe cursor is written. Costs are per batch plus one
 // counter per run of same-Ack events on take, never a promise or an allocation per event.
 
+import { SluiceError } from "./errors.ts";
+
 export class Ack {
   /** Outstanding holds: the seal plus events still held by memory channels. */
   private holds = 1;
@@ -121,7 +123,7 @@ export class AckTracker<C> {
     const i = this.pending.lastIndexOf(ack);
     if (i < this.head) return;
     if (i !== this.pending.length - 1) {
-      throw new Error(`ack ${ack.seq} cancelled out of order: a source must retry a failed batch before reading on`);
+      throw new SluiceError("INTERNAL", `ack ${ack.seq} cancelled out of order: a source must retry a failed batch before reading on`, false);
     }
     // Older Acks were already scanned by markSafe, so dropping the newest changes no watermark.
     this.pending.pop();

@@ -5,7 +5,7 @@ import type { Ack } from "./ack.ts";
 import type { Lifecycle } from "./component.ts";
 import type { Event } from "./event.ts";
 import type { ChannelCounters } from "./counters.ts";
-import { TransactionCapacityError } from "./errors.ts";
+import { SluiceError, TransactionCapacityError } from "./errors.ts";
 
 export interface Transaction {
   /**
@@ -60,7 +60,7 @@ export abstract class BaseTransaction implements Transaction {
   ) {}
 
   put(events: readonly Event[], ack?: Ack): void {
-    if (this.takenCount > 0) throw new Error("a transaction holds either puts or takes");
+    if (this.takenCount > 0) throw new SluiceError("INTERNAL", `channel ${this.channelName}: a transaction holds either puts or takes`, false);
     if (this.putCount + events.length > this.transactionCapacity) {
       throw new TransactionCapacityError(this.channelName, this.putCount + events.length, this.transactionCapacity);
     }
@@ -71,7 +71,7 @@ export abstract class BaseTransaction implements Transaction {
   }
 
   async take(max: number): Promise<Event[]> {
-    if (this.putCount > 0) throw new Error("a transaction holds either puts or takes");
+    if (this.putCount > 0) throw new SluiceError("INTERNAL", `channel ${this.channelName}: a transaction holds either puts or takes`, false);
     if (this.takenCount + max > this.transactionCapacity) {
       throw new TransactionCapacityError(this.channelName, this.takenCount + max, this.transactionCapacity);
     }
