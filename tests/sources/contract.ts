@@ -7,7 +7,9 @@
 //     with events still in a memory channel, the next agent reads exactly those again;
 //   - replies (http, avro): the client's success answer means the events are in the channel; a refused request put
 //     nothing, so the client's retry duplicates nothing;
-//   - generates (seq): no input to acknowledge; only the full-channel test applies.
+//   - streams (syslogtcp, multiport_syslogtcp, netcat): a full channel pauses the connection (netcat's OK comes once
+//     the line is committed), so only the full-channel test applies;
+//   - generates (seq, exec): no input to acknowledge; only the full-channel test applies.
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -20,7 +22,10 @@ import { freePort, onCleanup, tempDir, waitFor } from "../helpers/index.ts";
 /** Events the contract feeds are numbered; a source's event i has the body `event i` (seq: `i`). */
 export const bodyOf = (i: number) => `event ${i}`;
 
-export type SourceHarness =
+export type SourceHarness = {
+  /** The body the source makes of event i, when it is not `event i` (seq: `i`; syslog keeps the tag: `app: event i`). */
+  body?(i: number): string;
+} & (
   | {
       kind: "generates";
       /** Keys of `a1.sources.r1.` (without the prefix) making exactly `total` events `0` … `total-1` in batches of `batch`. */
@@ -39,7 +44,15 @@ export type SourceHarness =
       keys(port: number): string[];
       /** Sends events `from` … `from+n-1` as one request; true when the source answered success. */
       send(port: number, from: number, n: number): Promise<boolean>;
-    };
+    }
+  | {
+      kind: "streams";
+      /** Keys of `a1.sources.r1.` listening on 127.0.0.1:`port`. */
+      keys(port: number): string[];
+      /** Writes events `from` … `from+n-1` down one connection (no answers: a full channel pauses the sender). */
+      write(port: number, from: number, n: number): Promise<void>;
+    }
+);
 
 /** Every wait below is bounded by less than this, so a failing source fails an assertion, not the timeout. */
 const TEST_MS = 30_000;
@@ -94,18 +107,20 @@ export function sourceContract(name: string, h: SourceHarness): void {
   const total = 100;
   const batch = 10;
   const capacity = 20;
-  const expected = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => (h.kind === "generates" ? String(from + i) : bodyOf(from + i)));
+  const body = h.body ?? (h.kind === "generates" ? String : bodyOf);
+  const expected = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => body(from + i));
 
   describe(`${name} source contract`, () => {
     test("a full channel pushes back: the source waits, and every event arrives once, in order", async () => {
       const dir = await tempDir();
-      const port = h.kind === "replies" ? await freePort() : 0;
+      const port = h.kind === "replies" || h.kind === "streams" ? await freePort() : 0;
       const keys = h.kind === "generates" ? h.keys(total, batch) : h.kind === "rereads" ? h.keys(dir, batch) : h.keys(port);
       const agent = await startAgent(keys, capacity, join(dir, "state"));
       const ch = agent.channels.get("c1")!;
       const src = agent.sources.get("r1")!.source;
       let feeding: Promise<void> = Promise.resolve();
       if (h.kind === "rereads") await h.write(dir, 0, total);
+      if (h.kind === "streams") feeding = h.write(port, 0, total);
       if (h.kind === "replies") {
         feeding = (async () => {
           for (let i = 0; i < total; i += batch) await sendUntilAccepted(h, port, i, batch);
