@@ -185,6 +185,29 @@ describe("syslogtcp with real clients", () => {
     b.destroy();
   });
 
+  test("a client sending a byte at a time stalls nobody: another connection's messages go through meanwhile", async () => {
+    const r = await tcpRig();
+    const port = r.source.ports[0]!;
+    const slow = await send(port, "");
+    const msg = "<13>1 - - slow - - - trickled\n";
+    let stop = false;
+    const trickle = (async () => {
+      for (const ch of msg) {
+        if (stop) return;
+        slow.write(ch);
+        await Bun.sleep(10);
+      }
+    })();
+    const fast = await send(port, Array.from({ length: 100 }, (_, i) => `<13>1 - - fast - - - ${i}\n`).join(""));
+    const got = await r.collect(100, 2000);
+    expect(got.every((e) => text(e).startsWith("fast"))).toBe(true);
+    await trickle;
+    stop = true;
+    expect((await r.collect(1)).map(text)).toEqual(["slow - - - trickled"]);
+    slow.destroy();
+    fast.destroy();
+  });
+
   test("a last message without its newline is an event when the sender closes", async () => {
     const r = await tcpRig();
     const res = await run(["socat", "-t", "1", "-", `TCP:127.0.0.1:${r.source.ports[0]}`], "<13>1 - - a - - - first\n<13>1 - - a - - - last");
@@ -215,6 +238,16 @@ describe("syslogudp", () => {
     const got = await r.collect(2);
     expect(got.map(text)).toEqual([expect.stringMatching(/^t .*via --rfc5424$/), expect.stringMatching(/^t(\[\d+\])?: via --rfc3164$/)]);
     expect(got[0]!.headers).toMatchObject({ Facility: "1", Severity: "5", ip: "127.0.0.1" });
+  });
+
+  test("a datagram longer than eventSize keeps its first eventSize bytes, flagged Incomplete", async () => {
+    const r = await rig((p, log) => new SyslogUdpSource("u1", cfg(syslogUdpKeys, { port: 0, eventSize: 50 }), p, log));
+    const sock = dgram.createSocket("udp4");
+    sock.send("<13>1 - - a - - - " + "z".repeat(500), r.source.port, "127.0.0.1");
+    const [e] = await r.collect(1);
+    sock.close();
+    expect(e!.headers["flume.syslog.status"]).toBe("Incomplete");
+    expect(text(e!)).toBe("a - - - " + "z".repeat(50 - "<13>1 - - a - - - ".length));
   });
 
   test("under a full channel datagrams beyond maxQueued are dropped and counted with the reason", async () => {
