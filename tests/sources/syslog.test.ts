@@ -130,7 +130,7 @@ describe("syslogtcp with real clients", () => {
     }
   });
 
-  test("garbage from socat becomes Invalid events with a warning-free stream; the same connection then carries good messages", async () => {
+  test("garbage from socat becomes Invalid events and one warning naming the peer; the same connection then carries good messages", async () => {
     const r = await tcpRig();
     const port = r.source.ports[0]!;
     const garbage = Buffer.concat([Buffer.from([0, 1, 2, 0xff, 0xfe, 0x0a]), Buffer.from("no pri here\n<999999>x\n<13>1 - - ok - - - fine\n")]);
@@ -140,6 +140,9 @@ describe("syslogtcp with real clients", () => {
     expect(got.slice(0, 3).map((e) => e.headers["flume.syslog.status"])).toEqual(["Invalid", "Invalid", "Invalid"]);
     expect(got[3]!.headers["flume.syslog.status"]).toBeUndefined();
     expect(text(got[3]!)).toBe("ok - - - fine");
+    expect(r.source.counters.EventReadFail).toBe(3);
+    // One line per read naming the peer (the 90 bytes normally arrive in one read).
+    expect(r.lines.some((l) => /^WARN 127\.0\.0\.1:\d+ sent \d message\(s\) without a valid <PRI>.*flume\.syslog\.status = Invalid/.test(l))).toBe(true);
   });
 
   test("an endless line costs eventSize bytes per piece: Incomplete pieces flow while the sender keeps sending", async () => {
