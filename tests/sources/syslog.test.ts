@@ -83,6 +83,38 @@ describe("RFC 6587 framing", () => {
     expect(frames(["30 <1>", "x".repeat(27)], 10)).toEqual(["~<1>xxxxxxx", "~xxxxxxxxxx", "xxxxxxxxxx"]);
   });
 
+  test("random bytes in random reads never throw, never yield a message over eventSize, and lose no byte of a newline-framed stream", () => {
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+    const alphabet = enc.encode("<>0123456789 \nabcxyz-:T\r");
+    for (let round = 0; round < 200; round++) {
+      const size = 10 + rnd(40);
+      const f = new SyslogFramer(size);
+      const stream = Uint8Array.from({ length: 500 + rnd(2000) }, () => alphabet[rnd(alphabet.length)]!);
+      let out = 0;
+      const onMsg = (m: Uint8Array) => {
+        if (m.length > size) throw new Error(`a message of ${m.length} bytes with eventSize ${size}`);
+        parseSyslog(m, false, opts());
+        out += m.length;
+      };
+      for (let at = 0; at < stream.length; ) {
+        const n = 1 + rnd(64);
+        f.push(stream.subarray(at, at + n), onMsg);
+        expect(f.pendingBytes).toBeLessThanOrEqual(size + 9);
+        at += n;
+      }
+      f.end(onMsg);
+      expect(out).toBeGreaterThan(0);
+    }
+    // Without digits at a frame start, every byte but the newlines comes out.
+    const f = new SyslogFramer(16);
+    const stream = "<1>" + "ab\ncd ".repeat(300);
+    let bytes = 0;
+    for (let i = 0; i < stream.length; i += 7) f.push(enc.encode(stream.slice(i, i + 7)), (m) => (bytes += m.length));
+    f.end((m) => (bytes += m.length));
+    expect(bytes).toBe(stream.length - 300);
+  });
+
   test("digits without an octet count's space are a newline-framed message", () => {
     const f = new SyslogFramer(100);
     const out: string[] = [];
