@@ -220,6 +220,22 @@ describe("syslogtcp with real clients", () => {
     b.destroy();
   });
 
+  test("a flood of 300 connections against maxConnections 50 is refused with a bounded number of warnings; a held connection keeps working", async () => {
+    const r = await tcpRig({ maxConnections: 50 });
+    const port = r.source.ports[0]!;
+    const held = await send(port, "");
+    await waitFor("the held connection", () => r.source.counters.OpenConnectionCount === 1);
+    const flood = await Promise.all(Array.from({ length: 300 }, () => send(port, "<13>1 - - f - - - x\n").catch(() => undefined)));
+    await waitFor("every extra connection refused", () => r.source.server.refused >= 249, 10_000);
+    held.write("<13>1 - - h - - - held\n");
+    // The 49 flood connections that found a slot are served too; the held one's message arrives among theirs.
+    await waitFor("the held connection's message", async () => (await r.drain()).some((e) => text(e) === "h - - - held"));
+    // At most 10 warnings a second, plus summaries: not one per refused connection.
+    expect(r.lines.filter((l) => l.includes("refused")).length).toBeLessThanOrEqual(30);
+    for (const s of flood) s?.destroy();
+    held.destroy();
+  }, 30_000);
+
   test("a client sending a byte at a time stalls nobody: another connection's messages go through meanwhile", async () => {
     const r = await tcpRig();
     const port = r.source.ports[0]!;
