@@ -83,6 +83,38 @@ describe("RFC 6587 framing", () => {
     expect(frames(["30 <1>", "x".repeat(27)], 10)).toEqual(["~<1>xxxxxxx", "~xxxxxxxxxx", "xxxxxxxxxx"]);
   });
 
+  test("random bytes in random reads never throw, never yield a message over eventSize, and lose no byte of a newline-framed stream", () => {
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+    const alphabet = enc.encode("<>0123456789 \nabcxyz-:T\r");
+    for (let round = 0; round < 200; round++) {
+      const size = 10 + rnd(40);
+      const f = new SyslogFramer(size);
+      const stream = Uint8Array.from({ length: 500 + rnd(2000) }, () => alphabet[rnd(alphabet.length)]!);
+      let out = 0;
+      const onMsg = (m: Uint8Array) => {
+        if (m.length > size) throw new Error(`a message of ${m.length} bytes with eventSize ${size}`);
+        parseSyslog(m, false, opts());
+        out += m.length;
+      };
+      for (let at = 0; at < stream.length; ) {
+        const n = 1 + rnd(64);
+        f.push(stream.subarray(at, at + n), onMsg);
+        expect(f.pendingBytes).toBeLessThanOrEqual(size + 9);
+        at += n;
+      }
+      f.end(onMsg);
+      expect(out).toBeGreaterThan(0);
+    }
+    // Without digits at a frame start, every byte but the newlines comes out.
+    const f = new SyslogFramer(16);
+    const stream = "<1>" + "ab\ncd ".repeat(300);
+    let bytes = 0;
+    for (let i = 0; i < stream.length; i += 7) f.push(enc.encode(stream.slice(i, i + 7)), (m) => (bytes += m.length));
+    f.end((m) => (bytes += m.length));
+    expect(bytes).toBe(stream.length - 300);
+  });
+
   test("digits without an octet count's space are a newline-framed message", () => {
     const f = new SyslogFramer(100);
     const out: string[] = [];
@@ -130,7 +162,7 @@ describe("syslogtcp with real clients", () => {
     }
   });
 
-  test("garbage from socat becomes Invalid events with a warning-free stream; the same connection then carries good messages", async () => {
+  test("garbage from socat becomes Invalid events and one warning naming the peer; the same connection then carries good messages", async () => {
     const r = await tcpRig();
     const port = r.source.ports[0]!;
     const garbage = Buffer.concat([Buffer.from([0, 1, 2, 0xff, 0xfe, 0x0a]), Buffer.from("no pri here\n<999999>x\n<13>1 - - ok - - - fine\n")]);
@@ -140,6 +172,9 @@ describe("syslogtcp with real clients", () => {
     expect(got.slice(0, 3).map((e) => e.headers["flume.syslog.status"])).toEqual(["Invalid", "Invalid", "Invalid"]);
     expect(got[3]!.headers["flume.syslog.status"]).toBeUndefined();
     expect(text(got[3]!)).toBe("ok - - - fine");
+    expect(r.source.counters.EventReadFail).toBe(3);
+    // One line per read naming the peer (the 90 bytes normally arrive in one read).
+    expect(r.lines.some((l) => /^WARN 127\.0\.0\.1:\d+ sent \d message\(s\) without a valid <PRI>.*flume\.syslog\.status = Invalid/.test(l))).toBe(true);
   });
 
   test("an endless line costs eventSize bytes per piece: Incomplete pieces flow while the sender keeps sending", async () => {
@@ -185,6 +220,45 @@ describe("syslogtcp with real clients", () => {
     b.destroy();
   });
 
+  test("a flood of 300 connections against maxConnections 50 is refused with a bounded number of warnings; a held connection keeps working", async () => {
+    const r = await tcpRig({ maxConnections: 50 });
+    const port = r.source.ports[0]!;
+    const held = await send(port, "");
+    await waitFor("the held connection", () => r.source.counters.OpenConnectionCount === 1);
+    const flood = await Promise.all(Array.from({ length: 300 }, () => send(port, "<13>1 - - f - - - x\n").catch(() => undefined)));
+    await waitFor("every extra connection refused", () => r.source.server.refused >= 249, 10_000);
+    held.write("<13>1 - - h - - - held\n");
+    // The 49 flood connections that found a slot are served too; the held one's message arrives among theirs.
+    await waitFor("the held connection's message", async () => (await r.drain()).some((e) => text(e) === "h - - - held"));
+    // At most 10 warnings a second, plus summaries: not one per refused connection.
+    expect(r.lines.filter((l) => l.includes("refused")).length).toBeLessThanOrEqual(30);
+    for (const s of flood) s?.destroy();
+    held.destroy();
+  }, 30_000);
+
+  test("a client sending a byte at a time stalls nobody: another connection's messages go through meanwhile", async () => {
+    const r = await tcpRig();
+    const port = r.source.ports[0]!;
+    const slow = await send(port, "");
+    const msg = "<13>1 - - slow - - - trickled\n";
+    let stop = false;
+    const trickle = (async () => {
+      for (const ch of msg) {
+        if (stop) return;
+        slow.write(ch);
+        await Bun.sleep(10);
+      }
+    })();
+    const fast = await send(port, Array.from({ length: 100 }, (_, i) => `<13>1 - - fast - - - ${i}\n`).join(""));
+    const got = await r.collect(100, 2000);
+    expect(got.every((e) => text(e).startsWith("fast"))).toBe(true);
+    await trickle;
+    stop = true;
+    expect((await r.collect(1)).map(text)).toEqual(["slow - - - trickled"]);
+    slow.destroy();
+    fast.destroy();
+  });
+
   test("a last message without its newline is an event when the sender closes", async () => {
     const r = await tcpRig();
     const res = await run(["socat", "-t", "1", "-", `TCP:127.0.0.1:${r.source.ports[0]}`], "<13>1 - - a - - - first\n<13>1 - - a - - - last");
@@ -215,6 +289,16 @@ describe("syslogudp", () => {
     const got = await r.collect(2);
     expect(got.map(text)).toEqual([expect.stringMatching(/^t .*via --rfc5424$/), expect.stringMatching(/^t(\[\d+\])?: via --rfc3164$/)]);
     expect(got[0]!.headers).toMatchObject({ Facility: "1", Severity: "5", ip: "127.0.0.1" });
+  });
+
+  test("a datagram longer than eventSize keeps its first eventSize bytes, flagged Incomplete", async () => {
+    const r = await rig((p, log) => new SyslogUdpSource("u1", cfg(syslogUdpKeys, { port: 0, eventSize: 50 }), p, log));
+    const sock = dgram.createSocket("udp4");
+    sock.send("<13>1 - - a - - - " + "z".repeat(500), r.source.port, "127.0.0.1");
+    const [e] = await r.collect(1);
+    sock.close();
+    expect(e!.headers["flume.syslog.status"]).toBe("Incomplete");
+    expect(text(e!)).toBe("a - - - " + "z".repeat(50 - "<13>1 - - a - - - ".length));
   });
 
   test("under a full channel datagrams beyond maxQueued are dropped and counted with the reason", async () => {

@@ -202,7 +202,7 @@ export class TcpSourceServer {
         const chunk = c.queue.shift()!;
         let events: Event[];
         try {
-          events = chunk === END ? c.decoder.end() : c.closed || c.closing ? [] : c.decoder.data(chunk);
+          events = c.closed || c.closing ? [] : chunk === END ? c.decoder.end() : c.decoder.data(chunk);
         } catch (err) {
           this.o.counters.EventReadFail++;
           c.close(`cannot decode its input: ${describeError(err)}`);

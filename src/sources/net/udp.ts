@@ -74,7 +74,8 @@ export class UdpSourceServer {
     c.EventReceivedCount++;
     if (this.stopping || this.queue.length >= this.o.maxQueued) {
       c.EventsDropped++;
-      this.warner.warn(`dropped a datagram from ${rinfo.address}:${rinfo.port}: ${this.stopping ? "stopping" : `channel full (${this.queue.length} datagrams waiting)`}`);
+      const why = this.stopping ? "the source is stopping" : `channel full: maxQueued (${this.o.maxQueued}) datagrams already wait for room`;
+      this.warner.warn(`dropped a datagram from ${rinfo.address}:${rinfo.port}: ${why}`);
       return;
     }
     let e: Event;

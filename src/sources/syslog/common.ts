@@ -6,7 +6,7 @@ import type { Event } from "../../core/event.ts";
 import { hostnameOf } from "../net/hostname.ts";
 import type { ConnectionDecoder, TcpConnection } from "../net/tcp.ts";
 import { SyslogFramer } from "./framing.ts";
-import { parseKeepFields, parseSyslog, type KeepFields, type ParseOptions } from "./parse.ts";
+import { parseKeepFields, parseSyslog, STATUS_HEADER, type KeepFields, type ParseOptions } from "./parse.ts";
 
 /** Flume's SyslogUtils.DEFAULT_SIZE and MIN_SIZE. */
 export const DEFAULT_EVENT_SIZE = 2500;
@@ -60,32 +60,57 @@ export function addPeerHeaders(events: Event[], h: PeerHeaders, ip: string, host
   }
 }
 
+/** Counts and describes, for one warning, the bad messages of a read or datagram. */
+export class BadInput {
+  invalid = 0;
+  incomplete = 0;
+  badCounts = 0;
+
+  /** Tallies an event just parsed (Invalid or Incomplete). */
+  see(e: Event): void {
+    const status = e.headers[STATUS_HEADER];
+    if (status === "Invalid") this.invalid++;
+    else if (status === "Incomplete") this.incomplete++;
+  }
+
+  /** One line for what was seen since the last call (undefined when all was well), then starts over. */
+  take(eventSize: number): string | undefined {
+    const parts: string[] = [];
+    if (this.invalid > 0) parts.push(`${this.invalid} message(s) without a valid <PRI> or not valid in the port's charset, kept with flume.syslog.status = Invalid`);
+    if (this.incomplete > 0) parts.push(`${this.incomplete} message(s) longer than eventSize (${eventSize}), cut and flagged Incomplete`);
+    if (this.badCounts > 0) parts.push(`${this.badCounts} frame(s) starting with digits but no octet count (\`LEN SP MSG\`), taken as newline-framed`);
+    this.invalid = this.incomplete = this.badCounts = 0;
+    return parts.length > 0 ? parts.join("; ") : undefined;
+  }
+}
+
 /**
  * A TCP connection's decoder: RFC 6587 framing, Flume's parse, the peer headers. `validate` (multiport's charset)
- * may mark a message Invalid.
+ * may mark a message Invalid. Bad messages are kept (Flume's status header says what is wrong) and reported once per
+ * read through `warn`, naming the peer.
  */
 export function syslogConnectionDecoder(
   conn: TcpConnection,
-  o: { eventSize: number; parse: ParseOptions; headers: PeerHeaders; validate?: (msg: Uint8Array, port: number) => boolean; onBadCount: (peer: string) => void },
+  o: { eventSize: number; parse: ParseOptions; headers: PeerHeaders; validate?: (msg: Uint8Array, port: number) => boolean; warn: (message: string) => void; onInvalid: (n: number) => void },
 ): ConnectionDecoder {
   const framer = new SyslogFramer(o.eventSize);
+  const bad = new BadInput();
   let hostname: string | undefined;
   let events: Event[] = [];
   const emit = (msg: Uint8Array, incomplete: boolean) => {
-    if (o.validate && !o.validate(msg, conn.localPort)) {
-      events.push({ headers: { "flume.syslog.status": "Invalid" }, body: msg });
-      return;
-    }
-    events.push(parseSyslog(msg, incomplete, o.parse));
+    const e: Event = o.validate && !o.validate(msg, conn.localPort) ? { headers: { [STATUS_HEADER]: "Invalid" }, body: msg } : parseSyslog(msg, incomplete, o.parse);
+    bad.see(e);
+    events.push(e);
   };
   const take = (): Event[] => {
     const out = events;
     events = [];
     addPeerHeaders(out, o.headers, conn.remoteAddress, hostname, conn.localPort);
-    if (framer.badCounts > 0) {
-      framer.badCounts = 0;
-      o.onBadCount(conn.peer);
-    }
+    bad.badCounts += framer.badCounts;
+    framer.badCounts = 0;
+    if (bad.invalid > 0) o.onInvalid(bad.invalid);
+    const what = bad.take(o.eventSize);
+    if (what) o.warn(`${conn.peer} sent ${what}`);
     return out;
   };
   return {

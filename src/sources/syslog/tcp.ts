@@ -70,7 +70,8 @@ export class SyslogTcpSource implements Source {
           parse,
           headers,
           validate,
-          onBadCount: (peer) => warner.warn(`${peer} sent a message that starts with digits but no octet count (\`LEN SP MSG\`); taken as newline-framed`),
+          warn: (m) => warner.warn(m),
+          onInvalid: (n) => (this.counters.EventReadFail += n),
         }),
     });
   }

@@ -9,7 +9,8 @@ import type { Logger } from "../../util/log.ts";
 import { DroppingSourceCounters } from "../net/counters.ts";
 import { hostnameOf } from "../net/hostname.ts";
 import { UdpSourceServer, type Datagram } from "../net/udp.ts";
-import { addPeerHeaders, checkSyslogCommon, keepFieldsOf, syslogCommonKeys } from "./common.ts";
+import { addPeerHeaders, BadInput, checkSyslogCommon, keepFieldsOf, syslogCommonKeys } from "./common.ts";
+import { RateLimitedWarn } from "../net/warn.ts";
 import { parseSyslog, type ParseOptions } from "./parse.ts";
 
 export const syslogUdpKeys = {
@@ -29,6 +30,8 @@ export class SyslogUdpSource implements Source {
   readonly counters = new DroppingSourceCounters();
   readonly server: UdpSourceServer;
   private readonly names = new Map<string, string>();
+  private readonly bad = new BadInput();
+  private readonly warner: RateLimitedWarn;
 
   constructor(
     readonly name: string,
@@ -36,6 +39,7 @@ export class SyslogUdpSource implements Source {
     processor: ChannelProcessor,
     private readonly log: Logger,
   ) {
+    this.warner = new RateLimitedWarn(log);
     const parse: ParseOptions = { keepFields: keepFieldsOf(cfg), priorityHeader: "priority", versionHeader: "version" };
     this.server = new UdpSourceServer({
       host: cfg.host,
@@ -70,6 +74,10 @@ export class SyslogUdpSource implements Source {
       if (host === undefined) void hostnameOf(d.address).then((h) => this.names.size < 1024 && this.names.set(d.address, h));
     }
     addPeerHeaders([e], this.cfg, d.address.replace(/^::ffff:/, ""), host, this.server.port);
+    this.bad.see(e);
+    if (this.bad.invalid > 0) this.counters.EventReadFail++;
+    const what = this.bad.take(this.cfg.eventSize);
+    if (what) this.warner.warn(`${d.address}:${d.port} sent ${what}`);
     return e;
   }
 
