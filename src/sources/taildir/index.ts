@@ -9,8 +9,8 @@ import { describeError, ValueError } from "../../core/errors.ts";
 import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import { readPositions } from "./position-file.ts";
+import type { FileGroup } from "./settings.ts";
 import { TaildirSource } from "./source.ts";
-import type { FileGroup } from "./watch.ts";
 
 export const taildirKeys = {
   filegroups: key.list("space-separated names of file groups", { required: true }),
