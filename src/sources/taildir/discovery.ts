@@ -223,6 +223,16 @@ export class Discovery {
       const key = identityKey(f.dev, f.ino);
       seen.add(key);
       const known = this.files.get(key);
+      if (known && !known.isOpen && known.path !== f.path && !(await startsLike(f.path, known.fp))) {
+        // Closed, the file was deleted (the oldest of a rotation) and a new file got its inode: not a rename.
+        this.log.debug(`${f.path} reuses the inode of ${known.path}, which was deleted: a new file`);
+        known.deleted = true;
+        known.state = "gone";
+        this.files.delete(key);
+        if (this.byPath.get(known.path) === known) this.byPath.delete(known.path);
+        await this.track(f.path, f.dev, f.ino, f.size, f.group);
+        continue;
+      }
       if (!known) {
         await this.track(f.path, f.dev, f.ino, f.size, f.group);
         continue;
@@ -272,7 +282,8 @@ export class Discovery {
     if (i >= 0) {
       const rec = this.dormant.splice(i, 1)[0]!;
       const r = await resumeOffset(rec, tf.fh!, size);
-      if (r.note) this.log.info(`${path} ${r.note}`);
+      // In a run, a deleted file's inode reused by a new one is everyday rotation; at start it is worth saying.
+      if (r.note) (this.scannedOnce ? this.log.debug : this.log.info).call(this.log, `${path} ${r.note}`);
       else if (this.scannedOnce) this.log.debug(`${path} is ${rec.file} again; resuming at offset ${r.start}`);
       start = r.start;
     } else if (from !== undefined) {
