@@ -11,7 +11,7 @@ TEST_DEBS := python3-avro:python3-avro logrotate:logrotate systemd:systemd-analy
 # What sysdeps could not install, for `make test` to repeat after its summary.
 SYSDEPS_REPORT := .sysdeps-missing
 
-.PHONY: all install-deps sysdeps typecheck layers test run build bench clean install
+.PHONY: all install-deps sysdeps typecheck layers test run build bench soak clean install
 
 all: build
 
@@ -69,6 +69,11 @@ install: build
 # `make bench MIB=256` runs the generated-file benchmarks (http-tail, avro-tail) on 256 MiB instead of 1 GiB.
 bench: node_modules/.installed build
 	$(BUN) bench/run.ts $(if $(MIB),--mib $(MIB))
+
+# The long run of bench/taildir-soak.ts (make bench runs it for 1 minute with rotation every 5 s).
+SOAK_MINUTES ?= 10
+soak: node_modules/.installed build
+	$(BUN) bench/taildir-soak.ts --minutes $(SOAK_MINUTES) --rotate-s 30
 
 clean:
 	rm -rf dist .sluice-demo

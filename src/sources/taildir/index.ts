@@ -1,16 +1,16 @@
 // The TAILDIR source type (Flume's TaildirSource): its key table, cross-field checks, factory and status view.
 // The run-time work is in source.ts; the position file format in position-file.ts.
 
-import { stat } from "node:fs/promises";
 import { dirname, basename, isAbsolute, join } from "node:path";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType, type InspectReport } from "../../core/component-type.ts";
 import { describeError, ValueError } from "../../core/errors.ts";
 import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
 import { initCrc32c } from "../../util/crc.ts";
+import { nextRun } from "./plan.ts";
 import { readPositions } from "./position-file.ts";
+import type { FileGroup } from "./settings.ts";
 import { TaildirSource } from "./source.ts";
-import type { FileGroup } from "./watch.ts";
 
 export const taildirKeys = {
   filegroups: key.list("space-separated names of file groups", { required: true }),
@@ -61,6 +61,13 @@ function groupHeaders(headers: Record<string, RawValue>, group: string): Record<
   return out;
 }
 
+function groupsOf(cfg: TaildirConfig): FileGroup[] {
+  return cfg.filegroups.map((name) => {
+    const spec = cfg.filegroupPaths[name]!.value.trim();
+    return { name, spec, ...parseGroupPath(spec), headers: groupHeaders(cfg.headers, name) };
+  });
+}
+
 function positionFileOf(cfg: TaildirConfig, ctx: ComponentContext): string {
   return cfg.positionFile ?? join(ctx.stateDir, POSITION_FILE_NAME);
 }
@@ -99,10 +106,7 @@ export const taildirSourceType = defineType({
     }
   },
   create(cfg, ctx: ComponentContext, deps) {
-    const groups: FileGroup[] = cfg.filegroups.map((name) => {
-      const spec = cfg.filegroupPaths[name]!.value.trim();
-      return { name, spec, ...parseGroupPath(spec), headers: groupHeaders(cfg.headers, name) };
-    });
+    const groups = groupsOf(cfg);
     const pattern = cfg["multiline.pattern"];
     return new TaildirSource(
       ctx.name,
@@ -136,21 +140,15 @@ export const taildirSourceType = defineType({
       ctx.once,
     );
   },
-  /** Read-only: the position file against the files as they are now. */
+  /**
+   * Read-only: what the next run will read — every matching file (new ones too) from where it will resume, and
+   * files renamed out of the pattern while stopped — found the way the source finds them (plan.ts).
+   */
   async inspect(cfg, ctx): Promise<InspectReport> {
     await initCrc32c();
     const file = positionFileOf(cfg, ctx);
-    const records = await readPositions(file);
-    let behind = 0;
-    const items = [];
-    for (const r of records) {
-      const st = await stat(r.file).catch(() => undefined);
-      const same = st !== undefined && st.ino === r.inode && (r.dev === undefined || st.dev === r.dev);
-      const size = same ? st.size : null;
-      const lag = size === null ? null : Math.max(0, size - r.pos);
-      if (lag !== null) behind += lag;
-      items.push({ file: r.file, inode: r.inode, offset: r.pos, size, lag, note: st === undefined ? "gone" : same ? "" : "rotated (path now holds another file)" });
-    }
-    return { summary: { positionFile: file, files: records.length, bytesBehind: behind }, items };
+    const { files, gone } = await nextRun(groupsOf(cfg), await readPositions(file), cfg.skipToEnd);
+    const behind = files.reduce((n, f) => n + f.lag, 0);
+    return { summary: { positionFile: file, files: files.length, bytesBehind: behind, ...(gone > 0 ? { recordsOfGoneFiles: gone } : {}) }, items: files.map((f) => ({ ...f })) };
   },
 });

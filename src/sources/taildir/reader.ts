@@ -27,10 +27,12 @@ export const TRUNCATED_HEADER = "truncated";
 const BYTE_OFFSET_HEADER = "byteoffset";
 
 /**
- * `active`: the file is at its path. `gone`: deleted or renamed out of the pattern; it is read to its end through
- * the open descriptor, then closed and forgotten once its batches are safe.
+ * `active`: the last listing of its directory saw it under a matching name. `unseen`: a listing that raced with
+ * renames (see discovery.ts) did not see it; nothing is decided, it is read on as if active. `gone`: deleted, or
+ * renamed out of the pattern; it is read to its end through the open descriptor, then closed and forgotten once its
+ * batches are safe.
  */
-export type TailState = "active" | "gone";
+export type TailState = "active" | "unseen" | "gone";
 
 export class TailFile {
   fh?: FileHandle;
@@ -53,6 +55,12 @@ export class TailFile {
   inReady = false;
   /** Set when reading failed for good (the file is skipped; named in the log once). */
   failed = false;
+  /** When listings began to miss it (state `unseen`), for the give-up bound. */
+  unseenSince = 0;
+  /** Its descriptor said nlink 0: deleted, not just renamed (nothing of it is remembered once forgotten). */
+  deleted = false;
+  /** Renamed since it was found: a rotated file, read before the files that took its place. */
+  moved = false;
   private readonly splitter: LineSplitter;
   private readonly ml?: MultilineAggregator;
   private queue: Event[] = [];

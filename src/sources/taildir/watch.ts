@@ -4,18 +4,8 @@
 
 import { watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
+import type { FileGroup } from "./settings.ts";
 import { Signal } from "../../util/signal.ts";
-
-/** A configured filegroup: the files of `dir` whose whole name matches `pattern`. */
-export interface FileGroup {
-  name: string;
-  /** As configured (`filegroups.<g>`), for messages. */
-  spec: string;
-  dir: string;
-  /** Matches the whole file name (Java's Pattern.matches). */
-  pattern: RegExp;
-  headers: Record<string, string>;
-}
 
 export interface WatchedDir {
   dir: string;
