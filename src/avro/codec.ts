@@ -7,7 +7,7 @@
 // on par or better (bench/avro-codec.ts). tests/avro/codec.test.ts checks both directions against avsc.
 
 import { Buffer } from "node:buffer";
-import type { Event } from "../core/event.ts";
+import { emptyHeaders, type Event } from "../core/event.ts";
 import { AvroProtocolError } from "./errors.ts";
 
 const encoder = new TextEncoder();
@@ -106,7 +106,9 @@ export class Reader {
     let out: Record<string, string> | undefined;
     for (;;) {
       const n = this.block("map block", 2);
-      if (n === 0) return out ?? {};
+      // No headers (the common case on the hot path): one shared frozen map instead of an object per event;
+      // writers copy a frozen map before they change it (core/event.ts withHeader).
+      if (n === 0) return out ?? emptyHeaders();
       out ??= {};
       for (let i = 0; i < n; i++) {
         const k = this.string();

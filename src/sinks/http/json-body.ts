@@ -6,6 +6,7 @@
 // becomes U+FFFD, as the runtime's UTF-8 decoder does. A header map is encoded once per distinct map (tests/sinks/
 // json-body.test.ts checks all of it against the string encoder).
 
+import { Buffer } from "node:buffer";
 import type { Event } from "../../core/event.ts";
 
 const encoder = new TextEncoder();
@@ -56,12 +57,13 @@ class BodyWriter {
   private viewOf?: ArrayBufferLike;
   private view?: DataView;
   constructor(size: number) {
-    this.buf = new Uint8Array(size);
+    // Not zeroed: every byte up to pos is written before it is read (zeroing a 1 MiB request cost 2-3 % of the sink).
+    this.buf = Buffer.allocUnsafe(size);
   }
 
   room(n: number): void {
     if (this.pos + n <= this.buf.byteLength) return;
-    const next = new Uint8Array(Math.max(this.buf.byteLength * 2, this.pos + n + 1024));
+    const next = Buffer.allocUnsafe(Math.max(this.buf.byteLength * 2, this.pos + n + 1024));
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
   }

@@ -5,6 +5,7 @@
 
 import type { Event } from "../../core/event.ts";
 import { ContainerError, decodeAvroContainer } from "../../avro/container.ts";
+import { decodeCanonical } from "./fast-json.ts";
 
 export type Decoded = { ok: true; events: Event[] } | { ok: false; status: 400 | 413 | 415; message: string };
 
@@ -42,6 +43,9 @@ export const jsonHandler: Handler = (bytes, req, maxBytes) => {
     return { ok: false, status: 415, message: `unsupported Content-Type "${type}" (application/json, application/x-ndjson or avro/binary)` };
   }
   if (charset !== "utf-8" && charset !== "utf8") return { ok: false, status: 415, message: `unsupported charset "${charset}" (UTF-8)` };
+  // What sluice's http sink sends, read from the bytes (no string per event); anything else goes the general way.
+  const canonical = decodeCanonical(bytes, ndjson);
+  if (canonical) return { ok: true, events: canonical };
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
