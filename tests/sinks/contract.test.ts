@@ -6,7 +6,7 @@ import { buildAgentSpec } from "../../src/config/load.ts";
 import { Agent } from "../../src/core/agent.ts";
 import { configureLogging } from "../../src/util/log.ts";
 import { freePort, onCleanup } from "../helpers/index.ts";
-import { sinkContract } from "./contract.ts";
+import { sinkContract, type SinkHarness } from "./contract.ts";
 
 configureLogging({ level: "error" });
 
@@ -54,32 +54,38 @@ sinkContract("file_roll", {
   },
 });
 
-sinkContract("http", {
-  canFail: true,
-  open: async (_dir, batch) => {
-    const bodies: string[] = [];
-    let broken = false;
-    const port = await freePort();
-    const server = Bun.serve({
-      hostname: "127.0.0.1",
-      port,
-      async fetch(req) {
-        const events = (await req.json()) as Array<{ body: string }>;
-        if (broken) return new Response("down", { status: 503 });
-        bodies.push(...events.map((e) => e.body));
-        return new Response("ok");
-      },
-    });
-    onCleanup(() => server.stop(true));
-    return {
-      keys: ["type = http", `endpoint = http://127.0.0.1:${port}/`, `batchSize = ${batch}`, "maxBackoff = 50ms"],
-      delivered: async () => [...bodies],
-      break: async () => void (broken = true),
-      heal: async () => void (broken = false),
-      close: () => server.stop(true),
-    };
-  },
-});
+sinkContract("http", httpHarness([]));
+sinkContract("http (parallelRequests = 4)", httpHarness(["parallelRequests = 4"], true));
+
+function httpHarness(extra: string[], unordered = false): SinkHarness {
+  return {
+    canFail: true,
+    unordered,
+    open: async (_dir, batch) => {
+      const bodies: string[] = [];
+      let broken = false;
+      const port = await freePort();
+      const server = Bun.serve({
+        hostname: "127.0.0.1",
+        port,
+        async fetch(req) {
+          const events = (await req.json()) as Array<{ body: string }>;
+          if (broken) return new Response("down", { status: 503 });
+          bodies.push(...events.map((e) => e.body));
+          return new Response("ok");
+        },
+      });
+      onCleanup(() => server.stop(true));
+      return {
+        keys: ["type = http", `endpoint = http://127.0.0.1:${port}/`, `batchSize = ${batch}`, "maxBackoff = 50ms", ...extra],
+        delivered: async () => [...bodies],
+        break: async () => void (broken = true),
+        heal: async () => void (broken = false),
+        close: () => server.stop(true),
+      };
+    },
+  };
+}
 
 sinkContract("avro", {
   canFail: true,
