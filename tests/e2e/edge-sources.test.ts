@@ -80,7 +80,7 @@ describe("edge sources in a running agent", () => {
     expect(r.code).not.toBe(0);
     const text = r.stdout + r.stderr;
     expect(text).toContain(`${conf}:6: a1.sources.st.keepFields: unknown field "colour"`);
-    expect(text).toContain(`${conf}:7: a1.sources.st.ssl: TLS for syslog is not supported by sluice`);
+    expect(text).toContain(`a1.sources.st.ssl-cert: required when ssl = true`);
     expect(text).toContain(`${conf}:8: a1.sources.st.format.regex: Flume's custom syslog formats`);
     expect(text).toContain(`${conf}:10: a1.sources.mp.ports: "x" is not a port number`);
     expect(text).toContain(`${conf}:11: a1.sources.mp.charset.default: charset "UTF-16" does not keep ASCII as ASCII`);
