@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExecSource, execKeys } from "../../src/sources/exec/index.ts";
-import { spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { BUN, DENO, MAIN, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { cfg, rig, text } from "./net-rig.ts";
 
 const exec = (props: Record<string, string | number | boolean>, channel: Record<string, string | number> = {}) =>
@@ -96,7 +96,10 @@ describe("exec", () => {
     await waitFor("the exit line", () => r.lines.find((l) => l.includes("exited with exit code 127 (command not found?)")));
   });
 
-  test("the command dies with the agent after kill -9", async () => {
+  test.each([
+    ["Bun", [BUN, MAIN]],
+    ["Deno", [DENO, "run", "-A", MAIN]],
+  ] as Array<[string, string[]]>)("under %s, the command dies with the agent after kill -9", async (_name, bin) => {
     const dir = await tempDir();
     const out = join(dir, "out");
     const conf = await writeConfig(dir, [
@@ -112,7 +115,7 @@ describe("exec", () => {
       `a1.sinks.k1.sink.directory = ${out}`,
       "a1.sinks.k1.channel = c1",
     ]);
-    const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state")]);
+    const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state")], { bin });
     const pid = await waitFor("the command's pid", () => (existsSync(join(dir, "pid")) ? Number(readFileSync(join(dir, "pid"), "utf8")) : 0), 15_000);
     expect(alive(pid)).toBe(true);
     agent.kill("SIGKILL");
