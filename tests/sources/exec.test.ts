@@ -56,6 +56,19 @@ describe("exec", () => {
     await waitFor("the command finished", () => existsSync(done));
   }, 90_000);
 
+  test("stop with the channel still full gives up after stopTimeout, counting and logging once what is lost", async () => {
+    const r = await exec({ command: "yes line", batchSize: 50, batchTimeout: 50, stopTimeout: 300 }, { capacity: 100, transactionCapacity: 50, "keep-alive": 1 });
+    await waitFor("a full channel", () => r.channel.size() === 100);
+    const t0 = Date.now();
+    await r.source.stop();
+    // SIGTERM now, at most one keep-alive (1 s) for a put in progress, then the rest of the pipe is given up at once.
+    expect(Date.now() - t0).toBeLessThan(2500);
+    const c = (r.source as ExecSource).counters;
+    expect(c.EventsDropped).toBeGreaterThan(0);
+    expect(c.EventAcceptedCount).toBe(100);
+    expect(r.lines.filter((l) => l.startsWith("ERROR stopping:") && l.includes(`${c.EventsDropped} lines printed by the command could not be stored`))).toHaveLength(1);
+  });
+
   test("stop sends the process group SIGTERM and reaps it, pipelines included", async () => {
     const dir = await tempDir();
     const r = await exec({ command: `echo $$ > ${dir}/sh.pid; sleep 300 | cat & echo $! > ${dir}/bg.pid; echo up; wait`, shell: "/bin/sh -c", batchTimeout: 20 });
