@@ -75,7 +75,10 @@ const SERVER_TYPES: Record<string, string> = {
 };
 
 function serverHint(kind: Kind, short: string, cls: string): string {
-  const hit = Object.keys(SERVER_TYPES).find((u) => u === short || cls.startsWith(u.replace(/_/g, "")));
+  // The longest name first: hbase2 before hbase.
+  const hit = Object.keys(SERVER_TYPES)
+    .sort((a, b) => b.length - a.length)
+    .find((u) => u === short || cls.startsWith(u.replace(/_/g, "")));
   if (!hit) return "";
   const server = SERVER_TYPES[hit]!;
   if (kind === "sink") {

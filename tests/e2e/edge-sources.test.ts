@@ -1,13 +1,18 @@
-// The edge sources in a real agent: syslog (logger), netcat (socat) and exec feed a file_roll sink, their counters show
-// in /metrics under Flume's names, and `sluice validate` names each bad key with file:line.
+// The edge sources in a real agent, under Bun and under Deno: syslog (logger), netcat (socat) and exec feed a file_roll
+// sink, their counters show in /metrics under Flume's names, and `sluice validate` names each bad key with file:line.
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { freePort, readAllLines, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { BUN, DENO, MAIN, freePort, readAllLines, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { run } from "../sources/net-rig.ts";
 
+const RUNTIMES: Array<[string, string[]]> = [
+  ["Bun", [BUN, MAIN]],
+  ["Deno", [DENO, "run", "-A", MAIN]],
+];
+
 describe("edge sources in a running agent", () => {
-  test("logger, socat and a command deliver through one agent, and /metrics counts them per source", async () => {
+  test.each(RUNTIMES)("under %s, logger, socat and a command deliver through one agent, and /metrics counts them per source", async (_name, bin) => {
     const dir = await tempDir();
     const out = join(dir, "out");
     const [tcp, udp, nc, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -34,7 +39,7 @@ describe("edge sources in a running agent", () => {
       "a1.sinks.k1.sink.batchSize = 1",
       "a1.sinks.k1.channel = c1",
     ]);
-    const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state"), "--metrics-port", String(metrics)]);
+    const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state"), "--metrics-port", String(metrics)], { bin });
     await waitFor("the agent listening", () => agent.stderr().includes("agent a1 started"), 15_000);
     expect((await run(["logger", "-n", "127.0.0.1", "-P", String(tcp), "--tcp", "--octet-count", "--rfc5424", "-t", "t", "from-tcp"])).code).toBe(0);
     expect((await run(["logger", "-n", "127.0.0.1", "-P", String(udp), "--udp", "--rfc3164", "-t", "t", "from-udp"])).code).toBe(0);
@@ -80,7 +85,7 @@ describe("edge sources in a running agent", () => {
     expect(r.code).not.toBe(0);
     const text = r.stdout + r.stderr;
     expect(text).toContain(`${conf}:6: a1.sources.st.keepFields: unknown field "colour"`);
-    expect(text).toContain(`${conf}:7: a1.sources.st.ssl: TLS for syslog is not supported by sluice`);
+    expect(text).toContain(`a1.sources.st.ssl-cert: required when ssl = true`);
     expect(text).toContain(`${conf}:8: a1.sources.st.format.regex: Flume's custom syslog formats`);
     expect(text).toContain(`${conf}:10: a1.sources.mp.ports: "x" is not a port number`);
     expect(text).toContain(`${conf}:11: a1.sources.mp.charset.default: charset "UTF-16" does not keep ASCII as ASCII`);

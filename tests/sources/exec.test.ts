@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExecSource, execKeys } from "../../src/sources/exec/index.ts";
-import { spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { BUN, DENO, MAIN, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { cfg, rig, text } from "./net-rig.ts";
 
 const exec = (props: Record<string, string | number | boolean>, channel: Record<string, string | number> = {}) =>
@@ -56,6 +56,19 @@ describe("exec", () => {
     await waitFor("the command finished", () => existsSync(done));
   }, 90_000);
 
+  test("stop with the channel still full gives up after stopTimeout, counting and logging once what is lost", async () => {
+    const r = await exec({ command: "yes line", batchSize: 50, batchTimeout: 50, stopTimeout: 300 }, { capacity: 100, transactionCapacity: 50, "keep-alive": 1 });
+    await waitFor("a full channel", () => r.channel.size() === 100);
+    const t0 = Date.now();
+    await r.source.stop();
+    // SIGTERM now, at most one keep-alive (1 s) for a put in progress, then the rest of the pipe is given up at once.
+    expect(Date.now() - t0).toBeLessThan(2500);
+    const c = (r.source as ExecSource).counters;
+    expect(c.EventsDropped).toBeGreaterThan(0);
+    expect(c.EventAcceptedCount).toBe(100);
+    expect(r.lines.filter((l) => l.startsWith("ERROR stopping:") && l.includes(`${c.EventsDropped} lines printed by the command could not be stored`))).toHaveLength(1);
+  });
+
   test("stop sends the process group SIGTERM and reaps it, pipelines included", async () => {
     const dir = await tempDir();
     const r = await exec({ command: `echo $$ > ${dir}/sh.pid; sleep 300 | cat & echo $! > ${dir}/bg.pid; echo up; wait`, shell: "/bin/sh -c", batchTimeout: 20 });
@@ -96,7 +109,10 @@ describe("exec", () => {
     await waitFor("the exit line", () => r.lines.find((l) => l.includes("exited with exit code 127 (command not found?)")));
   });
 
-  test("the command dies with the agent after kill -9", async () => {
+  test.each([
+    ["Bun", [BUN, MAIN]],
+    ["Deno", [DENO, "run", "-A", MAIN]],
+  ] as Array<[string, string[]]>)("under %s, the command dies with the agent after kill -9", async (_name, bin) => {
     const dir = await tempDir();
     const out = join(dir, "out");
     const conf = await writeConfig(dir, [
@@ -112,7 +128,7 @@ describe("exec", () => {
       `a1.sinks.k1.sink.directory = ${out}`,
       "a1.sinks.k1.channel = c1",
     ]);
-    const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state")]);
+    const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state")], { bin });
     const pid = await waitFor("the command's pid", () => (existsSync(join(dir, "pid")) ? Number(readFileSync(join(dir, "pid"), "utf8")) : 0), 15_000);
     expect(alive(pid)).toBe(true);
     agent.kill("SIGKILL");

@@ -65,6 +65,19 @@ describe("netcat", () => {
     s.destroy();
   }, 30_000);
 
+  test("idleTimeout closes a connection that sent nothing for that long, naming the peer", async () => {
+    const r = await tcp({ idleTimeout: "200ms" });
+    const s = connect(r.source.port, "127.0.0.1");
+    s.on("error", () => {});
+    s.on("data", () => {});
+    const t0 = Date.now();
+    s.write("x\n");
+    await new Promise<void>((res) => s.once("close", () => res()));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    expect(r.lines.some((l) => /WARN closed 127\.0\.0\.1:\d+: idle for 200 ms \(idleTimeout\)/.test(l))).toBe(true);
+    expect((await r.collect(1)).map(text)).toEqual(["x"]);
+  });
+
   test("connections past maxConnections are refused while the first ones are served", async () => {
     const r = await tcp({ maxConnections: 1 });
     const a = connect(r.source.port, "127.0.0.1");

@@ -11,6 +11,7 @@ import { SyslogUdpSource, syslogUdpKeys } from "../../src/sources/syslog/udp.ts"
 import { charsetChecker } from "../../src/sources/net/charset.ts";
 import { freePort, waitFor } from "../helpers/index.ts";
 import { cfg, rig, run, text } from "./net-rig.ts";
+import { selfSigned } from "../avro/helpers.ts";
 
 const enc = new TextEncoder();
 const NONE = parseKeepFields("none") as KeepFields;
@@ -264,6 +265,21 @@ describe("syslogtcp with real clients", () => {
     const res = await run(["socat", "-t", "1", "-", `TCP:127.0.0.1:${r.source.ports[0]}`], "<13>1 - - a - - - first\n<13>1 - - a - - - last");
     expect(res.code).toBe(0);
     expect((await r.collect(2)).map(text)).toEqual(["a - - - first", "a - - - last"]);
+  });
+});
+
+describe("syslogtcp over TLS (RFC 5425)", () => {
+  test("socat's TLS client delivers octet-counted messages; a plain-text client is refused with one warning naming it", async () => {
+    const { cert, key } = await selfSigned();
+    const r = await tcpRig({ ssl: "true", "ssl-cert": cert, "ssl-key": key });
+    const port = r.source.ports[0]!;
+    const msg = "<13>1 - - tls - - - secret";
+    const res = await run(["socat", "-t", "2", "-", `OPENSSL:127.0.0.1:${port},verify=0`], `${msg.length} ${msg}`);
+    expect(res.code).toBe(0);
+    expect((await r.collect(1)).map(text)).toEqual(["tls - - - secret"]);
+    await run(["socat", "-t", "1", "-", `TCP:127.0.0.1:${port}`], "<13>1 - - plain - - - x\n");
+    await waitFor("the handshake warning", () => r.lines.find((l) => /WARN TLS handshake with 127\.0\.0\.1:\d+ failed/.test(l)));
+    expect(await r.drain()).toEqual([]);
   });
 });
 

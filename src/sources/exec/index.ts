@@ -51,6 +51,8 @@ export class ExecSource implements Source {
   private flushChain: Promise<void> = Promise.resolve();
   private readonly wake = new Signal();
   private restarts = 0;
+  /** Lines read but not stored because the channel stayed full through stopTimeout at stop. */
+  private lostAtStop = 0;
 
   constructor(
     readonly name: string,
@@ -151,6 +153,12 @@ export class ExecSource implements Source {
   private async flushNow(all: boolean): Promise<void> {
     const c = this.counters;
     while (this.pending.length >= this.cfg.batchSize || (all && this.pending.length > 0)) {
+      if (Date.now() >= this.giveUpAt) {
+        // Stopping, and the channel had no room for stopTimeout: what is left of the pipe is not tried batch by batch.
+        this.lostAtStop += this.pending.length;
+        this.pending = [];
+        return;
+      }
       const batch = this.pending.slice(0, this.cfg.batchSize);
       c.AppendBatchReceivedCount++;
       let backoff = FULL_BACKOFF_MIN_MS;
@@ -166,8 +174,7 @@ export class ExecSource implements Source {
         if (outcome === "ok") break;
         if (outcome === "full") c.ChannelWriteFail++;
         if (Date.now() >= this.giveUpAt) {
-          c.EventsDropped += this.pending.length;
-          this.log.error(`stopping: ${this.pending.length} lines printed by the command could not be stored (channel full) and are lost`);
+          this.lostAtStop += this.pending.length;
           this.pending = [];
           return;
         }
@@ -197,6 +204,10 @@ export class ExecSource implements Source {
     }
     await this.loop;
     if (this.timer) clearTimeout(this.timer);
+    if (this.lostAtStop > 0) {
+      this.counters.EventsDropped += this.lostAtStop;
+      this.log.error(`stopping: ${this.lostAtStop} lines printed by the command could not be stored (the channel stayed full for stopTimeout, ${this.cfg.stopTimeout} ms) and are lost`);
+    }
     this.counters.StopTime = Date.now();
   }
 }

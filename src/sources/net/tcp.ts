@@ -6,6 +6,7 @@
 // does not read our replies is closed, and an idle connection can be closed after idleTimeout.
 
 import net from "node:net";
+import tls from "node:tls";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
@@ -52,7 +53,12 @@ export interface TcpServerOptions {
   counters: SourceCounters;
   log: Logger;
   open(conn: TcpConnection): ConnectionDecoder;
+  /** Serve TLS with these settings (certificate, key, versions). */
+  tls?: tls.TlsOptions;
 }
+
+/** A TLS handshake must finish within this time (a client that connects and says nothing holds no slot for long). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Replies queued to a peer that does not read them, before it is closed. */
 const MAX_UNREAD_REPLY_BYTES = 1024 * 1024;
@@ -130,7 +136,14 @@ export class TcpSourceServer {
 
   async start(): Promise<number[]> {
     for (const port of this.o.ports) {
-      const server = net.createServer({ allowHalfOpen: true }, (s) => this.accept(s));
+      const server = this.o.tls
+        ? tls.createServer({ ...this.o.tls, allowHalfOpen: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (s) => this.serve(s))
+        : net.createServer({ allowHalfOpen: true }, (s) => this.serve(s));
+      // Every accepted socket counts against maxConnections from the start, TLS handshakes in progress included.
+      server.prependListener("connection", (raw: net.Socket) => this.admit(raw));
+      if (this.o.tls) {
+        server.on("tlsClientError", (err: Error, s: tls.TLSSocket) => this.warner.warn(`TLS handshake with ${s.remoteAddress}:${s.remotePort} failed: ${describeError(err)}`));
+      }
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, this.o.host, () => {
@@ -148,20 +161,30 @@ export class TcpSourceServer {
     return this.ports;
   }
 
-  private accept(socket: net.Socket): void {
-    this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
+  /** A raw accepted socket: refused at once past maxConnections or while stopping. */
+  private admit(socket: net.Socket): void {
     socket.on("error", () => {});
     if (this.stopping) {
       socket.destroy();
       return;
     }
-    if (this.conns.size >= this.o.maxConnections) {
+    if (this.sockets.size >= this.o.maxConnections) {
       this.refused++;
       this.warner.warn(`refused ${socket.remoteAddress}:${socket.remotePort}: maxConnections (${this.o.maxConnections}) connections already open`);
       socket.destroy();
       return;
     }
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+  }
+
+  /** A connection ready for bytes (after its TLS handshake, with ssl). */
+  private serve(socket: net.Socket): void {
+    if (socket.destroyed || this.stopping) {
+      socket.destroy();
+      return;
+    }
+    socket.on("error", () => {});
     const c = new Conn(socket, (m) => this.warner.warn(m));
     c.decoder = this.o.open(c);
     this.conns.add(c);

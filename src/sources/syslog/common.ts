@@ -3,6 +3,7 @@
 
 import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
 import type { Event } from "../../core/event.ts";
+import { checkExcludedProtocols } from "../../avro/tls.ts";
 import { hostnameOf } from "../net/hostname.ts";
 import type { ConnectionDecoder, TcpConnection } from "../net/tcp.ts";
 import { SyslogFramer } from "./framing.ts";
@@ -18,11 +19,14 @@ export const syslogCommonKeys = {
   keepFields: key.string("header fields kept in the body: `none`, `all` (the message as received), or any of `priority version timestamp hostname`", { default: "none" }),
   clientIPHeader: key.string("header to put the sender's IP address in"),
   clientHostnameHeader: key.string("header to put the sender's host name in (a reverse lookup, at most 1 s, cached)"),
-  ssl: key.bool("Flume's TLS for syslog; not supported by sluice (true is a config error)", { default: false }),
   format: key.prefixed("Flume's custom `format.regex`/`format.search`/`format.replace`/`format.dateFormat`; not supported by sluice (a config error)"),
 };
 
 export const syslogTcpExtraKeys = {
+  ssl: key.bool("serve TLS (RFC 5425) with ssl-cert and ssl-key", { default: false }),
+  "ssl-cert": key.string("sluice: PEM file of the server certificate chain (Flume: keystore)"),
+  "ssl-key": key.string("sluice: PEM file of the private key (Flume: keystore)"),
+  "exclude-protocols": key.list("TLS versions not to accept, space-separated", { default: ["SSLv3"] }),
   portHeader: key.string("header to put the port the message arrived on in"),
   batchSize: key.int("events per channel transaction", { default: 100, min: 1 }),
   maxConnections: key.int("sluice: connections open at once; more are closed on accept", { default: 1000, min: 1 }),
@@ -34,9 +38,16 @@ type Common = ConfigOf<typeof syslogCommonKeys>;
 export function checkSyslogCommon(cfg: Common, report: (key: string, message: string) => void): void {
   const k = parseKeepFields(cfg.keepFields);
   if (typeof k === "string") report("keepFields", k);
-  if (cfg.ssl) report("ssl", "TLS for syslog is not supported by sluice: terminate TLS in front of it (stunnel, socat) or forward over the avro source, which has ssl");
   const fmt = Object.keys(cfg.format as Record<string, RawValue>);
   if (fmt.length > 0) report(`format.${fmt[0]}`, "Flume's custom syslog formats (format.*) are not supported by sluice; it parses RFC 5424 and RFC 3164");
+}
+
+/** TLS keys of the TCP sources: PEM files as the avro source takes them. */
+export function checkSyslogTls(cfg: ConfigOf<typeof syslogTcpExtraKeys>, report: (key: string, message: string) => void): void {
+  if (!cfg.ssl) return;
+  if (!cfg["ssl-cert"]) report("ssl-cert", "required when ssl = true (a PEM certificate file; Flume's keystore is a Java key store sluice does not read)");
+  if (!cfg["ssl-key"]) report("ssl-key", "required when ssl = true (a PEM private key file)");
+  checkExcludedProtocols(cfg["exclude-protocols"], report);
 }
 
 export function keepFieldsOf(cfg: Common): KeepFields {

@@ -9,9 +9,10 @@ import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
 import { SourceCounters } from "../../core/counters.ts";
 import type { Logger } from "../../util/log.ts";
+import { serverTls } from "../../avro/tls.ts";
 import { TcpSourceServer } from "../net/tcp.ts";
 import { RateLimitedWarn } from "../net/warn.ts";
-import { checkSyslogCommon, keepFieldsOf, syslogCommonKeys, syslogConnectionDecoder, syslogTcpExtraKeys } from "./common.ts";
+import { checkSyslogCommon, checkSyslogTls, keepFieldsOf, syslogCommonKeys, syslogConnectionDecoder, syslogTcpExtraKeys } from "./common.ts";
 import { charsetChecker, checkCharset } from "../net/charset.ts";
 
 export const syslogTcpKeys = {
@@ -64,6 +65,7 @@ export class SyslogTcpSource implements Source {
       processor,
       counters: this.counters,
       log,
+      tls: cfg.ssl ? serverTls({ cert: cfg["ssl-cert"]!, key: cfg["ssl-key"]!, exclude: cfg["exclude-protocols"] }) : undefined,
       open: (conn) =>
         syslogConnectionDecoder(conn, {
           eventSize: cfg.eventSize,
@@ -84,7 +86,7 @@ export class SyslogTcpSource implements Source {
   async start(): Promise<void> {
     const ports = await this.server.start();
     this.counters.StartTime = Date.now();
-    this.log.info(`${this.type} listening on ${this.cfg.host}:${ports.join(",")}`);
+    this.log.info(`${this.type} listening on ${this.cfg.host}:${ports.join(",")}${this.cfg.ssl ? " (TLS)" : ""}`);
   }
 
   async stop(): Promise<void> {
@@ -97,7 +99,10 @@ export const syslogTcpSourceType = defineType({
   kind: "source",
   names: ["syslogtcp", "org.apache.flume.source.SyslogTcpSource"],
   keys: syslogTcpKeys,
-  check: (cfg, report) => checkSyslogCommon(cfg, report),
+  check(cfg, report) {
+    checkSyslogCommon(cfg, report);
+    checkSyslogTls(cfg, report);
+  },
   create: (cfg, ctx, deps) => new SyslogTcpSource(ctx.name, "syslogtcp", cfg, [cfg.port], deps.processor, ctx.log, false),
 });
 
@@ -117,6 +122,7 @@ export const multiportSyslogTcpSourceType = defineType({
   keys: multiportSyslogTcpKeys,
   check(cfg, report) {
     checkSyslogCommon(cfg, report);
+    checkSyslogTls(cfg, report);
     const { ports, bad } = portsOf(cfg);
     if (bad !== undefined) report("ports", `"${bad}" is not a port number (0-65535); ports are separated by spaces`);
     else if (new Set(ports).size !== ports.length) report("ports", `a port is listed twice in "${cfg.ports.join(" ")}"`);
