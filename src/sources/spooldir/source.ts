@@ -2,7 +2,6 @@
 // retires it (rename, tracker mark or delete) only once every batch is safe. A file that breaks Flume's rules
 // (changed after pickup, a name reused) is set aside with a clear error; the rest of the directory goes on.
 
-import { watch, type FSWatcher } from "node:fs";
 import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, isAbsolute, join, relative } from "node:path";
 import { AckTracker } from "../../core/ack.ts";
@@ -10,7 +9,7 @@ import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError, ValueError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
-import { Signal } from "../../util/signal.ts";
+import { DirWatch } from "../dir-watch.ts";
 import { SourceCounters } from "../../core/counters.ts";
 import { BatchPutter } from "../../core/batch-putter.ts";
 import { initCrc32c } from "../../util/crc.ts";
@@ -70,8 +69,7 @@ export class SpoolDirSource implements PollableSource {
   private resume?: Progress;
   private pendingBytes = 0;
   private bytesRead = 0;
-  private watcher?: FSWatcher;
-  private readonly wakeSignal = new Signal();
+  private readonly watch: DirWatch;
   private metaTimer?: ReturnType<typeof setTimeout>;
   private metaWrite: Promise<void> = Promise.resolve();
   private readonly warned = new Set<string>();
@@ -87,6 +85,8 @@ export class SpoolDirSource implements PollableSource {
     this.putter = new BatchPutter(processor, this.counters);
     this.backoff = s.backoff;
     this.tracker = new Tracker(s.trackerDir);
+    // Any change in the spool directory ends a back-off sleep; the listing itself runs when the source picks a file.
+    this.watch = new DirWatch([{ dir: s.spoolDir, rescan: false }], false);
   }
 
   async start(): Promise<void> {
@@ -114,22 +114,12 @@ export class SpoolDirSource implements PollableSource {
         await this.tracker.dropFlume();
       }
     }
-    try {
-      this.watcher = watch(this.s.spoolDir, { persistent: false, recursive: false }, () => this.poke());
-      this.watcher.on("error", () => {
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch {
-      // polling at pollDelay still finds new files
-    }
+    this.watch.start();
     this.counters.StartTime = Date.now();
   }
 
   async stop(): Promise<void> {
-    this.watcher?.close();
-    this.watcher = undefined;
-    this.poke();
+    this.watch.stop();
     this.counters.StopTime = Date.now();
   }
 
@@ -149,11 +139,11 @@ export class SpoolDirSource implements PollableSource {
   }
 
   wake(ms: number): Promise<void> {
-    return this.wakeSignal.wait(ms);
+    return this.watch.wake(ms);
   }
 
   private poke(): void {
-    this.wakeSignal.notify();
+    this.watch.notify();
   }
 
   async process(): Promise<PollStatus> {
