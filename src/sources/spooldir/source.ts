@@ -1,25 +1,23 @@
-// The spooldir source at run time: picks the next complete file of the spool directory, reads it in batches, and
+// The spooldir source at run time: picks the next complete file of the spool directory, reads it in batches (spool-file.ts), and
 // retires it (rename, tracker mark or delete) only once every batch is safe. A file that breaks Flume's rules
 // (changed after pickup, a name reused) is set aside with a clear error; the rest of the directory goes on.
 
-import { watch, type FSWatcher } from "node:fs";
 import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, isAbsolute, join, relative } from "node:path";
-import { AckTracker } from "../../core/ack.ts";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError, ValueError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
-import { Signal } from "../../util/signal.ts";
+import { DirWatch } from "../dir-watch.ts";
 import { SourceCounters } from "../../core/counters.ts";
 import { BatchPutter } from "../../core/batch-putter.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
-import { createDeserializer, type DecodeErrorPolicy, type Deserializer } from "./deserializers.ts";
+import { createDeserializer, type DecodeErrorPolicy } from "./deserializers.ts";
 import type { AvroSchemaType } from "./avro-deserializer.ts";
 import { META_NAME, Tracker, type Progress } from "./tracker.ts";
 import { listCandidates, type Candidate, type ListSettings } from "./listing.ts";
-import { TRUNCATED_HEADER } from "../taildir/reader.ts";
+import { SpoolFile } from "./spool-file.ts";
 
 export interface SpoolSettings extends ListSettings {
   deletePolicy: "never" | "immediate";
@@ -36,42 +34,19 @@ export interface SpoolSettings extends ListSettings {
   backoff: { incrementMs: number; maxMs: number };
 }
 
-const READ_BYTES = 1024 * 1024;
 /** Progress rewrites are coalesced (no fsync); completion and close write durably. */
 const META_COALESCE_MS = 20;
-
-interface Current {
-  path: string;
-  rel: string;
-  fh: FileHandle;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  readPos: number;
-  safe: number;
-  de: Deserializer;
-  /** Lines read and not yet put, from `qhead` on (a head index: no array shifting per batch). */
-  queue: Event[];
-  ends: number[];
-  qhead: number;
-  eof: boolean;
-  /** Broke a rule or could not be decoded: forgotten, not retired, once its delivered lines are safe. */
-  setAside: boolean;
-  tracker: AckTracker<number>;
-  headers: Record<string, string>;
-}
 
 export class SpoolDirSource implements PollableSource {
   readonly type = "spooldir";
   readonly counters = new SourceCounters();
   readonly backoff: { incrementMs: number; maxMs: number };
   private readonly tracker: Tracker;
-  private cur?: Current;
+  private cur?: SpoolFile;
   private resume?: Progress;
   private pendingBytes = 0;
   private bytesRead = 0;
-  private watcher?: FSWatcher;
-  private readonly wakeSignal = new Signal();
+  private readonly watch: DirWatch;
   private metaTimer?: ReturnType<typeof setTimeout>;
   private metaWrite: Promise<void> = Promise.resolve();
   private readonly warned = new Set<string>();
@@ -87,6 +62,8 @@ export class SpoolDirSource implements PollableSource {
     this.putter = new BatchPutter(processor, this.counters);
     this.backoff = s.backoff;
     this.tracker = new Tracker(s.trackerDir);
+    // Any change in the spool directory ends a back-off sleep; the listing itself runs when the source picks a file.
+    this.watch = new DirWatch([{ dir: s.spoolDir, rescan: false }], false);
   }
 
   async start(): Promise<void> {
@@ -114,22 +91,12 @@ export class SpoolDirSource implements PollableSource {
         await this.tracker.dropFlume();
       }
     }
-    try {
-      this.watcher = watch(this.s.spoolDir, { persistent: false, recursive: false }, () => this.poke());
-      this.watcher.on("error", () => {
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch {
-      // polling at pollDelay still finds new files
-    }
+    this.watch.start();
     this.counters.StartTime = Date.now();
   }
 
   async stop(): Promise<void> {
-    this.watcher?.close();
-    this.watcher = undefined;
-    this.poke();
+    this.watch.stop();
     this.counters.StopTime = Date.now();
   }
 
@@ -149,11 +116,11 @@ export class SpoolDirSource implements PollableSource {
   }
 
   wake(ms: number): Promise<void> {
-    return this.wakeSignal.wait(ms);
+    return this.watch.wake(ms);
   }
 
   private poke(): void {
-    this.wakeSignal.notify();
+    this.watch.notify();
   }
 
   async process(): Promise<PollStatus> {
@@ -165,19 +132,13 @@ export class SpoolDirSource implements PollableSource {
       if (!(await this.openFile(next))) return "ready";
     }
     const c = this.cur!;
-    if (c.qhead === c.queue.length && !c.eof) await this.fill(c);
-    if (c.qhead < c.queue.length) {
-      const n = Math.min(this.s.batchSize, c.queue.length - c.qhead);
-      const events = c.queue.slice(c.qhead, c.qhead + n);
-      const end = c.ends[c.qhead + n - 1]!;
-      c.qhead += n;
-      if (c.qhead === c.queue.length) {
-        c.queue = [];
-        c.ends = [];
-        c.qhead = 0;
-      }
-      return this.put(events, end);
+    if (c.queued === 0 && !c.eof) {
+      const r = await c.fill();
+      if (typeof r === "number") this.bytesRead += r;
+      else await this.setAside(c, r.reason, r.keepQueued, r.now);
     }
+    const batch = c.takeBatch(this.s.batchSize);
+    if (batch) return this.put(batch.events, batch.end);
     if (!c.eof) return "ready";
     // Everything read and put: retire the file once its batches are safe (a file set aside is only forgotten).
     if (c.tracker.inFlight > 0) return "backoff";
@@ -189,42 +150,6 @@ export class SpoolDirSource implements PollableSource {
   private put(events: Event[], end: number): Promise<PollStatus> {
     const tracker = this.cur!.tracker;
     return this.putter.put(events, () => tracker.issue(end));
-  }
-
-  /** Reads one chunk into the current file's queue; at the end, checks the file did not change since pickup. */
-  private async fill(c: Current): Promise<void> {
-    // Sized to what is left: line bodies are views into this buffer and may live on in a memory channel.
-    const want = Math.max(0, Math.min(READ_BYTES, c.size - c.readPos));
-    const buf = new Uint8Array(want);
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await c.fh.read(buf, 0, want, c.readPos));
-    } catch (err) {
-      return this.setAside(c, `cannot read it at offset ${c.readPos}: ${describeError(err)}`);
-    }
-    const emit = (body: Uint8Array, _s: number, end: number, truncated: boolean, headers?: Record<string, string>) => {
-      c.queue.push({ headers: headers ?? (truncated ? { ...c.headers, [TRUNCATED_HEADER]: "true" } : c.headers), body });
-      c.ends.push(end);
-    };
-    if (bytesRead > 0) {
-      c.readPos += bytesRead;
-      this.bytesRead += bytesRead;
-      await c.de.push(bytesRead === want ? buf : buf.subarray(0, bytesRead), emit);
-    } else {
-      await c.de.end(emit);
-      c.eof = true;
-      const st = await c.fh.stat().catch(() => undefined);
-      if (st && (st.size !== c.size || st.mtimeMs !== c.mtimeMs)) {
-        // The mark records the file as it is now, so it is not picked up again at once (only if it changes again).
-        await this.setAside(c, `it changed after it was picked up (size ${c.size} → ${st.size}); files must be complete and unchanging once in the spool directory`, false, st);
-        return;
-      }
-    }
-    if (c.de.failure) {
-      const f = c.de.failure;
-      // Lines before the bad one are still delivered; the file is set aside after them.
-      await this.setAside(c, `${f.message}; lines before offset ${f.offset} were delivered`, true);
-    }
   }
 
   private async openFile(f: Candidate): Promise<boolean> {
@@ -259,20 +184,17 @@ export class SpoolDirSource implements PollableSource {
     const headers: Record<string, string> = {};
     if (this.s.fileHeaderKey) headers[this.s.fileHeaderKey] = f.path;
     if (this.s.basenameHeaderKey) headers[this.s.basenameHeaderKey] = basename(f.path);
-    const de: Deserializer = createDeserializer(this.s, start, Object.freeze(headers) as Record<string, string>);
-    const c: Current = { ...f, fh, readPos: de.readFrom ?? start, safe: start, de, queue: [], ends: [], qhead: 0, eof: false, setAside: false, headers: Object.freeze(headers) as Record<string, string>, tracker: undefined as never };
-    c.tracker = new AckTracker<number>((end) => {
-      c.safe = end;
+    const frozen = Object.freeze(headers) as Record<string, string>;
+    this.cur = new SpoolFile(f, fh, start, createDeserializer(this.s, start, frozen), frozen, (c) => {
       this.scheduleMeta();
       if (c.tracker.inFlight === 0) this.poke();
     });
-    this.cur = c;
     this.pendingBytes = Math.max(0, this.pendingBytes - f.size);
     await this.saveMeta(false);
     return true;
   }
 
-  private async forget(c: Current): Promise<void> {
+  private async forget(c: SpoolFile): Promise<void> {
     await c.fh.close().catch(() => {});
     this.cur = undefined;
     clearTimeout(this.metaTimer);
@@ -282,7 +204,7 @@ export class SpoolDirSource implements PollableSource {
   }
 
   /** Fully read and safe: rename, mark or delete, then forget the progress record. */
-  private async retire(c: Current): Promise<void> {
+  private async retire(c: SpoolFile): Promise<void> {
     try {
       if (this.s.deletePolicy === "immediate") await unlink(c.path);
       else if (this.s.trackingPolicy === "rename") await rename(c.path, c.path + this.s.fileSuffix);
@@ -299,14 +221,10 @@ export class SpoolDirSource implements PollableSource {
    * Stops ingesting the current file and records why. Lines already put stay delivered (and `keepQueued` ones are
    * still put); once they are safe, the file is forgotten instead of retired.
    */
-  private async setAside(c: Current, reason: string, keepQueued = false, now?: { size: number; mtimeMs: number }): Promise<void> {
+  private async setAside(c: SpoolFile, reason: string, keepQueued = false, now?: { size: number; mtimeMs: number }): Promise<void> {
     c.eof = true;
     c.setAside = true;
-    if (!keepQueued) {
-      c.queue = [];
-      c.ends = [];
-      c.qhead = 0;
-    }
+    if (!keepQueued) c.dropQueued();
     this.counters.EventReadFail++;
     await this.markFailed({ path: c.path, rel: c.rel, size: now?.size ?? c.size, mtimeMs: now?.mtimeMs ?? c.mtimeMs, ino: c.ino }, reason);
   }

@@ -24,7 +24,7 @@ import { fingerprint, identityKey, regularFiles, sameStart, startsLike, type Lis
 import type { PositionRecord } from "./position-file.ts";
 import { TailFile } from "./reader.ts";
 import type { FileGroup, TaildirSettings } from "./settings.ts";
-import type { DirWatch } from "./watch.ts";
+import type { TailWatch } from "./watch.ts";
 
 /** A rotated or deleted file is closed once it stopped growing for this long (a writer may still finish a line). */
 const ROTATED_GRACE_MS = 1000;
@@ -108,7 +108,7 @@ export class Discovery {
 
   constructor(
     private readonly s: TaildirSettings,
-    private readonly watch: DirWatch,
+    private readonly watch: TailWatch,
     private readonly log: Logger,
     private readonly hooks: DiscoveryHooks,
   ) {}

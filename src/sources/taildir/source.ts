@@ -17,7 +17,7 @@ import { Discovery } from "./discovery.ts";
 import { PositionWriter, readPositions, type PositionRecord } from "./position-file.ts";
 import type { TailFile } from "./reader.ts";
 import type { TaildirSettings } from "./settings.ts";
-import { DirWatch } from "./watch.ts";
+import { watchGroups, type TailWatch } from "./watch.ts";
 
 /**
  * Read buffers are garbage once a sink took their lines, but a backlog read at hundreds of MiB/s outruns the
@@ -34,7 +34,7 @@ export class TaildirSource implements PollableSource {
   readonly backoff: { incrementMs: number; maxMs: number };
   /** Files with lines to put in this pass, in round-robin order. */
   private ready: TailFile[] = [];
-  private readonly watch: DirWatch;
+  private readonly watch: TailWatch;
   private readonly discovery: Discovery;
   private lastRefresh = 0;
   private bytesRead = 0;
@@ -52,7 +52,7 @@ export class TaildirSource implements PollableSource {
     this.putter = new BatchPutter(processor, this.counters);
     this.backoff = s.backoff;
     this.positions = new PositionWriter(s.positionFile, s.writePosIntervalMs, () => this.records(), (m) => log.error(m));
-    this.watch = new DirWatch(s.groups);
+    this.watch = watchGroups(s.groups);
     this.discovery = new Discovery(s, this.watch, log, {
       changed: () => this.positions.changed(),
       enqueue: (tf) => this.enqueue(tf),
