@@ -106,6 +106,10 @@ export function lookupType(kind: Kind, name: string): Lookup {
   if (t) return { ok: true, type: t, canonical: t.names[0]! };
   const short = name.trim().toLowerCase();
   const cls = short.split(".").pop() ?? short;
+  // A class outside Flume's packages (com.cloudera.flume.source.TwitterSource, a company's own sink) is a plugin.
+  if (short.includes(".") && !short.startsWith("org.apache.flume.")) {
+    return { ok: false, message: `${kind} type "${name}" is a third-party class, not part of Apache Flume; sluice cannot load Java classes${serverHint(kind, short, cls)} (supported: ${knownNames(kind)})` };
+  }
   if (UNSUPPORTED[kind].some((u) => u === short || cls.startsWith(u.replace(/_/g, "")))) {
     return { ok: false, message: `${kind} type "${name}" is a Flume type that sluice does not implement${serverHint(kind, short, cls)} (supported: ${knownNames(kind)})` };
   }

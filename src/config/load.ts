@@ -6,7 +6,7 @@ import type { CheckContext, Kind } from "../core/component-type.ts";
 import { ConfigError, describeError, type ConfigProblem } from "../core/errors.ts";
 import { lookupType } from "../registry.ts";
 import type { AgentSpec, GroupSpec, Resolved, SinkSpec, SourceSpec } from "../core/spec.ts";
-import { closest, parseKeys, type ComponentConfig, type RawValue } from "../core/keys.ts";
+import { closest, parseKeys, relativePaths, resolvePath, type ComponentConfig, type KeySpec, type RawValue } from "../core/keys.ts";
 import { parseProperties } from "./properties.ts";
 
 const SECTIONS = ["sources", "channels", "sinks", "sinkgroups"] as const;
@@ -125,6 +125,8 @@ class SpecBuilder {
   warnDuplicates(duplicates: ReturnType<typeof parseProperties>["duplicates"]): void {
     for (const occurrences of duplicates) {
       if (!occurrences[0]!.key.startsWith(this.prefix)) continue;
+      // The same line written twice (a copy-paste) changes nothing: no warning.
+      if (occurrences.every((o) => o.value === occurrences[0]!.value)) continue;
       this.warn(occurrences.at(-1)!.line, `${occurrences[0]!.key} is set ${occurrences.length} times (lines ${occurrences.map((o) => o.line).join(", ")}); the last one wins`);
     }
   }
@@ -168,9 +170,18 @@ class SpecBuilder {
       const raw = lists.get(section);
       if (!raw) continue;
       const seen = new Set<string>();
-      for (const n of splitNames(raw.value)) {
+      for (const n of this.names(raw, prefix + section)) {
         if (seen.has(n)) this.refuse(raw.line, prefix + section, `"${n}" is listed twice`);
         seen.add(n);
+      }
+      if (section === "sinks") {
+        // Flume logs a sink group's name in the sink list and drops the entry; so do we.
+        const groups = new Set([...comps.sinkgroups.keys(), ...splitNames(lists.get("sinkgroups")?.value ?? "")]);
+        for (const n of seen) {
+          if (comps.sinks.has(n) || !groups.has(n)) continue;
+          this.warn(raw.line, `${prefix}sinks lists "${n}", which is a sink group (${prefix}sinkgroups); the entry is dropped, as Flume drops it`);
+          seen.delete(n);
+        }
       }
       listed[section] = [...seen];
       for (const n of seen) {
@@ -187,7 +198,7 @@ class SpecBuilder {
     return listed;
   }
 
-  /** Components defined but in no list: a typed one would silently never run (an error); stray keys are a warning. */
+  /** Components defined but in no list: they do not run, as in Flume; a warning names each. */
   checkUnlisted({ comps }: Graph, listed: Listed): void {
     const prefix = this.prefix;
     for (const section of SECTIONS) {
@@ -196,7 +207,8 @@ class SpecBuilder {
         const typed = section === "sinkgroups" ? keys.get("sinks") : keys.get("type");
         const hint = closest(name, listed[section]);
         if (typed) {
-          this.refuse(typed.line, `${prefix}${section}.${name}`, `${KIND_OF[section]} "${name}" is defined but not listed in ${prefix}${section} (${listed[section].join(" ") || "empty"}), so it would never run${hint ? `; did you mean "${hint}"?` : ""}`);
+          // Flume ignores it, and people keep spare definitions: a warning, not a refusal.
+          this.warn(typed.line, `${KIND_OF[section]} "${name}" is defined but not listed in ${prefix}${section} (${listed[section].join(" ") || "empty"}), so it does not run (Flume ignores it too)${hint ? `; did you mean "${hint}"?` : ""}`);
         } else {
           const first = [...keys.values()][0]!;
           this.warn(first.line, `keys of ${KIND_OF[section]} "${name}" are ignored: no such ${KIND_OF[section]} in ${prefix}${section}${hint ? `; did you mean "${hint}"?` : ""}`);
@@ -247,11 +259,44 @@ class SpecBuilder {
       const hint = closest(k, Object.keys(found.type.keys));
       this.warn(cc.props.get(k)?.line, `${cc.prefix}${k} is not a key of ${found.canonical} ${cc.kind}s; ignored${hint ? ` (did you mean ${hint}?)` : ""}`);
     }
+    this.warnRelativePaths(found.type.keys, cc);
     if (this.problems.length === before) {
       const report = (k: string, message: string) => this.refuse(cc.props.get(k)?.line ?? home, cc.prefix + k, message);
-      found.type.check?.(config, report, ctx);
+      const warn = (k: string, message: string) => this.warn(cc.props.get(k)?.line ?? home, `${cc.prefix}${k}: ${message}`);
+      found.type.check?.(config, report, { ...ctx, warn });
     }
     return { name: cc.name, kind, typeName: found.canonical, type: found.type, config, comp: cc };
+  }
+
+  /** Path keys given a relative path: Flume resolves them against the working directory, and so do we; say so. */
+  private warnRelativePaths(spec: KeySpec, cc: ComponentConfig): void {
+    for (const [name, d] of Object.entries(spec)) {
+      for (const spelled of [name, ...(d.aliases ?? [])]) {
+        const raw = cc.props.get(spelled);
+        if (!raw) continue;
+        const rel = relativePaths(d, raw.value);
+        if (rel.length === 0) continue;
+        this.warn(raw.line, `${cc.prefix}${spelled} = ${raw.value} is a relative path: resolved against the working directory as ${rel.map(resolvePath).join(", ")} (as Flume does; an absolute path does not depend on where the agent is started)`);
+      }
+    }
+  }
+
+  /**
+   * A list's names (Flume splits on whitespace). Commas are a common slip (`a1.sinks = k1, k2`): one problem says so,
+   * and the names are taken as meant, so no cascade of "not listed" / "no type" errors follows.
+   */
+  names(raw: RawValue, key: string): string[] {
+    if (!raw.value.includes(",")) return splitNames(raw.value);
+    const meant = raw.value.split(/[\s,]+/).filter(Boolean);
+    const odd = splitNames(raw.value).filter((n) => n.includes(","));
+    this.refuse(raw.line, key, `"${raw.value}": Flume splits lists on whitespace, so the commas become part of the names (${odd.map((n) => `"${n}"`).join(", ")}); write ${key} = ${meant.join(" ")}`);
+    return meant;
+  }
+
+  /** The line a component starts at (its first key): where a missing key is reported. */
+  firstLine(cc: ComponentConfig): number | undefined {
+    const first = Math.min(...[...cc.props.values()].map((v) => v.line));
+    return Number.isFinite(first) ? first : undefined;
   }
 
   // ---- the components of each section, with their bindings -----------------------------------------------------
@@ -288,10 +333,11 @@ class SpecBuilder {
   private sourceChannels(cc: ComponentConfig, chRaw: RawValue | undefined, listed: Listed, used: Set<string>): string[] {
     if (!chRaw) {
       const single = cc.props.get("channel");
-      this.refuse(single?.line, `${cc.prefix}channels`, single ? `sources take "channels" (plural), not "channel"` : `source "${cc.name}" is bound to no channel`);
+      const hint = `set ${cc.prefix}channels = ${listed.channels[0] ?? "c1"}`;
+      this.refuse(single?.line ?? this.firstLine(cc), `${cc.prefix}channels`, single ? `sources take "channels" (plural), not "channel"` : `source "${cc.name}" is bound to no channel (${hint})`);
       return [];
     }
-    const chNames = splitNames(chRaw.value);
+    const chNames = this.names(chRaw, `${cc.prefix}channels`);
     if (chNames.length === 0) this.refuse(chRaw.line, `${cc.prefix}channels`, `source "${cc.name}" is bound to no channel`);
     for (const c of chNames) {
       if (!listed.channels.includes(c)) this.refuse(chRaw.line, `${cc.prefix}channels`, `channel "${c}" is not in ${this.prefix}channels (${listed.channels.join(" ") || "empty"})`);
@@ -303,7 +349,7 @@ class SpecBuilder {
   private interceptors(cc: ComponentConfig): Resolved[] {
     const out: Resolved[] = [];
     const iRaw = cc.props.get("interceptors");
-    for (const iname of splitNames(iRaw?.value ?? "")) {
+    for (const iname of iRaw ? this.names(iRaw, `${cc.prefix}interceptors`) : []) {
       const ic = this.subConfig(cc, `interceptors.${iname}`, "interceptor", iname);
       if (ic.props.size === 0) {
         this.refuse(iRaw!.line, `${cc.prefix}interceptors.${iname}.type`, `interceptor "${iname}" is listed but has no type`);
@@ -333,10 +379,11 @@ class SpecBuilder {
     const chRaw = cc.props.get("channel");
     if (!chRaw) {
       const plural = cc.props.get("channels");
-      this.refuse(plural?.line, `${cc.prefix}channel`, plural ? `sinks take "channel" (singular): a sink drains exactly one channel` : `sink "${cc.name}" is bound to no channel`);
+      const hint = `set ${cc.prefix}channel = ${listed.channels[0] ?? "c1"}`;
+      this.refuse(plural?.line ?? this.firstLine(cc), `${cc.prefix}channel`, plural ? `sinks take "channel" (singular): a sink drains exactly one channel` : `sink "${cc.name}" is bound to no channel (${hint})`);
       return "";
     }
-    const names = splitNames(chRaw.value);
+    const names = this.names(chRaw, `${cc.prefix}channel`);
     if (names.length !== 1) this.refuse(chRaw.line, `${cc.prefix}channel`, `a sink drains exactly one channel, got ${names.length} (${chRaw.value})`);
     const channel = names[0] ?? "";
     if (channel && !listed.channels.includes(channel)) this.refuse(chRaw.line, `${cc.prefix}channel`, `channel "${channel}" is not in ${this.prefix}channels (${listed.channels.join(" ") || "empty"})`);
@@ -354,7 +401,7 @@ class SpecBuilder {
       if (!keys) continue;
       const cc = this.compConfig("sink group", name, `${this.prefix}sinkgroups.${name}.`, keys);
       const sRaw = keys.get("sinks");
-      const members = splitNames(sRaw?.value ?? "");
+      const members = sRaw ? this.names(sRaw, `${cc.prefix}sinks`) : [];
       if (members.length === 0) this.refuse(sRaw?.line, `${cc.prefix}sinks`, `sink group "${name}" lists no sinks`);
       for (const s of members) {
         if (!listed.sinks.includes(s)) this.refuse(sRaw!.line, `${cc.prefix}sinks`, `sink "${s}" is not in ${this.prefix}sinks (${listed.sinks.join(" ") || "empty"})`);

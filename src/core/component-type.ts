@@ -52,6 +52,8 @@ export interface CheckContext {
   channels?: readonly string[];
   /** For sink processors: the names of the group's sinks. */
   sinks?: readonly string[];
+  /** A warning about `key` (relative to the component): logged and printed by validate; the agent starts. */
+  warn?: (key: string, message: string) => void;
 }
 
 /** Identity helper that keeps the key table's types for the factory and the check. */

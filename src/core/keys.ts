@@ -1,6 +1,7 @@
 // Typed config keys: each component declares one table of its keys (Flume's spelling, type, default, unit, doc) and
 // parses it here. Parsing collects every problem with file:line and key instead of stopping at the first.
 
+import { isAbsolute, resolve } from "node:path";
 import { describeError, ValueError, type ConfigProblem } from "./errors.ts";
 
 /** One key as written in the file, relative to its component (`capacity`, `selector.type`). */
@@ -30,6 +31,8 @@ export interface KeyDef<T, Optional extends boolean = boolean> {
   /** Parses the raw string; throws a ValueError (no key, no place: parseKeys adds them) on bad input. */
   parse(raw: string): T;
   readonly optional?: Optional;
+  /** For lists: what separates the items (default whitespace or commas). */
+  readonly separator?: RegExp;
   /** Other spellings accepted for the key (Flume aliases). */
   readonly aliases?: readonly string[];
   /** A map of every key below `name.` (e.g. `headers.` → { "g1.host": "x" }). */
@@ -54,6 +57,18 @@ type Out<T, O> = O extends { default: unknown } | { required: true } ? KeyDef<T,
 
 function def<T, O extends Common<T>>(kind: string, doc: string, o: O | undefined, parse: (raw: string) => T): Out<T, O> {
   return { kind, doc, parse, ...(o ?? {}) } as unknown as Out<T, O>;
+}
+
+/** An absolute path as is; a relative one against the working directory. */
+export function resolvePath(raw: string): string {
+  return isAbsolute(raw) ? raw : resolve(raw);
+}
+
+/** The relative paths a `path` or `paths` key's raw value holds (what the loader warns about). */
+export function relativePaths(d: KeyDef<unknown>, raw: string): string[] {
+  if (d.kind === "path") return isAbsolute(raw.trim()) ? [] : [raw.trim()];
+  if (d.kind === "paths") return splitList(raw, d.separator).filter((p) => !isAbsolute(p));
+  return [];
 }
 
 const INT_RE = /^[+-]?\d+$/;
@@ -156,6 +171,17 @@ export const key = {
         throw new ValueError(`invalid regular expression "${raw}": ${(e as Error).message}`);
       }
     });
+  },
+  /**
+   * A file or directory. A relative path is resolved against the working directory at load, as Flume (Java's File)
+   * does; the loader warns naming file:line, since it then depends on where the agent was started.
+   */
+  path<const O extends Common<string>>(doc: string, o?: O) {
+    return def<string, O>("path", doc, o, (raw) => resolvePath(raw));
+  },
+  /** Several paths (`separator`, default whitespace or commas), each resolved as `path` is. */
+  paths<const O extends Common<string[]> & { separator?: RegExp }>(doc: string, o?: O) {
+    return def<string[], O>("paths", doc, o, (raw) => splitList(raw, o?.separator).map(resolvePath));
   },
   /** Whitespace- (or comma-) separated names. */
   list<const O extends Common<string[]> & { separator?: RegExp }>(doc: string, o?: O) {

@@ -79,8 +79,10 @@ export const multiplexingSelectorType = defineType({
     }
     for (const [v, raw] of Object.entries(cfg.optional)) verify(`optional.${v}`, names(raw));
     verify("default", cfg.default);
-    // Flume silently drops an event whose value is unmapped when there is no default; sluice refuses to start.
-    if (cfg.default.length === 0) report("default", `not set: events whose "${cfg.header}" header matches no mapping would be dropped; name their channels (e.g. default = ${known[0] ?? "c1"})`);
+    // Optional in Flume, which drops such events silently; sluice says so once and counts them (EventsDropped).
+    if (cfg.default.length === 0) {
+      ctx.warn?.("default", `not set: events whose "${cfg.header}" header matches no mapping are dropped (counted as EventsDropped "no channel matched"); name their channels to keep them (e.g. default = ${known[0] ?? "c1"})`);
+    }
   },
   create: (cfg, _ctx, deps) => new MultiplexingSelector(deps.channels, cfg),
 });

@@ -11,7 +11,7 @@ import { resolveTrackerDir, SpoolDirSource } from "./source.ts";
 import { Tracker } from "./tracker.ts";
 
 export const spoolDirKeys = {
-  spoolDir: key.string("directory whose complete files are ingested", { required: true }),
+  spoolDir: key.path("directory whose complete files are ingested (a relative path is resolved against the working directory)", { required: true }),
   fileSuffix: key.string("appended to a fully ingested file's name (trackingPolicy = rename)", { default: ".COMPLETED" }),
   deletePolicy: key.enum("`never`, or `immediate`: delete a file once all its events are safe", ["never", "immediate"], { default: "never" }),
   fileHeader: key.bool("add the file's absolute path as a header", { default: false }),
@@ -45,7 +45,6 @@ export const spoolDirSourceType = defineType({
   names: ["spooldir", "org.apache.flume.source.SpoolDirectorySource"],
   keys: spoolDirKeys,
   check(cfg, report) {
-    if (!cfg.spoolDir.startsWith("/")) report("spoolDir", `spoolDir must be an absolute path, got "${cfg.spoolDir}"`);
     const bad = checkLineCharset(cfg.inputCharset);
     if (bad && cfg.deserializer === "LINE") report("inputCharset", bad);
     if (!/^utf-?8$/i.test(cfg["deserializer.outputCharset"])) {

@@ -1,7 +1,7 @@
 // The TAILDIR source type (Flume's TaildirSource): its key table, cross-field checks, factory and status view.
 // The run-time work is in source.ts; the position file format in position-file.ts.
 
-import { dirname, basename, isAbsolute, join } from "node:path";
+import { dirname, basename, isAbsolute, join, resolve } from "node:path";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType, type InspectReport } from "../../core/component-type.ts";
 import { describeError, ValueError } from "../../core/errors.ts";
@@ -15,7 +15,7 @@ import { TaildirSource } from "./source.ts";
 export const taildirKeys = {
   filegroups: key.list("space-separated names of file groups", { required: true }),
   filegroupPaths: key.prefixed("`filegroups.<g>`: absolute path of group g; the directory part is literal, the file name part a regex matched against whole names", "filegroups"),
-  positionFile: key.string("JSON position file (Flume's format)", { defaultText: "`<state-dir>/<agent>/<source>/taildir_position.json`" }),
+  positionFile: key.path("JSON position file (Flume's format)", { defaultText: "`<state-dir>/<agent>/<source>/taildir_position.json`" }),
   headers: key.prefixed("`headers.<g>.<key>`: static header added to every event of group g"),
   byteOffsetHeader: key.bool("add header `byteoffset` = offset of the line's first byte", { default: false }),
   skipToEnd: key.bool("files not in the position file at start are read from their end", { default: false }),
@@ -44,8 +44,8 @@ const POSITION_FILE_NAME = "taildir_position.json";
 
 /** `filegroups.<g>` → directory + whole-name regex; throws a ValueError naming the problem. */
 export function parseGroupPath(path: string): { dir: string; pattern: RegExp } {
-  if (!isAbsolute(path)) throw new ValueError(`must be an absolute path, got "${path}"`);
-  const dir = dirname(path);
+  // Relative: against the working directory, as Flume resolves it (the directory part only: the name is a regex).
+  const dir = isAbsolute(path) ? dirname(path) : resolve(dirname(path));
   const name = basename(path);
   if (name === "") throw new ValueError(`names no file pattern: "${path}"`);
   try {
