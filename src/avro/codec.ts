@@ -19,6 +19,10 @@ export type Status = (typeof STATUS)[number];
 /** A bounded cursor over one decoded pack. Every read checks the bytes left and throws AvroProtocolError. */
 export class Reader {
   private text?: Buffer;
+  /** The last non-empty header map and where its bytes are (see stringMap). */
+  private lastMap?: Record<string, string>;
+  private lastMapAt = 0;
+  private lastMapLen = 0;
   constructor(
     readonly buf: Uint8Array,
     public pos = 0,
@@ -101,20 +105,45 @@ export class Reader {
     return i;
   }
 
-  /** A map<string> (Flume's headers); a negative block count is followed by the block's byte size (skipped). */
+  /**
+   * A map<string> (Flume's headers); a negative block count is followed by the block's byte size (skipped). Events
+   * of one batch mostly carry the same headers: when the bytes here repeat the last map's bytes, decoding them would
+   * give the same map from the same bytes, so that map (frozen, shared) is returned without a string decoded.
+   */
   stringMap(): Record<string, string> {
+    const start = this.pos;
+    const len = this.lastMapLen;
+    if (len > 0 && start + len <= this.end) {
+      const b = this.buf;
+      const at = this.lastMapAt;
+      let k = 0;
+      while (k < len && b[at + k] === b[start + k]) k++;
+      if (k === len) {
+        this.pos = start + len;
+        return this.lastMap!;
+      }
+    }
     let out: Record<string, string> | undefined;
     for (;;) {
-      const n = this.block("map block", 2);
-      // No headers (the common case on the hot path): one shared frozen map instead of an object per event;
-      // writers copy a frozen map before they change it (core/event.ts withHeader).
-      if (n === 0) return out ?? emptyHeaders();
+      let n = this.count("map block", 2);
+      if (n === 0) break;
+      if (n < 0) {
+        n = -n;
+        this.long();
+      }
       out ??= {};
       for (let i = 0; i < n; i++) {
         const k = this.string();
         out[k] = this.string();
       }
     }
+    // No headers (the common case on the hot path): one shared frozen map instead of an object per event;
+    // writers copy a frozen map before they change it (core/event.ts withHeader).
+    if (!out) return emptyHeaders();
+    this.lastMap = Object.freeze(out) as Record<string, string>;
+    this.lastMapAt = start;
+    this.lastMapLen = this.pos - start;
+    return this.lastMap;
   }
 
   /** A map<bytes> (call and handshake metadata). */

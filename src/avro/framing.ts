@@ -6,6 +6,7 @@
 // The buffers mean nothing on their own: the receiver concatenates them into one Avro stream (the pack payload).
 // Limits (FrameLimits): buffer count, each buffer's length, and the pack's total including its headers.
 
+import { Buffer } from "node:buffer";
 import type { ByteSink } from "./codec.ts";
 import { AvroProtocolError } from "./errors.ts";
 
@@ -190,11 +191,11 @@ export interface PackParams {
  */
 export function encodeRequestPack(serial: number, head: Uint8Array, params: PackParams): Uint8Array {
   const pieces = Math.max(1, Math.ceil(params.size / JAVA_BUFFER_BYTES));
-  const out = new Uint8Array(8 + 4 + head.byteLength + pieces * 4 + params.size);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, serial);
-  view.setInt32(4, 1 + pieces);
-  view.setInt32(8, head.byteLength);
+  // Not zeroed: every byte is written (PieceWriter.complete checks it).
+  const out = Buffer.allocUnsafe(8 + 4 + head.byteLength + pieces * 4 + params.size);
+  out.writeInt32BE(serial, 0);
+  out.writeInt32BE(1 + pieces, 4);
+  out.writeInt32BE(head.byteLength, 8);
   out.set(head, 12);
   const w = new PieceWriter(out, 12 + head.byteLength, params.size);
   params.writeTo(w);

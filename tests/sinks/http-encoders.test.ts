@@ -121,3 +121,23 @@ describe("the http sink's request bodies", () => {
     }
   }
 });
+
+describe("avro records read back", () => {
+  test("share one frozen header map across events that repeat its bytes, and read different maps apart", async () => {
+    const { encodeEvents, Reader } = await import("../../src/avro/codec.ts");
+    const body = new Uint8Array([1]);
+    const batch: Event[] = [
+      { headers: { host: "web-1" }, body },
+      { headers: { host: "web-1" }, body },
+      { headers: { host: "web-2" }, body },
+      { headers: {}, body },
+      { headers: { host: "web-2" }, body },
+    ];
+    const back = new Reader(encodeEvents(batch)).events();
+    expect(back.map((e) => ({ ...e.headers }))).toEqual(batch.map((e) => e.headers));
+    expect(back[1]!.headers).toBe(back[0]!.headers);
+    expect(back[4]!.headers).toBe(back[2]!.headers);
+    expect(back[2]!.headers).not.toBe(back[0]!.headers);
+    expect(Object.isFrozen(back[0]!.headers) && Object.isFrozen(back[3]!.headers)).toBe(true);
+  });
+});

@@ -69,8 +69,9 @@ export function randomBatch(r: (n: number) => number, max = 12): Event[] {
       big.set(body, 3);
       body = big.subarray(3, 3 + body.length);
     }
-    const pick = r(4);
-    events.push({ headers: pick === 0 ? shared : pick === 1 ? open : pick === 2 ? {} : randomHeaders(r), body });
+    const pick = r(5);
+    // A copy of the shared map: the same content under another identity (what interceptors make).
+    events.push({ headers: pick === 0 ? shared : pick === 1 ? open : pick === 2 ? {} : pick === 3 ? { ...shared } : randomHeaders(r), body });
   }
   return events;
 }

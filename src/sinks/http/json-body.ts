@@ -49,6 +49,18 @@ function headOf(headers: Record<string, string>): Uint8Array {
   return head;
 }
 
+/** Same keys in the same order (JSON.stringify's order) with the same values: the same JSON text. */
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || a[k] !== b[k]) return false;
+  }
+  return true;
+}
+
 /** A request body being written: one buffer, grown (rarely: it starts at the unescaped size) when escapes need room. */
 class BodyWriter {
   buf: Uint8Array;
@@ -210,10 +222,11 @@ export function encodeJson(events: readonly Event[]): Uint8Array {
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     if (i > 0) w.byte(0x2c);
-    // Within one take a map cannot change, so consecutive events sharing one are encoded once even when not frozen.
+    // Within one take a map cannot change, so consecutive events sharing one are encoded once even when not frozen;
+    // so are consecutive copies with the same content (interceptors copy a map per event).
     if (e.headers !== lastMap) {
+      if (!lastMap || !sameMap(e.headers, lastMap)) lastHead = headOf(e.headers);
       lastMap = e.headers;
-      lastHead = headOf(e.headers);
     }
     w.raw(lastHead);
     w.escaped(e.body);
@@ -232,8 +245,8 @@ export function encodeNdjson(events: readonly Event[]): Uint8Array {
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     if (e.headers !== lastMap) {
+      if (!lastMap || !sameMap(e.headers, lastMap)) lastHead = headOf(e.headers);
       lastMap = e.headers;
-      lastHead = headOf(e.headers);
     }
     w.raw(lastHead);
     w.escaped(e.body);
