@@ -21,8 +21,11 @@
 //   40  4  pathLen   u32  length of `path`
 //   44  n  path      UTF-8, relative to spoolDir
 //   44+n 4 crc       u32  CRC32C of bytes [0, 44+n)
-// A record that fails its magic, version or CRC is reported (file named) and ignored: the file is then read again
-// from its start — duplicates, never a loss.
+// Reading (readStateFile in util/atomic-file.ts): its temp `..sluice-main.meta.tmp` first, used only when it is
+// complete, passes its magic, version and CRC, and is not older than the record itself (a crash between its write
+// and the rename). A record that fails its magic, version or CRC without such a temp refuses start (TrackerFileError,
+// naming both files): moving them aside is the recovery, after which the file in progress is read again from its
+// start — duplicates, never a loss — but never silently.
 //
 // Flume's .flumespool-main.meta: Avro object container; header metadata "file" = absolute path of the target; records
 // of schema {"type":"record","name":"TransferStateFileMeta","namespace":"org.apache.flume.serialization",
@@ -31,7 +34,8 @@
 import { mkdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import avro from "avsc";
-import { atomicWriteFile, fsyncDir } from "../../util/atomic-file.ts";
+import { SluiceError } from "../../core/errors.ts";
+import { atomicWriteFile, describeUnusable, fsyncDir, readStateFile, tempPathFor } from "../../util/atomic-file.ts";
 import { crc32c } from "../../util/crc.ts";
 
 const MAGIC = 0x50534c53; // "SLSP" read as a little-endian u32
@@ -95,6 +99,19 @@ export function decodeProgress(buf: Uint8Array): Progress | string {
   };
 }
 
+/** The progress record is unusable and its temp cannot stand in for it: start refuses, saying how to recover. */
+export class TrackerFileError extends SluiceError {
+  constructor(file: string, r: { problem: string; tempProblem?: string }) {
+    const tmp = tempPathFor(file);
+    super(
+      "CORRUPT_LOG",
+      `tracker file ${describeUnusable(file, r)}. To recover, move ${r.tempProblem ? "both" : "it"} aside (mv ${file} ${file}.bad${r.tempProblem ? `; mv ${tmp} ${tmp}.bad` : ""}): ` +
+        "the file that was in progress is then read again from its start (duplicates, no loss)",
+      false,
+    );
+  }
+}
+
 export class Tracker {
   constructor(readonly dir: string) {}
 
@@ -102,10 +119,18 @@ export class Tracker {
     await mkdir(this.dir, { recursive: true });
   }
 
-  /** The saved progress, or a string saying why the meta file is unusable; undefined when there is none. */
-  async load(): Promise<Progress | string | undefined> {
-    const buf = await readFile(join(this.dir, META_NAME)).catch(() => undefined);
-    return buf ? decodeProgress(new Uint8Array(buf)) : undefined;
+  /**
+   * The saved progress; undefined when there is none. Throws TrackerFileError when the record is corrupt and its
+   * temp cannot stand in for it. `onNote` hears when the temp was used or ignored.
+   */
+  async load(onNote: (message: string) => void = () => {}): Promise<Progress | undefined> {
+    const file = join(this.dir, META_NAME);
+    const r = await readStateFile(file, decodeProgress);
+    if (r.kind === "bad") throw new TrackerFileError(file, r);
+    if (r.ignoredTemp) onNote(`tracker file ${file}: ${r.ignoredTemp}`);
+    if (r.kind === "none") return undefined;
+    if (r.from === "temp") onNote(`tracker file ${file}: using its complete temp file ${tempPathFor(file)} (a write was interrupted before its rename)`);
+    return r.value;
   }
 
   /** `durable` adds the fsyncs (each file's completion and close; intermediate rewrites survive kill -9 without). */
