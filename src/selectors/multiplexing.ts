@@ -4,7 +4,7 @@
 import type { Channel } from "../core/channel.ts";
 import type { ChannelSelector, Route } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
-import type { Event } from "../core/event.ts";
+import { headerOf, type Event } from "../core/event.ts";
 import { key, splitList, type ConfigOf, type RawValue } from "../core/keys.ts";
 
 export const multiplexingKeys = {
@@ -52,7 +52,7 @@ export class MultiplexingSelector implements ChannelSelector {
       else m.set(c, [e]);
     };
     for (const e of events) {
-      const v = e.headers[header];
+      const v = headerOf(e.headers, header);
       const t = (v !== undefined && this.byValue.get(v)) || this.fallback;
       for (const c of t.required) add(required, c, e);
       for (const c of t.optional) add(optional, c, e);
