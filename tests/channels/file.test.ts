@@ -173,6 +173,8 @@ describe("file channel recovery", () => {
     expect(String(err.message)).toContain("skipCorruptRecords");
     const skipping = await openFile(dir, { skipCorruptRecords: true });
     expect(await drain(skipping)).toEqual([...names(0, 5, "first-"), ...names(0, 5, "last-")]);
+    // Counted, not only logged: one record (a put batch whose event count cannot be read) dropped on purpose.
+    expect(skipping.counters.dropped.values()).toEqual({ EventsDropped: 1, "EventsDropped.skipCorruptRecords (records)": 1 });
     await skipping.stop();
   });
 

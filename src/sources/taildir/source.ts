@@ -146,6 +146,8 @@ export class TaildirSource implements PollableSource {
   }
 
   private put(tf: TailFile, events: Event[], end: number): Promise<PollStatus> {
+    // Lines beyond multiline.maxLines / maxBytes: their record carries truncated=true; the lines are counted here.
+    this.counters.dropped.add("multiline cap (lines)", tf.takeDroppedLines());
     return this.putter.put(events, () => tf.tracker.issue(end));
   }
 
