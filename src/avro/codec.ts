@@ -7,7 +7,7 @@
 // on par or better (bench/avro-codec.ts). tests/avro/codec.test.ts checks both directions against avsc.
 
 import { Buffer } from "node:buffer";
-import { emptyHeaders, type Event } from "../core/event.ts";
+import { emptyHeaders, setHeader, type Event } from "../core/event.ts";
 import { AvroProtocolError } from "./errors.ts";
 
 const encoder = new TextEncoder();
@@ -134,7 +134,9 @@ export class Reader {
       out ??= {};
       for (let i = 0; i < n; i++) {
         const k = this.string();
-        out[k] = this.string();
+        // A header named "__proto__" is an ordinary header (assignment would drop it): see setHeader.
+        if (k === "__proto__") setHeader(out, k, this.string());
+        else out[k] = this.string();
       }
     }
     // No headers (the common case on the hot path): one shared frozen map instead of an object per event;

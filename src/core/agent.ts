@@ -80,7 +80,8 @@ export class Agent {
       const selector: ChannelSelector = await a.create(s.selector, { channels });
       const interceptors: Interceptor[] = [];
       for (const i of s.interceptors) interceptors.push(await a.create(i, {}));
-      const processor = new ChannelProcessor(selector, interceptors, a.log.child(`source.${s.name}`));
+      const names = s.interceptors.map((i) => `${i.typeName} ${i.name}`);
+      const processor = new ChannelProcessor(selector, interceptors, a.log.child(`source.${s.name}`), names);
       const source: Source = await a.create(s, { processor });
       a.sources.set(s.name, { source, processor });
     }

@@ -7,6 +7,7 @@ import type { Event } from "./event.ts";
 import type { Lifecycle } from "./component.ts";
 import { ChannelFullError, SluiceError, describeError } from "./errors.ts";
 import type { Logger } from "../util/log.ts";
+import { DropCounts } from "./drops.ts";
 
 export interface Interceptor extends Partial<Lifecycle> {
   /**
@@ -27,18 +28,25 @@ export interface Route {
 export interface ChannelSelector {
   /** Every channel the selector may route to. */
   readonly channels: readonly Channel[];
-  /** Splits a batch into per-channel batches, required channels first. */
-  route(events: Event[]): Route[];
+  /** Splits a batch into per-channel batches, required channels first; events routed nowhere go to `dropped`. */
+  route(events: Event[], dropped?: DropCounts): Route[];
 }
 
 /** `ok`: every required channel committed. `full`: a required channel had no room; retry the same batch later. */
 export type PutOutcome = "ok" | "full";
 
 export class ChannelProcessor {
+  /** Events of this source dropped on purpose by its interceptors and selector (shown with the source's counters). */
+  readonly dropped = new DropCounts();
+  /** Drops by interceptors in the batch being put, counted once it is in. */
+  private filtered?: Array<[string, number]>;
+
   constructor(
     readonly selector: ChannelSelector,
     private readonly interceptors: readonly Interceptor[],
     private readonly log: Logger,
+    /** Per interceptor, what the drop counter names when it removes events ("regex_filter i1"). */
+    private readonly interceptorNames: readonly string[] = [],
   ) {}
 
   get channels(): readonly Channel[] {
@@ -59,10 +67,16 @@ export class ChannelProcessor {
    */
   async putBatch(events: Event[], ack?: Ack): Promise<PutOutcome> {
     let batch = events;
-    for (const i of this.interceptors) batch = i.intercept(batch);
+    for (let k = 0; k < this.interceptors.length; k++) {
+      const before = batch.length;
+      batch = this.interceptors[k]!.intercept(batch);
+      // On a retry after `full` the chain runs again on the same batch: count a filter's drops once, on success.
+      if (batch.length < before) (this.filtered ??= []).push([this.interceptorNames[k] ?? `interceptor ${k + 1}`, before - batch.length]);
+    }
+    const drops = new DropCounts();
     try {
       if (batch.length > 0) {
-        for (const route of this.selector.route(batch)) {
+        for (const route of this.selector.route(batch, drops)) {
           if (route.events.length === 0) continue;
           const tx = route.channel.begin();
           try {
@@ -76,6 +90,7 @@ export class ChannelProcessor {
         }
       }
     } catch (err) {
+      this.filtered = undefined;
       ack?.cancel();
       if (err instanceof ChannelFullError) return "full";
       if (err instanceof SluiceError && err.recoverable) {
@@ -84,6 +99,9 @@ export class ChannelProcessor {
       }
       throw err;
     }
+    for (const [reason, n] of this.filtered ?? []) this.dropped.add(reason, n);
+    for (const [reason, n] of drops.byReason) this.dropped.add(reason, n);
+    this.filtered = undefined;
     ack?.release();
     return "ok";
   }

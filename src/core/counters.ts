@@ -1,7 +1,11 @@
 // Per-component counters under Flume's names. Plain number fields: incremented per batch on the hot path,
-// read by the metrics endpoint and `sluice status`.
+// read by the metrics endpoint and `sluice status`. `dropped` counts events dropped on purpose, per reason (see
+// core/drops.ts): `counters.dropped.add("rollback.404 = false", n)`; the snapshot shows EventsDropped and each reason.
+
+import { DropCounts } from "../core/drops.ts";
 
 export class SourceCounters {
+  readonly dropped = new DropCounts();
   EventReceivedCount = 0;
   EventAcceptedCount = 0;
   AppendReceivedCount = 0;
@@ -17,6 +21,7 @@ export class SourceCounters {
 }
 
 export class ChannelCounters {
+  readonly dropped = new DropCounts();
   EventPutAttemptCount = 0;
   EventPutSuccessCount = 0;
   EventTakeAttemptCount = 0;
@@ -26,6 +31,7 @@ export class ChannelCounters {
 }
 
 export class SinkCounters {
+  readonly dropped = new DropCounts();
   ConnectionCreatedCount = 0;
   ConnectionClosedCount = 0;
   ConnectionFailedCount = 0;

@@ -18,10 +18,24 @@ export function emptyHeaders(): Record<string, string> {
   return EMPTY_HEADERS;
 }
 
+/**
+ * Sets `headers[key] = value` for any key: a header named `__proto__` is an ordinary own entry (a plain assignment
+ * would call the prototype setter and drop it silently). Spreads and JSON keep such an own entry as it is.
+ */
+export function setHeader(headers: Record<string, string>, key: string, value: string): void {
+  if (key === "__proto__") Object.defineProperty(headers, key, { value, enumerable: true, writable: true, configurable: true });
+  else headers[key] = value;
+}
+
+/** The header's value, or undefined: only own entries count (`constructor`, `toString` are not inherited headers). */
+export function headerOf(headers: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(headers, key) ? headers[key] : undefined;
+}
+
 /** Sets one header without mutating a map that other events may share. */
 export function withHeader(event: Event, key: string, value: string): void {
   if (Object.isFrozen(event.headers)) event.headers = { ...event.headers };
-  event.headers[key] = value;
+  setHeader(event.headers, key, value);
 }
 
 /** Total body bytes of a batch: what byte capacities and metrics count. */

@@ -8,7 +8,8 @@
 // It is removed on a clean exit, and only if it still names this process.
 //
 // A lock left by kill -9 or a power cut is stale and taken over without manual clean-up, with a log line. Stale means:
-//   - the pid is not alive (kill(pid, 0) says ESRCH), or
+//   - the pid is not alive (kill(pid, 0) says ESRCH), or it has exited but is not reaped yet (state Z or X in
+//     /proc/<pid>/stat, or `ps -o stat=` where /proc is missing): a supervisor restarting at once must not be refused, or
 //   - on Linux, the machine rebooted since (the kernel's boot_id differs) or the pid now belongs to a newer process
 //     (its start time in /proc/<pid>/stat differs): after a reboot the old pid is often reused by another daemon,
 //     and a pid check alone would then refuse to start forever; elsewhere (macOS), the process with that pid started
@@ -63,12 +64,32 @@ function bootId(): string | undefined {
   return readText("/proc/sys/kernel/random/boot_id");
 }
 
-function procStart(pid: number): string | undefined {
+/** The fields of /proc/<pid>/stat from field 3 (state) on; undefined without /proc or without that process. */
+function procStatFields(pid: number): string[] | undefined {
   const stat = readText(`/proc/${pid}/stat`);
   if (!stat) return undefined;
   // Field 2 (comm) may contain spaces and parentheses: the fields after the last ')' start at field 3.
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return rest[22 - 3];
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+function procStart(pid: number): string | undefined {
+  return procStatFields(pid)?.[22 - 3];
+}
+
+const HAS_PROC = readText("/proc/self/stat") !== undefined;
+
+/**
+ * The process's one-letter scheduler state ("R", "S", "Z" …): field 3 of /proc/<pid>/stat on Linux, the first letter
+ * of `ps -o stat=` where /proc is missing (macOS, BSD). Undefined when neither can tell.
+ */
+function processState(pid: number): string | undefined {
+  if (HAS_PROC) return procStatFields(pid)?.[0];
+  try {
+    const out = execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8", timeout: 2000, stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return out ? out[0] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where /proc is missing (macOS, BSD): a process's start time from `ps`, in epoch ms (1 s resolution). */
@@ -105,6 +126,10 @@ export function staleReason(info: LockInfo): string | undefined {
   if (!Number.isSafeInteger(info.pid) || info.pid <= 0) return "it names no valid pid";
   if (info.pid === process.pid) return `it names this process's own pid ${info.pid} (left by an earlier run)`;
   if (!pidAlive(info.pid)) return `pid ${info.pid} is not running`;
+  // A holder killed with -9 whose parent has not reaped it yet keeps its pid and start time as a zombie (Z), or is
+  // being torn down (X): it runs no code and holds nothing, so a supervisor's immediate restart must not wait for it.
+  const state = processState(info.pid);
+  if (state === "Z" || state === "X" || state === "x") return `pid ${info.pid} has exited (a zombie its parent has not reaped yet)`;
   const boot = bootId();
   if (info.bootId && boot && info.bootId !== boot) return `it dates from before a reboot (pid ${info.pid} is now another process)`;
   const start = procStart(info.pid);

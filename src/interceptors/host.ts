@@ -4,7 +4,7 @@
 import os from "node:os";
 import type { Interceptor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
-import { withHeader, type Event } from "../core/event.ts";
+import { headerOf, withHeader, type Event } from "../core/event.ts";
 import { key, type ConfigOf } from "../core/keys.ts";
 import { hostName } from "../runtime.ts";
 
@@ -31,7 +31,7 @@ export class HostInterceptor implements Interceptor {
   intercept(events: Event[]): Event[] {
     const { hostHeader, preserveExisting } = this.cfg;
     for (const e of events) {
-      if (preserveExisting && e.headers[hostHeader] !== undefined) continue;
+      if (preserveExisting && headerOf(e.headers, hostHeader) !== undefined) continue;
       withHeader(e, hostHeader, this.value);
     }
     return events;

@@ -2,7 +2,7 @@
 
 import type { Interceptor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
-import { withHeader, type Event } from "../core/event.ts";
+import { headerOf, withHeader, type Event } from "../core/event.ts";
 import { key, type ConfigOf } from "../core/keys.ts";
 
 export const staticKeys = {
@@ -17,7 +17,7 @@ export class StaticInterceptor implements Interceptor {
   intercept(events: Event[]): Event[] {
     const { key: k, value, preserveExisting } = this.cfg;
     for (const e of events) {
-      if (preserveExisting && e.headers[k] !== undefined) continue;
+      if (preserveExisting && headerOf(e.headers, k) !== undefined) continue;
       withHeader(e, k, value);
     }
     return events;

@@ -3,7 +3,7 @@
 
 import type { Interceptor } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
-import { withHeader, type Event } from "../core/event.ts";
+import { headerOf, withHeader, type Event } from "../core/event.ts";
 import { key, type ConfigOf } from "../core/keys.ts";
 
 export const uuidKeys = {
@@ -18,7 +18,7 @@ export class UuidInterceptor implements Interceptor {
   intercept(events: Event[]): Event[] {
     const { headerName, preserveExisting, prefix } = this.cfg;
     for (const e of events) {
-      if (preserveExisting && e.headers[headerName] !== undefined) continue;
+      if (preserveExisting && headerOf(e.headers, headerName) !== undefined) continue;
       withHeader(e, headerName, prefix + crypto.randomUUID());
     }
     return events;

@@ -4,6 +4,7 @@
 // Naming: `sluice_<kind>_<snake name>` with labels {agent, name, type}. Flume's counters (…Count, …Fail) become
 // Prometheus counters ending in `_total`; StartTime/StopTime become `_time_seconds` gauges; everything else (ChannelSize,
 // gauges the components report) is a gauge. Example: SOURCE r1 EventReceivedCount → sluice_source_event_received_total.
+// EventsDropped → sluice_<kind>_events_dropped_total, its split per reason → …_events_dropped_by_reason_total{reason}.
 
 import type { Counter, Gauge, Registry } from "prom-client";
 import type { ComponentSnapshot } from "./snapshot.ts";
@@ -11,6 +12,8 @@ import type { FileLag } from "./inspect.ts";
 
 type Metric = { kind: "counter"; m: Counter<string> } | { kind: "gauge"; m: Gauge<string>; scale: number };
 const LABELS = ["agent", "name", "type"];
+/** Snapshot keys `EventsDropped.<reason>`: one labelled counter instead of a metric per reason. */
+const DROPPED_PREFIX = "EventsDropped.";
 
 function snake(s: string): string {
   return s
@@ -28,7 +31,7 @@ export function metricName(kind: string, key: string): { name: string; counter: 
   // Flume calls it a count, but it is the number of connections open now.
   if (key === "OpenConnectionCount") return { name: `sluice_${k}_open_connections`, counter: false, scale: 1 };
   if (/^(start|stop)_time$/.test(s)) return { name: `sluice_${k}_${s}_seconds`, counter: false, scale: 1 / 1000 };
-  if (/(Count|Fail)$/.test(key)) return { name: `sluice_${k}_${s.replace(/_count$/, "")}_total`, counter: true, scale: 1 };
+  if (/(Count|Fail|Dropped)$/.test(key)) return { name: `sluice_${k}_${s.replace(/_count$/, "")}_total`, counter: true, scale: 1 };
   return { name: `sluice_${k}_${s}`, counter: false, scale: 1 };
 }
 
@@ -59,6 +62,17 @@ export class PrometheusExporter {
     return this.registry.contentType;
   }
 
+  /** `sluice_<kind>_events_dropped_by_reason_total{…, reason}`: the split of EventsDropped (see core/drops.ts). */
+  private droppedBy(kind: string): Counter<string> {
+    const name = `sluice_${kind.toLowerCase()}_events_dropped_by_reason_total`;
+    let m = this.metrics.get(name);
+    if (!m) {
+      m = { kind: "counter", m: new this.prom.Counter({ name, help: `Events a ${kind} dropped on purpose, by reason`, labelNames: [...LABELS, "reason"], registers: [this.registry] }) };
+      this.metrics.set(name, m);
+    }
+    return m.m as Counter<string>;
+  }
+
   private metric(kind: string, key: string): Metric {
     const { name, counter, scale } = metricName(kind, key);
     let m = this.metrics.get(name);
@@ -81,6 +95,10 @@ export class PrometheusExporter {
       const labels = { agent, name: c.name, type: c.type };
       for (const [key, v] of Object.entries(c.values)) {
         if (!Number.isFinite(v)) continue;
+        if (key.startsWith(DROPPED_PREFIX)) {
+          this.droppedBy(c.kind).inc({ ...labels, reason: key.slice(DROPPED_PREFIX.length) }, Math.max(0, v));
+          continue;
+        }
         const m = this.metric(c.kind, key);
         // Counters only go up: the value is the component's own running total, added once after the reset.
         if (m.kind === "counter") m.m.inc(labels, Math.max(0, v));

@@ -2,6 +2,7 @@
 // map of Flume's counter names. The JSON endpoint, the Prometheus endpoint and cron-mode progress all read this.
 
 import type { Agent } from "../core/agent.ts";
+import { DropCounts } from "../core/drops.ts";
 
 export type ComponentKind = "SOURCE" | "CHANNEL" | "SINK";
 
@@ -23,7 +24,9 @@ function numeric(o: object): Record<string, number> {
 export function snapshot(agent: Agent): ComponentSnapshot[] {
   const out: ComponentSnapshot[] = [];
   for (const [name, e] of agent.sources) {
-    out.push({ kind: "SOURCE", name, type: e.source.type, values: { ...numeric(e.source.counters), ...e.source.gauges?.() } });
+    const dropped = new DropCounts();
+    for (const d of [e.source.counters.dropped, e.processor.dropped]) for (const [r, n] of d.byReason) dropped.add(r, n);
+    out.push({ kind: "SOURCE", name, type: e.source.type, values: { ...numeric(e.source.counters), ...dropped.values(), ...e.source.gauges?.() } });
   }
   for (const [name, ch] of agent.channels) {
     const size = ch.size();
@@ -32,10 +35,10 @@ export function snapshot(agent: Agent): ComponentSnapshot[] {
       kind: "CHANNEL",
       name,
       type: ch.type,
-      values: { ...numeric(ch.counters), ChannelSize: size, ChannelCapacity: cap, ChannelFillPercentage: cap > 0 ? (size * 100) / cap : 0, ...ch.gauges?.() },
+      values: { ...numeric(ch.counters), ...ch.counters.dropped.values(), ChannelSize: size, ChannelCapacity: cap, ChannelFillPercentage: cap > 0 ? (size * 100) / cap : 0, ...ch.gauges?.() },
     });
   }
-  for (const [name, sink] of agent.sinks) out.push({ kind: "SINK", name, type: sink.type, values: numeric(sink.counters) });
+  for (const [name, sink] of agent.sinks) out.push({ kind: "SINK", name, type: sink.type, values: { ...numeric(sink.counters), ...sink.counters.dropped.values() } });
   return out;
 }
 

@@ -4,7 +4,8 @@
 import type { Channel } from "../core/channel.ts";
 import type { ChannelSelector, Route } from "../core/channel-processor.ts";
 import { defineType } from "../core/component-type.ts";
-import type { Event } from "../core/event.ts";
+import { headerOf, type Event } from "../core/event.ts";
+import type { DropCounts } from "../core/drops.ts";
 import { key, splitList, type ConfigOf, type RawValue } from "../core/keys.ts";
 
 export const multiplexingKeys = {
@@ -41,7 +42,7 @@ export class MultiplexingSelector implements ChannelSelector {
     this.fallback = { required: pick(cfg.default), optional: [] };
   }
 
-  route(events: Event[]): Route[] {
+  route(events: Event[], dropped?: DropCounts): Route[] {
     const header = this.cfg.header;
     // Per channel, one array for required and one for optional puts, built in one pass; event order is kept.
     const required = new Map<Channel, Event[]>();
@@ -51,12 +52,15 @@ export class MultiplexingSelector implements ChannelSelector {
       if (list) list.push(e);
       else m.set(c, [e]);
     };
+    let unrouted = 0;
     for (const e of events) {
-      const v = e.headers[header];
+      const v = headerOf(e.headers, header);
       const t = (v !== undefined && this.byValue.get(v)) || this.fallback;
+      if (t.required.length === 0 && t.optional.length === 0) unrouted++;
       for (const c of t.required) add(required, c, e);
       for (const c of t.optional) add(optional, c, e);
     }
+    dropped?.add("no channel matched", unrouted);
     const routes: Route[] = [];
     for (const [channel, list] of required) routes.push({ channel, events: list, optional: false });
     for (const [channel, list] of optional) routes.push({ channel, events: list, optional: true });

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { mkdir, open, readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, stat, truncate, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { channelContract } from "./contract.ts";
 import { crashImage, drain, events, fileConfig, log, names, openFile, put } from "./file-helpers.ts";
 import { onCleanup, tempDir } from "../helpers/index.ts";
 import { FileChannel, fileChannelType } from "../../src/channels/file/index.ts";
+import { recover } from "../../src/channels/file/replay.ts";
 import { AckTracker } from "../../src/core/ack.ts";
 import { ChannelProcessor } from "../../src/core/channel-processor.ts";
 import { CorruptLogError, DiskFullError } from "../../src/core/errors.ts";
@@ -172,6 +173,8 @@ describe("file channel recovery", () => {
     expect(String(err.message)).toContain("skipCorruptRecords");
     const skipping = await openFile(dir, { skipCorruptRecords: true });
     expect(await drain(skipping)).toEqual([...names(0, 5, "first-"), ...names(0, 5, "last-")]);
+    // Counted, not only logged: one record (a put batch whose event count cannot be read) dropped on purpose.
+    expect(skipping.counters.dropped.values()).toEqual({ EventsDropped: 1, "EventsDropped.skipCorruptRecords (records)": 1 });
     await skipping.stop();
   });
 
@@ -191,6 +194,56 @@ describe("file channel recovery", () => {
     await writeFile(join(dir, "checkpoint", "checkpoint"), "garbage");
     await writeFile(join(backup, "checkpoint"), "garbage too");
     back = await openFile(dir, { useDualCheckpoints: true, backupCheckpointDir: backup });
+    expect(await drain(back)).toEqual(names(4, 6));
+    await back.stop();
+  });
+});
+
+describe("file channel checkpoint corrupt, with a temp file beside it", () => {
+  /** A stopped channel with 6 pending events and its checkpoint; the checkpoint's bytes and temp path. */
+  async function saved() {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    await put(ch, events(0, 10));
+    const tx = ch.begin();
+    await tx.take(4);
+    await tx.commit();
+    await ch.stop();
+    const main = join(dir, "checkpoint", "checkpoint");
+    return { dir, main, tmp: join(dir, "checkpoint", ".checkpoint.tmp"), good: await readFile(main) };
+  }
+  const hourAgo = () => new Date(Date.now() - 3_600_000);
+  const recoverDir = (dir: string) =>
+    recover({ name: "c1", checkpointDir: join(dir, "checkpoint"), dataDirs: [join(dir, "data")], maxRecordBytes: 1 << 20, skipCorruptRecords: false, readOnly: true, log });
+
+  test("a complete, valid temp newer than the checkpoint is used, and says so", async () => {
+    const s = await saved();
+    await writeFile(s.main, "garbage");
+    await utimes(s.main, hourAgo(), hourAgo());
+    await writeFile(s.tmp, s.good);
+    const r = await recoverDir(s.dir);
+    expect(r.checkpoint?.source).toBe("primary");
+    expect(r.notes.join("\n")).toContain(`using its complete temp file ${s.tmp}`);
+    const back = await openFile(s.dir);
+    expect(await drain(back)).toEqual(names(4, 6));
+    await back.stop();
+  });
+
+  test("a stale or truncated temp is not used: the fallback to a full replay names both files, and nothing is lost", async () => {
+    const s = await saved();
+    await writeFile(s.tmp, s.good);
+    await utimes(s.tmp, hourAgo(), hourAgo());
+    await writeFile(s.main, "garbage");
+    let r = await recoverDir(s.dir);
+    expect(r.checkpoint).toBeUndefined();
+    expect(r.notes.join("\n")).toContain(`${s.main} is unusable`);
+    expect(r.notes.join("\n")).toContain(`its temp file ${s.tmp} cannot stand in for it (it is stale`);
+    await utimes(s.main, hourAgo(), hourAgo());
+    await writeFile(s.tmp, s.good.subarray(0, s.good.length - 4));
+    r = await recoverDir(s.dir);
+    expect(r.checkpoint).toBeUndefined();
+    expect(r.notes.join("\n")).toContain(`its temp file ${s.tmp} cannot stand in for it (it is incomplete or corrupt`);
+    const back = await openFile(s.dir);
     expect(await drain(back)).toEqual(names(4, 6));
     await back.stop();
   });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFile, writeFile, stat } from "node:fs/promises";
 import { LockedError, lockHolder, lockPath, StateLock, staleReason } from "../../src/core/lock.ts";
-import { tempDir } from "../helpers/index.ts";
+import { tempDir, waitFor } from "../helpers/index.ts";
 
 /** A pid that is certainly not running: a child that has exited. */
 async function deadPid(): Promise<number> {
@@ -63,6 +63,24 @@ describe("state lock", () => {
     } finally {
       sleeper.kill(9);
       await sleeper.exited;
+    }
+  });
+
+  test("a holder that has exited but is not reaped yet (a zombie) is not alive", async () => {
+    // A parent that forks a child which exits at once and is never waited for: the child stays a zombie.
+    const parent = Bun.spawn(["python3", "-c", "import os,sys,time\npid=os.fork()\nif pid==0: os._exit(0)\nprint(pid,flush=True)\ntime.sleep(30)"], { stdout: "pipe" });
+    try {
+      const reader = (parent.stdout as ReadableStream<Uint8Array>).getReader();
+      const pid = Number(new TextDecoder().decode((await reader.read()).value).trim());
+      expect(pid).toBeGreaterThan(0);
+      // kill(pid, 0) succeeds on a zombie (checked below): this is the case a pid check alone gets wrong.
+      // The child may take a moment to exit after the fork returns.
+      const reason = await waitFor("the child to exit", () => staleReason({ pid, startedAt: new Date().toISOString() }), 5000, 10);
+      expect(reason).toContain("zombie");
+      expect(() => process.kill(pid, 0)).not.toThrow();
+    } finally {
+      parent.kill(9);
+      await parent.exited;
     }
   });
 

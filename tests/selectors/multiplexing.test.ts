@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { parseKeys, type ConfigOf } from "../../src/core/keys.ts";
 import { buildAgentSpec } from "../../src/config/load.ts";
 import { MemoryChannel, memoryKeys } from "../../src/channels/memory.ts";
+import { DropCounts } from "../../src/core/drops.ts";
 import { makeEvent } from "../../src/core/event.ts";
 import { MultiplexingSelector, multiplexingKeys } from "../../src/selectors/multiplexing.ts";
 
@@ -14,6 +15,14 @@ function cfg(props: Record<string, string>): ConfigOf<typeof multiplexingKeys> {
 const channels = ["c1", "c2", "c3", "c4"].map((n) => new MemoryChannel(n, parseKeys(memoryKeys, { kind: "channel", name: n, prefix: "", file: "t", props: new Map() }, []).config));
 
 describe("multiplexing selector", () => {
+  test("events routed to no channel are counted as dropped, with the reason (a config the loader would refuse)", () => {
+    const sel = new MultiplexingSelector(channels, cfg({ header: "state", "mapping.CA": "c1" }));
+    const dropped = new DropCounts();
+    const routes = sel.route([makeEvent("1", { state: "CA" }), makeEvent("2", { state: "NY" }), makeEvent("3", { constructor: "x" }), makeEvent("4")], dropped);
+    expect(routes.map((r) => [r.channel.name, r.events.length])).toEqual([["c1", 1]]);
+    expect(dropped.values()).toEqual({ EventsDropped: 3, "EventsDropped.no channel matched": 3 });
+  });
+
   test("routes each event by its header value, unmapped values to default, keeping order", () => {
     const sel = new MultiplexingSelector(channels, cfg({ header: "state", "mapping.CA": "c1", "mapping.AZ": "c2 c3", "optional.CA": "c4", default: "c3" }));
     const events = [makeEvent("1", { state: "CA" }), makeEvent("2", { state: "AZ" }), makeEvent("3", { state: "NY" }), makeEvent("4"), makeEvent("5", { state: "CA" })];

@@ -3,7 +3,8 @@ import { appendFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } fro
 import { join } from "node:path";
 import avro from "avsc";
 import { spoolDirSourceType } from "../../src/sources/spooldir/index.ts";
-import { Tracker } from "../../src/sources/spooldir/tracker.ts";
+import { encodeProgress, Tracker } from "../../src/sources/spooldir/tracker.ts";
+import { initCrc32c } from "../../src/util/crc.ts";
 import { spawnSluice, tempDir, waitFor } from "../helpers/index.ts";
 import { agentConfig, delivered, numbered, range, startAgent, waitForLines } from "./taildir-harness.ts";
 
@@ -267,6 +268,65 @@ describe("spooldir progress", () => {
     expect(await delivered(r.out)).toEqual(range("m", 0, 20000));
     await r.stop();
   }, 30_000);
+});
+
+describe("spooldir tracker file corrupt, with a temp file beside it", () => {
+  /** m.log of 40 lines, and a tracker record saying its first 10 are safe; returns the paths and that record. */
+  async function saved() {
+    await initCrc32c();
+    const { root, dir } = await setup();
+    await put(dir, "m.log", numbered("m", 0, 40), 5);
+    const st = await stat(join(dir, "m.log"));
+    const trackerDir = join(dir, ".flumespool");
+    await mkdir(trackerDir);
+    const good = encodeProgress({ path: "m.log", offset: Buffer.byteLength(numbered("m", 0, 10)), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+    const meta = join(trackerDir, ".sluice-main.meta");
+    return { root, dir, meta, tmp: join(trackerDir, "..sluice-main.meta.tmp"), good };
+  }
+  const hourAgo = () => new Date(Date.now() - 3_600_000);
+  const corrupt = (b: Uint8Array) => Uint8Array.from(b, (x, i) => (i === 20 ? x ^ 0xff : x));
+
+  test("a corrupt record without a temp refuses start, naming the file and the recovery", async () => {
+    const s = await saved();
+    await writeFile(s.meta, corrupt(s.good));
+    const err = await startAgent(s.root, spool(s.dir)).catch((e: Error) => e);
+    expect((err as Error).message).toContain(`tracker file ${s.meta} is corrupt (CRC mismatch)`);
+    expect((err as Error).message).toContain(`mv ${s.meta} ${s.meta}.bad`);
+    expect(await readFile(s.meta)).toEqual(Buffer.from(corrupt(s.good)));
+  });
+
+  test("a stale temp (older than the record) is not used: start refuses, naming both files", async () => {
+    const s = await saved();
+    await writeFile(s.tmp, s.good);
+    await utimes(s.tmp, hourAgo(), hourAgo());
+    await writeFile(s.meta, corrupt(s.good));
+    const err = await startAgent(s.root, spool(s.dir)).catch((e: Error) => e);
+    expect((err as Error).message).toContain(`its temp file ${s.tmp} cannot stand in for it (it is stale`);
+    expect((err as Error).message).toContain(`mv ${s.tmp} ${s.tmp}.bad`);
+    expect(await delivered(join(s.root, "out"))).toEqual([]);
+  });
+
+  test("a truncated temp is not used: start refuses, naming both files", async () => {
+    const s = await saved();
+    await writeFile(s.meta, corrupt(s.good));
+    await utimes(s.meta, hourAgo(), hourAgo());
+    await writeFile(s.tmp, s.good.subarray(0, s.good.length - 3));
+    const err = await startAgent(s.root, spool(s.dir)).catch((e: Error) => e);
+    expect((err as Error).message).toContain(`its temp file ${s.tmp} cannot stand in for it (it is incomplete or corrupt: length`);
+  });
+
+  test("a complete, valid temp newer than the record is used: reading resumes where it says, with a warning", async () => {
+    const s = await saved();
+    await writeFile(s.meta, corrupt(s.good));
+    await utimes(s.meta, hourAgo(), hourAgo());
+    await writeFile(s.tmp, s.good);
+    const r = await startAgent(s.root, spool(s.dir));
+    await waitForLines(r.out, 30);
+    await Bun.sleep(200);
+    expect(await delivered(r.out)).toEqual(range("m", 10, 40));
+    expect(r.logs.some((l) => l.includes(`using its complete temp file ${s.tmp}`))).toBe(true);
+    await r.stop();
+  });
 });
 
 describe("spooldir across a kill -9", () => {

@@ -1,5 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { snapshot } from "../../src/metrics/snapshot.ts";
 import { MultilineAggregator, type MultilineOptions } from "../../src/sources/taildir/multiline.ts";
+import { tempDir, waitFor } from "../helpers/index.ts";
+import { startAgent, waitForLines } from "./taildir-harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -16,7 +21,7 @@ function run(lines: string[], o: Partial<MultilineOptions> & { pattern: RegExp }
     at += b.length + 1;
   }
   if (flushAtEnd) m.flush(emit);
-  return { out, pending: m.pending };
+  return { out, pending: m.pending, dropped: m.takeDropped() };
 }
 
 describe("multiline records", () => {
@@ -43,8 +48,22 @@ describe("multiline records", () => {
   });
 
   test("caps a record at maxLines and marks it truncated, keeping its end offset", () => {
-    const { out } = run(["E", " 1", " 2", " 3", " 4", "F"], { pattern: /^\s/, maxLines: 3 });
+    const { out, dropped } = run(["E", " 1", " 2", " 3", " 4", "F"], { pattern: /^\s/, maxLines: 3 });
     expect(out[0]).toEqual(["E\n 1\n 2", 0, 14, true]);
     expect(out[1]![0]).toBe("F");
+    expect(dropped).toBe(2);
   });
+
+  test("an agent counts the lines its multiline cap dropped as EventsDropped of the source, with the reason", async () => {
+    const root = await tempDir("sluice-ml-drop-");
+    const logs = join(root, "logs");
+    await mkdir(logs);
+    await writeFile(join(logs, "app.log"), ["E", " 1", " 2", " 3", " 4", "F", "G", ""].join("\n"));
+    const r = await startAgent(root, ["type = TAILDIR", "filegroups = g1", `filegroups.g1 = ${logs}/app\\.log`, "multiline.pattern = ^[ ]", "multiline.maxLines = 3", "multiline.timeout = 100"]);
+    // Records: "E\n 1\n 2" (truncated, " 3" and " 4" dropped), "F", "G": five delivered lines.
+    await waitForLines(r.out, 5);
+    const src = await waitFor("the drop counted", () => snapshot(r.agent).find((c) => c.kind === "SOURCE" && c.values.EventsDropped === 2));
+    expect(src.values["EventsDropped.multiline cap (lines)"]).toBe(2);
+    await r.stop();
+  }, 20_000);
 });

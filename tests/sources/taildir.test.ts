@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { appendFile, mkdir, readFile, rename, rm, stat, truncate, unlink, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rename, rm, stat, truncate, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buildAgentSpec } from "../../src/config/load.ts";
 import { taildirSourceType } from "../../src/sources/taildir/index.ts";
@@ -291,6 +291,69 @@ describe("TAILDIR positions", () => {
     await expect(startAgent(root, taildir(logs, "x", [`positionFile = ${pos}`]))).rejects.toThrow(`position file ${pos} is corrupt`);
     await writeFile(pos, '[{"inode":1,"pos":5,"file":"/x","sluice":1,"dev":1,"fp":"00000000","fplen":0,"crc":1}]');
     await expect(startAgent(root, taildir(logs, "x", [`positionFile = ${pos}`]))).rejects.toThrow("fails its CRC check");
+  });
+
+  describe("a corrupt position file with a temp file beside it", () => {
+    /** A position file covering 20 delivered lines of app.log; 10 more lines appended after. */
+    async function saved() {
+      const { root, logs } = await setup();
+      const f = join(logs, "app.log");
+      await writeFile(f, numbered("a", 0, 20));
+      const pos = join(root, "pos.json");
+      const keys = taildir(logs, "app\\.log", [`positionFile = ${pos}`]);
+      const r = await startAgent(root, keys);
+      await waitForLines(r.out, 20);
+      await r.stop();
+      await appendFile(f, numbered("a", 20, 30));
+      const good = await readFile(pos, "utf8");
+      const tmp = join(root, ".pos.json.tmp");
+      return { root, keys, pos, tmp, good, out: r.out };
+    }
+    const hourAgo = () => new Date(Date.now() - 3_600_000);
+
+    test("a stale temp (older than the file) is not used: start refuses, naming both files and how to recover", async () => {
+      const s = await saved();
+      await writeFile(s.tmp, "[\n\n]\n");
+      await utimes(s.tmp, hourAgo(), hourAgo());
+      await writeFile(s.pos, '[{"inode":1,"pos":');
+      const err = await startAgent(s.root, s.keys).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      const msg = (err as Error).message;
+      expect(msg).toContain(`position file ${s.pos} is corrupt`);
+      expect(msg).toContain(`its temp file ${s.tmp} cannot stand in for it (it is stale`);
+      expect(msg).toContain(`mv ${s.pos} ${s.pos}.bad; mv ${s.tmp} ${s.tmp}.bad`);
+      // Nothing was re-read from offset 0.
+      expect(await delivered(s.out)).toEqual(range("a", 0, 20));
+    });
+
+    test("a truncated temp is not used: start refuses, naming both files", async () => {
+      const s = await saved();
+      await writeFile(s.pos, '[{"inode":1,"pos":');
+      await utimes(s.pos, hourAgo(), hourAgo());
+      await writeFile(s.tmp, s.good.slice(0, s.good.length - 5));
+      const err = await startAgent(s.root, s.keys).catch((e: Error) => e);
+      expect((err as Error).message).toContain(`its temp file ${s.tmp} cannot stand in for it (it is incomplete or corrupt`);
+      // The refused start left both files as they were.
+      expect(await readFile(s.pos, "utf8")).toBe('[{"inode":1,"pos":');
+      expect(await readFile(s.tmp, "utf8")).toBe(s.good.slice(0, s.good.length - 5));
+      await writeFile(s.tmp, "");
+      const err2 = await startAgent(s.root, s.keys).catch((e: Error) => e);
+      expect((err2 as Error).message).toContain("it is empty");
+      expect(await delivered(s.out)).toEqual(range("a", 0, 20));
+    });
+
+    test("a complete, valid temp newer than the file is used, with a warning, and reading resumes where it says", async () => {
+      const s = await saved();
+      await writeFile(s.pos, '[{"inode":1,"pos":');
+      await utimes(s.pos, hourAgo(), hourAgo());
+      await writeFile(s.tmp, s.good);
+      const r = await startAgent(s.root, s.keys);
+      await waitForLines(r.out, 30);
+      await Bun.sleep(200);
+      expect(await delivered(s.out)).toEqual(range("a", 0, 30));
+      expect(r.logs.some((l) => l.includes(`using its complete temp file ${s.tmp}`))).toBe(true);
+      await r.stop();
+    });
   });
 
   test("status reads the position file with no agent running: offset, size and lag per file", async () => {

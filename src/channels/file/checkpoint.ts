@@ -21,11 +21,13 @@
 // first they are still pending, exactly as a rollback would leave them.
 //
 // Written atomically (temp file, fsync, rename, fsync dir) after the WAL is fsynced up to the covered position.
-// Reading: a missing, truncated, corrupt or other-version primary falls back to the backup, then to a full replay.
+// Reading: its temp file stands in when complete, valid and not older (a crash between write and rename); a missing,
+// truncated, corrupt or other-version primary without such a temp falls back to the backup, then to a full replay of
+// the WAL — the WAL is the truth a checkpoint only summarises, so this loses nothing, and each step is logged naming
+// both files.
 
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { atomicWriteFile } from "../../util/atomic-file.ts";
+import { atomicWriteFile, readStateFile, tempPathFor } from "../../util/atomic-file.ts";
 import { crc32c } from "../../util/crc.ts";
 import type { Run } from "./segment.ts";
 
@@ -111,16 +113,24 @@ export async function writeCheckpoint(dir: string, bytes: Uint8Array): Promise<v
   await atomicWriteFile(join(dir, CHECKPOINT_FILE), bytes);
 }
 
-/** Reads `dir/checkpoint`: the checkpoint, `undefined` when there is none, or the reason it is unusable. */
-export async function readCheckpoint(dir: string): Promise<Checkpoint | string | undefined> {
-  let buf: Uint8Array;
+/**
+ * Reads `dir/checkpoint` with the shared temp policy (readStateFile: its temp `.checkpoint.tmp` stands in only when
+ * complete, valid and not older): the checkpoint, `undefined` when there is none, or the reason it is unusable
+ * (naming the temp too). `onNote` hears when the temp was used or ignored.
+ */
+export async function readCheckpoint(dir: string, onNote: (message: string) => void = () => {}): Promise<Checkpoint | string | undefined> {
+  const file = join(dir, CHECKPOINT_FILE);
+  let r;
   try {
-    buf = await readFile(join(dir, CHECKPOINT_FILE));
+    r = await readStateFile(file, decodeCheckpoint);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     return `cannot read: ${(err as Error).message}`;
   }
-  return decodeCheckpoint(buf);
+  if (r.kind === "bad") return r.tempProblem ? `${r.problem}; its temp file ${tempPathFor(file)} cannot stand in for it (${r.tempProblem})` : r.problem;
+  if (r.ignoredTemp) onNote(`checkpoint ${file}: ${r.ignoredTemp}`);
+  if (r.kind === "none") return undefined;
+  if (r.from === "temp") onNote(`checkpoint ${file}: using its complete temp file ${tempPathFor(file)} (a write was interrupted before its rename)`);
+  return r.value;
 }
 
 export function comparePos(a: WalPos, b: WalPos): number {

@@ -97,6 +97,8 @@ export class FileChannel implements Channel {
       const t0 = Date.now();
       const r = await recover({ name: this.name, ...this.dirs, maxRecordBytes: MAX_RECORD_BYTES, skipCorruptRecords: this.config.skipCorruptRecords, readOnly: false, log: this.log });
       for (const n of r.notes) (n.includes("SKIPPED") ? this.log.error : this.log.warn)(`channel ${this.name}: ${n}`);
+      // skipCorruptRecords: a corrupt record's event count cannot be read, so the unit here is records.
+      this.counters.dropped.add("skipCorruptRecords (records)", r.notes.filter((n) => n.includes("SKIPPED")).length);
       this.queue = r.queue;
       this.bytes = r.bytes;
       for (const id of r.segments.keys()) this.segments.add(id);

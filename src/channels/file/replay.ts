@@ -69,7 +69,7 @@ async function loadCheckpoint(o: RecoverOptions, segments: Map<number, unknown>,
   const candidates: Array<["primary" | "backup", string]> = [["primary", o.checkpointDir]];
   if (o.backupCheckpointDir) candidates.push(["backup", o.backupCheckpointDir]);
   for (const [source, dir] of candidates) {
-    const c = await readCheckpoint(dir);
+    const c = await readCheckpoint(dir, (m) => notes.push(m));
     if (c === undefined) continue;
     let why = typeof c === "string" ? c : undefined;
     if (typeof c !== "string") {

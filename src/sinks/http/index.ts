@@ -168,7 +168,10 @@ export class HttpSink implements Sink {
     if (!refused) return;
     const p = this.policies.for(refused.status);
     const what = `http sink ${this.name}: ${this.cfg.endpoint} answered ${refused.status}${refused.text ? ` (${refused.text})` : ""}`;
-    if (!p.rollback) this.log.warn(`${what}; dropped ${events.length} events because rollback.${refused.status} (or its class, or defaultRollback) is false`);
+    if (!p.rollback) {
+      this.log.warn(`${what}; dropped ${events.length} events because rollback.${refused.status} (or its class, or defaultRollback) is false`);
+      this.counters.dropped.add(`status ${refused.status} with rollback false`, events.length);
+    }
     const why = p.rollback ? `${what}; the batch of ${events.length} events will be retried` : `${what}; backing off`;
     return { rollback: p.rollback, countAsDrained: p.incrementMetrics, error: p.backoff ? new DeliveryError(why, { retryAfterMs: refused.retryAfterMs }) : undefined };
   }

@@ -3,7 +3,7 @@
 // BlobHandler) makes the whole body one event, with the URL's query parameters as headers.
 // Every rejection names what is malformed and where ("event 3: body is not a string").
 
-import type { Event } from "../../core/event.ts";
+import { setHeader, type Event } from "../../core/event.ts";
 import { ContainerError, decodeAvroContainer } from "../../avro/container.ts";
 import { decodeCanonical } from "./fast-json.ts";
 
@@ -136,7 +136,7 @@ export function blobHandler(maxBlobLength: number): Handler {
   return (bytes, req) => {
     if (bytes.byteLength > maxBlobLength) return { ok: false, status: 413, message: `body of ${bytes.byteLength} bytes exceeds handler.maxBlobLength (${maxBlobLength})` };
     const headers: Record<string, string> = {};
-    for (const [k, v] of new URL(req.url).searchParams) headers[k] = v;
+    for (const [k, v] of new URL(req.url).searchParams) setHeader(headers, k, v);
     return { ok: true, events: [{ headers, body: bytes }] };
   };
 }

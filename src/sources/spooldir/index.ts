@@ -87,7 +87,8 @@ export const spoolDirSourceType = defineType({
   async inspect(cfg): Promise<InspectReport> {
     await initCrc32c();
     const trackerDir = resolveTrackerDir(cfg.spoolDir, cfg.trackerDir);
-    const progress = await new Tracker(trackerDir).load();
+    // Status reads, never refuses: an unusable record shows as no file in progress (the agent's start names it).
+    const progress = await new Tracker(trackerDir).load().catch(() => undefined);
     const items: Array<Record<string, string | number | null>> = [];
     let pendingBytes = 0;
     const tracker = new Tracker(trackerDir);

@@ -15,7 +15,7 @@ import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { createDeserializer, type DecodeErrorPolicy } from "./deserializers.ts";
 import type { AvroSchemaType } from "./avro-deserializer.ts";
-import { META_NAME, Tracker, type Progress } from "./tracker.ts";
+import { Tracker, type Progress } from "./tracker.ts";
 import { listCandidates, type Candidate, type ListSettings } from "./listing.ts";
 import { SpoolFile } from "./spool-file.ts";
 
@@ -71,10 +71,8 @@ export class SpoolDirSource implements PollableSource {
     const st = await stat(this.s.spoolDir).catch(() => undefined);
     if (!st?.isDirectory()) throw new ValueError("is not a readable directory", { key: "spoolDir", value: this.s.spoolDir });
     await this.tracker.init();
-    const saved = await this.tracker.load();
-    if (typeof saved === "string") {
-      this.log.warn(`tracker file ${join(this.s.trackerDir, META_NAME)} is unusable (${saved}); the file it tracked is read again from its start`);
-    } else if (saved) {
+    const saved = await this.tracker.load((m) => this.log.warn(m));
+    if (saved) {
       this.resume = saved;
     } else {
       const flume = await this.tracker.loadFlume().catch((err) => {

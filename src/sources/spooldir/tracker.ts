@@ -21,8 +21,11 @@
 //   40  4  pathLen   u32  length of `path`
 //   44  n  path      UTF-8, relative to spoolDir
 //   44+n 4 crc       u32  CRC32C of bytes [0, 44+n)
-// A record that fails its magic, version or CRC is reported (file named) and ignored: the file is then read again
-// from its start — duplicates, never a loss.
+// Reading (readStateFile in util/atomic-file.ts): its temp `..sluice-main.meta.tmp` first, used only when it is
+// complete, passes its magic, version and CRC, and is not older than the record itself (a crash between its write
+// and the rename). A record that fails its magic, version or CRC without such a temp refuses start (TrackerFileError,
+// naming both files): moving them aside is the recovery, after which the file in progress is read again from its
+// start — duplicates, never a loss — but never silently.
 //
 // Flume's .flumespool-main.meta: Avro object container; header metadata "file" = absolute path of the target; records
 // of schema {"type":"record","name":"TransferStateFileMeta","namespace":"org.apache.flume.serialization",
@@ -30,8 +33,9 @@
 
 import { mkdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import avro from "avsc";
-import { atomicWriteFile, fsyncDir } from "../../util/atomic-file.ts";
+import { Reader } from "../../avro/codec.ts";
+import { SluiceError } from "../../core/errors.ts";
+import { atomicWriteFile, describeUnusable, fsyncDir, readStateFile, tempPathFor } from "../../util/atomic-file.ts";
 import { crc32c } from "../../util/crc.ts";
 
 const MAGIC = 0x50534c53; // "SLSP" read as a little-endian u32
@@ -95,6 +99,67 @@ export function decodeProgress(buf: Uint8Array): Progress | string {
   };
 }
 
+/** The progress record is unusable and its temp cannot stand in for it: start refuses, saying how to recover. */
+export class TrackerFileError extends SluiceError {
+  constructor(file: string, r: { problem: string; tempProblem?: string }) {
+    const tmp = tempPathFor(file);
+    super(
+      "CORRUPT_LOG",
+      `tracker file ${describeUnusable(file, r)}. To recover, move ${r.tempProblem ? "both" : "it"} aside (mv ${file} ${file}.bad${r.tempProblem ? `; mv ${tmp} ${tmp}.bad` : ""}): ` +
+        "the file that was in progress is then read again from its start (duplicates, no loss)",
+      false,
+    );
+  }
+}
+
+const AVRO_MAGIC = [0x4f, 0x62, 0x6a, 0x01]; // "Obj\x01"
+const SYNC_BYTES = 16;
+
+/**
+ * Flume's .flumespool-main.meta (an Avro container of TransferStateFileMeta {offset: long}, codec null): its target
+ * and last offset; undefined when it names no target. Read with the bounded Reader, never avsc: every declared count
+ * and length is checked against the bytes present, so a damaged or hostile file is an error naming it and the byte
+ * offset, read in time proportional to its size.
+ */
+export function decodeFlumeMeta(buf: Uint8Array, file: string): { target: string; offset: number } | undefined {
+  const bad = (at: number, why: string) => new Error(`${file} is not a readable Flume tracker file: ${why} (at byte ${at})`);
+  if (buf.length < 4 || AVRO_MAGIC.some((b, i) => buf[i] !== b)) throw bad(0, "no Avro container magic");
+  const r = new Reader(buf, 4);
+  let meta: Record<string, Uint8Array>;
+  let sync: Uint8Array;
+  try {
+    meta = r.bytesMap();
+    sync = r.fixed(SYNC_BYTES);
+  } catch (err) {
+    throw bad(r.pos, `its header is truncated or malformed: ${(err as Error).message}`);
+  }
+  const codec = meta["avro.codec"] ? decoder.decode(meta["avro.codec"]) : "null";
+  if (codec !== "null") throw bad(r.pos, `codec "${codec}" (Flume writes null)`);
+  let offset = 0;
+  while (r.left > 0) {
+    const at = r.pos;
+    try {
+      const count = r.long();
+      const size = r.long();
+      // Each record is one long of at least one byte: a count larger than the block's bytes is a lie.
+      if (count < 0 || size < 0 || size + SYNC_BYTES > r.left || count > size) throw new Error(`block declares ${count} records in ${size} bytes; ${r.left} bytes follow`);
+      const block = new Reader(buf, r.pos, r.pos + size);
+      for (let i = 0; i < count; i++) {
+        offset = block.long();
+        if (offset < 0) throw new Error(`record ${i} has a negative offset ${offset}`);
+      }
+      if (block.left !== 0) throw new Error(`${block.left} bytes left after ${count} records`);
+      r.pos += size;
+      const mark = r.fixed(SYNC_BYTES);
+      if (mark.some((b, i) => b !== sync[i])) throw new Error("sync marker mismatch");
+    } catch (err) {
+      throw bad(at, `block: ${(err as Error).message}`);
+    }
+  }
+  const target = meta.file ? decoder.decode(meta.file) : "";
+  return target ? { target, offset } : undefined;
+}
+
 export class Tracker {
   constructor(readonly dir: string) {}
 
@@ -102,10 +167,18 @@ export class Tracker {
     await mkdir(this.dir, { recursive: true });
   }
 
-  /** The saved progress, or a string saying why the meta file is unusable; undefined when there is none. */
-  async load(): Promise<Progress | string | undefined> {
-    const buf = await readFile(join(this.dir, META_NAME)).catch(() => undefined);
-    return buf ? decodeProgress(new Uint8Array(buf)) : undefined;
+  /**
+   * The saved progress; undefined when there is none. Throws TrackerFileError when the record is corrupt and its
+   * temp cannot stand in for it. `onNote` hears when the temp was used or ignored.
+   */
+  async load(onNote: (message: string) => void = () => {}): Promise<Progress | undefined> {
+    const file = join(this.dir, META_NAME);
+    const r = await readStateFile(file, decodeProgress);
+    if (r.kind === "bad") throw new TrackerFileError(file, r);
+    if (r.ignoredTemp) onNote(`tracker file ${file}: ${r.ignoredTemp}`);
+    if (r.kind === "none") return undefined;
+    if (r.from === "temp") onNote(`tracker file ${file}: using its complete temp file ${tempPathFor(file)} (a write was interrupted before its rename)`);
+    return r.value;
   }
 
   /** `durable` adds the fsyncs (each file's completion and close; intermediate rewrites survive kill -9 without). */
@@ -122,20 +195,7 @@ export class Tracker {
     const file = join(this.dir, FLUME_META_NAME);
     const buf = await readFile(file).catch(() => undefined);
     if (!buf) return undefined;
-    return new Promise((resolve, reject) => {
-      let target = "";
-      let offset = 0;
-      const dec = new avro.streams.BlockDecoder();
-      dec.on("metadata", (_type: unknown, _codec: unknown, header: { meta: Record<string, Buffer> }) => {
-        target = header.meta.file?.toString("utf8") ?? "";
-      });
-      dec.on("data", (rec: { offset: number }) => {
-        offset = Number(rec.offset);
-      });
-      dec.on("error", (err: Error) => reject(new Error(`${file} is not a readable Flume tracker file: ${err.message}`)));
-      dec.on("end", () => resolve(target ? { target, offset } : undefined));
-      dec.end(buf);
-    });
+    return decodeFlumeMeta(new Uint8Array(buf), file);
   }
 
   async dropFlume(): Promise<void> {

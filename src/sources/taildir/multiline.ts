@@ -30,6 +30,8 @@ export class MultilineAggregator {
   private start = 0;
   private end = 0;
   private truncated = false;
+  /** Lines dropped at the maxLines/maxBytes cap since the owner last took this count (takeDropped). */
+  private dropped = 0;
   /** When the last line joined the pending record (ms since epoch). */
   lastLineAt = 0;
 
@@ -57,7 +59,10 @@ export class MultilineAggregator {
     this.truncated ||= truncated;
     if (this.lines >= this.o.maxLines || this.bytes + line.length + (this.lines > 0 ? 1 : 0) > this.o.maxBytes) {
       this.truncated = true;
-      if (this.lines > 0) return;
+      if (this.lines > 0) {
+        this.dropped++;
+        return;
+      }
       line = line.subarray(0, this.o.maxBytes);
     }
     if (this.lines > 0) {
@@ -67,6 +72,13 @@ export class MultilineAggregator {
     this.parts.push(line);
     this.bytes += line.length;
     this.lines++;
+  }
+
+  /** The lines dropped at the cap since the last call (for the source's EventsDropped). */
+  takeDropped(): number {
+    const n = this.dropped;
+    this.dropped = 0;
+    return n;
   }
 
   /** Emits the pending record, if any (on a non-matching line, on timeout, or on idle close). */

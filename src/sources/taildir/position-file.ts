@@ -24,14 +24,14 @@
 // ticks the write skips fsync (a kill -9 keeps what the page cache holds); every writePosInterval and on close it
 // fsyncs the file and its directory, so a power cut costs at most writePosInterval of re-sent lines, never a loss:
 // the file never names an offset beyond what is safe.
-// Reading: the temp file first (a crash between its write and the rename leaves the newest complete state there;
-// it is used only when it parses and every CRC matches), then the file itself. A missing file means "no positions".
-// A corrupt file (bad JSON, a field of the wrong type, a CRC mismatch) is an error naming the file and the record;
-// recovery: move the file aside — sluice then starts every file from its beginning (or its end with skipToEnd).
+// Reading (readStateFile in util/atomic-file.ts): the temp file first — a crash between its write and the rename
+// leaves the newest complete state there; it is used only when it parses, every CRC matches and it is not older
+// than the file — then the file itself. A missing file means "no positions". A corrupt file (bad JSON, a field of
+// the wrong type, a CRC mismatch) without a usable temp is an error naming both files and the record; recovery:
+// move them aside — sluice then starts every file from its beginning (or its end with skipToEnd). Never silently.
 
-import { readFile } from "node:fs/promises";
 import { SluiceError } from "../../core/errors.ts";
-import { atomicWriteFile, tempPathFor } from "../../util/atomic-file.ts";
+import { atomicWriteFile, readStateFile, tempPathFor } from "../../util/atomic-file.ts";
 import { crc32c } from "../../util/crc.ts";
 
 export const POSITION_FORMAT_VERSION = 1;
@@ -49,11 +49,16 @@ export interface PositionRecord {
 export class PositionFileError extends SluiceError {
   constructor(
     readonly file: string,
-    detail: string,
+    readonly detail: string,
+    /** Why the temp file could not stand in, when the file was read for start-up. */
+    tempProblem?: string,
   ) {
+    const tmp = tempPathFor(file);
     super(
       "CORRUPT_LOG",
-      `position file ${file} is corrupt: ${detail}. To recover, move it aside (mv ${file} ${file}.bad): the source then ` +
+      `position file ${file} is corrupt: ${detail}` +
+        (tempProblem ? `; its temp file ${tmp} cannot stand in for it (${tempProblem})` : "") +
+        `. To recover, move ${tempProblem ? "both" : "it"} aside (mv ${file} ${file}.bad${tempProblem ? `; mv ${tmp} ${tmp}.bad` : ""}): the source then ` +
         `reads every tailed file from its start (duplicates, no loss), or from its end with skipToEnd = true`,
       false,
     );
@@ -118,25 +123,29 @@ export function parsePositions(text: string, file: string): PositionRecord[] {
   return out;
 }
 
-/** Reads the positions (temp file first, see the header); a missing file gives []. */
-export async function readPositions(file: string): Promise<PositionRecord[]> {
-  const tmp = await readFile(tempPathFor(file), "utf8").catch(() => undefined);
-  if (tmp !== undefined) {
-    try {
-      const recs = parsePositions(tmp, file);
-      if (tmp.trimEnd().endsWith("]")) return recs;
-    } catch {
-      // A torn temp file: the stable file is the truth.
-    }
-  }
-  let text: string;
+/**
+ * Reads the positions with readStateFile's temp policy (see the header); a missing file gives []. `onNote` hears
+ * when the temp file was used or ignored.
+ */
+export async function readPositions(file: string, onNote: (message: string) => void = () => {}): Promise<PositionRecord[]> {
+  const text = new TextDecoder();
+  let r;
   try {
-    text = await readFile(file, "utf8");
+    r = await readStateFile(file, (bytes) => {
+      try {
+        return parsePositions(text.decode(bytes), file);
+      } catch (err) {
+        return err instanceof PositionFileError ? err.detail : (err as Error).message;
+      }
+    });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw new SluiceError("IO", `cannot read position file ${file}: ${(err as Error).message}`, false, { cause: err });
   }
-  return parsePositions(text, file);
+  if (r.kind === "bad") throw new PositionFileError(file, r.problem, r.tempProblem);
+  if (r.ignoredTemp) onNote(`position file ${file}: ${r.ignoredTemp}`);
+  if (r.kind === "none") return [];
+  if (r.from === "temp") onNote(`position file ${file}: using its complete temp file ${tempPathFor(file)} (a write was interrupted before its rename)`);
+  return r.value;
 }
 
 /** Replaces the position file atomically; `durable` adds the fsyncs (see the header for the cadence). */

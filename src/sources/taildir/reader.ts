@@ -212,6 +212,11 @@ export class TailFile {
     return total;
   }
 
+  /** Lines the multiline cap dropped since the last call. */
+  takeDroppedLines(): number {
+    return this.ml?.takeDropped() ?? 0;
+  }
+
   /** Flushes a multiline record that waited longer than its timeout. */
   flushMultilineIfDue(now: number): void {
     if (this.ml?.pending && now - this.ml.lastLineAt >= this.o.multiline!.timeoutMs) this.ml.flush(this.emitLine);

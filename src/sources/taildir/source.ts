@@ -64,9 +64,13 @@ export class TaildirSource implements PollableSource {
     return this.discovery.files;
   }
 
+  /** Set once the saved positions were read: before that, nothing may be written over them. */
+  private positionsLoaded = false;
+
   async start(): Promise<void> {
     await initCrc32c();
-    this.discovery.load(await readPositions(this.s.positionFile));
+    this.discovery.load(await readPositions(this.s.positionFile, (m) => this.log.warn(m)));
+    this.positionsLoaded = true;
     await mkdir(dirname(this.s.positionFile), { recursive: true });
     this.counters.StartTime = Date.now();
     this.watch.start();
@@ -83,6 +87,8 @@ export class TaildirSource implements PollableSource {
   /** After the sinks drained: the final safe positions, fsynced; then every descriptor is closed. */
   async close(): Promise<void> {
     this.positions.stop();
+    // A start refused over an unreadable position file must leave that file as it found it, for the operator.
+    if (!this.positionsLoaded) return;
     this.positions.changed();
     await this.positions.flush(true);
     for (const tf of this.files.values()) await tf.close();
@@ -140,6 +146,8 @@ export class TaildirSource implements PollableSource {
   }
 
   private put(tf: TailFile, events: Event[], end: number): Promise<PollStatus> {
+    // Lines beyond multiline.maxLines / maxBytes: their record carries truncated=true; the lines are counted here.
+    this.counters.dropped.add("multiline cap (lines)", tf.takeDroppedLines());
     return this.putter.put(events, () => tf.tracker.issue(end));
   }
 
