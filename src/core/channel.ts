@@ -42,25 +42,48 @@ export interface Channel extends Lifecycle {
 }
 
 /**
- * What every channel's transaction shares: puts or takes (never both), transactionCapacity for each, the attempt
- * counters, and one commit or rollback. A channel supplies how events are taken, committed and given back.
+ * Where a channel keeps its events, as the one transaction shape (StoreTransaction) sees it: every channel implements
+ * this and hands out StoreTransactions over itself. `H` is what an open take holds (events taken and not yet
+ * committed or given back): created by `newTake()` on a transaction's first take, then passed to every call of it.
  */
-export abstract class BaseTransaction implements Transaction {
+export interface ChannelStore<H> {
+  /**
+   * Makes a transaction's put batches (`n` events, with their Acks) visible to takers — durable first, for a durable
+   * channel — waiting up to keep-alive for room; throws ChannelFullError when there is none.
+   */
+  put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void>;
+  /** An empty holding for a take transaction. */
+  newTake(): H;
+  /** Moves up to `max` events from the head into `held` and returns them (an empty array: nothing now). */
+  take(held: H, max: number): Promise<Event[]>;
+  /** The held events are gone for good (their Acks released); may hold nothing. On failure they go back to the head. */
+  commitTake(held: H): Promise<void>;
+  /** Returns the held events to the head in their order; may hold nothing. */
+  rollbackTake(held: H): void;
+}
+
+/**
+ * The one transaction of every channel: puts or takes (never both), transactionCapacity for each, the attempt
+ * counters, and one commit or rollback, over the channel's store.
+ */
+export class StoreTransaction<H> implements Transaction {
   /** Staged put batches and their Acks, in put order. */
-  protected batches: (readonly Event[])[] = [];
-  protected acks: (Ack | undefined)[] = [];
-  protected putCount = 0;
-  protected takenCount = 0;
+  private batches: (readonly Event[])[] = [];
+  private acks: (Ack | undefined)[] = [];
+  private putCount = 0;
+  private takenCount = 0;
+  private held?: H;
   private done = false;
 
   constructor(
-    protected readonly channelName: string,
+    private readonly store: ChannelStore<H>,
+    private readonly channelName: string,
     private readonly transactionCapacity: number,
-    protected readonly counters: ChannelCounters,
+    private readonly counters: ChannelCounters,
   ) {}
 
   put(events: readonly Event[], ack?: Ack): void {
-    if (this.takenCount > 0) throw new SluiceError("INTERNAL", `channel ${this.channelName}: a transaction holds either puts or takes`, false);
+    if (this.held !== undefined) throw new SluiceError("INTERNAL", `channel ${this.channelName}: a transaction holds either puts or takes`, false);
     if (this.putCount + events.length > this.transactionCapacity) {
       throw new TransactionCapacityError(this.channelName, this.putCount + events.length, this.transactionCapacity);
     }
@@ -76,7 +99,8 @@ export abstract class BaseTransaction implements Transaction {
       throw new TransactionCapacityError(this.channelName, this.takenCount + max, this.transactionCapacity);
     }
     this.counters.EventTakeAttemptCount += max;
-    const got = await this.takeNow(max);
+    this.held ??= this.store.newTake();
+    const got = await this.store.take(this.held, max);
     this.takenCount += got.length;
     return got;
   }
@@ -85,10 +109,11 @@ export abstract class BaseTransaction implements Transaction {
     if (this.done) return;
     this.done = true;
     try {
-      if (this.putCount > 0) await this.commitPuts();
-      else await this.commitTakes();
+      if (this.putCount > 0) await this.store.put(this.batches, this.acks, this.putCount);
+      else if (this.held !== undefined) await this.store.commitTake(this.held);
     } finally {
       this.batches = [];
+      this.acks = [];
     }
   }
 
@@ -96,15 +121,7 @@ export abstract class BaseTransaction implements Transaction {
     if (this.done) return;
     this.done = true;
     this.batches = [];
-    await this.rollbackTakes();
+    this.acks = [];
+    if (this.held !== undefined) this.store.rollbackTake(this.held);
   }
-
-  /** Removes up to `max` events from the channel's head for this transaction. */
-  protected abstract takeNow(max: number): Promise<Event[]>;
-  /** Makes `batches` visible to takers (and durable, for a durable channel); throws ChannelFullError when no room. */
-  protected abstract commitPuts(): Promise<void>;
-  /** Ends the takes for good (may be called with nothing taken). */
-  protected abstract commitTakes(): Promise<void>;
-  /** Returns taken events to the head in their order (may be called with nothing taken). */
-  protected abstract rollbackTakes(): Promise<void> | void;
 }

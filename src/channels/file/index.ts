@@ -5,7 +5,7 @@
 
 import { mkdir, unlink } from "node:fs/promises";
 import type { Ack } from "../../core/ack.ts";
-import { type Channel, type Transaction } from "../../core/channel.ts";
+import { StoreTransaction, type Channel, type ChannelStore, type Transaction } from "../../core/channel.ts";
 import { claimWithin, Signal } from "../../util/signal.ts";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
@@ -24,10 +24,10 @@ import { recKey, recover } from "./replay.ts";
 import { RecordCache, type CacheEntry } from "./cache.ts";
 import { encodePut, encodeTake, MAX_RECORD_BYTES, RecordType, type Run } from "./segment.ts";
 import { DiskSpace } from "./space.ts";
-import { FileTransaction } from "./transaction.ts";
+import { FileTake } from "./take.ts";
 import { Wal } from "./wal.ts";
 
-export { checkDirs, resolveDirs, FileTransaction, fileChannelKeys, type FileChannelConfig, type FileChannelDirs };
+export { checkDirs, resolveDirs, FileTake, fileChannelKeys, type FileChannelConfig, type FileChannelDirs };
 
 /** Free space kept (besides twice the last checkpoint's size) so a checkpoint, which frees segments, can always be written. */
 const CHECKPOINT_RESERVE_BYTES = 256 * 1024;
@@ -42,14 +42,14 @@ export class FileChannelCounters extends ChannelCounters {
   EventTakeErrorCount = 0;
 }
 
-export class FileChannel implements Channel {
+export class FileChannel implements Channel, ChannelStore<FileTake> {
   readonly durable: boolean;
   readonly counters = new FileChannelCounters();
   readonly dirs: FileChannelDirs;
   private wal?: Wal;
   private queue = new RunQueue();
   /** Take transactions holding events (not yet committed or rolled back): a checkpoint must include them. */
-  private readonly inflight = new Set<FileTransaction>();
+  private readonly inflight = new Set<FileTake>();
   private inflightEvents = 0;
   /** Events of put commits waiting for their WAL round. */
   private reserved = 0;
@@ -155,11 +155,6 @@ export class FileChannel implements Channel {
     return { ...(this.wal?.stats ?? { rounds: 0, fsyncs: 0 }) };
   }
 
-  /** Events held including those taken by open transactions (what a restart would bring back). */
-  pending(): number {
-    return this.queue.events + this.inflightEvents;
-  }
-
   waitForEvents(ms: number): Promise<void> {
     return this.queue.events > 0 ? Promise.resolve() : this.signal.wait(ms);
   }
@@ -185,11 +180,11 @@ export class FileChannel implements Channel {
 
   begin(): Transaction {
     if (!this.open) throw new ChannelClosedError(this.name);
-    return new FileTransaction(this);
+    return new StoreTransaction(this, this.name, this.config.transactionCapacity, this.counters);
   }
 
-  /** @internal Writes one PUT record for the transaction's batches; resolves once durable (see fsyncPerTransaction). */
-  async commitPuts(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
+  /** Writes one PUT record for the transaction's batches; resolves once durable (see fsyncPerTransaction). */
+  async put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
     if (!this.open) throw new ChannelClosedError(this.name);
     // Room is claimed (reserved) in the same step as the check, so concurrent commits cannot overshoot capacity.
     const fits = () => this.queue.events + this.inflightEvents + this.reserved + n <= this.config.capacity;
@@ -230,10 +225,11 @@ export class FileChannel implements Channel {
   }
 
   /**
-   * @internal Puts events at the head of the queue (the spillable channel moving its memory part, which is older
-   * than everything here, to disk at shutdown). Ignores capacity: those events were already accepted.
+   * Puts events at the head of the queue, ahead of everything queued, durably and in their order (PUT_FRONT records):
+   * for events older than all this channel holds — the spillable channel moving its memory part here at shutdown.
+   * Ignores capacity: those events were already accepted by their owner. Resolves once they are on disk.
    */
-  async putFront(events: readonly Event[]): Promise<void> {
+  async putAtHead(events: readonly Event[]): Promise<void> {
     if (!this.open) throw new ChannelClosedError(this.name);
     const max = this.config.transactionCapacity;
     const writes: Promise<void>[] = [];
@@ -256,8 +252,11 @@ export class FileChannel implements Channel {
     this.signal.notify();
   }
 
-  /** @internal */
-  async take(tx: FileTransaction, max: number): Promise<Event[]> {
+  newTake(): FileTake {
+    return new FileTake();
+  }
+
+  async take(tx: FileTake, max: number): Promise<Event[]> {
     const runs = this.queue.take(max);
     if (runs.length === 0) return [];
     let n = 0;
@@ -306,9 +305,10 @@ export class FileChannel implements Channel {
     return out;
   }
 
-  /** @internal Logs the take; on failure the events go back to the head (re-delivered, never lost). */
-  async commitTakes(tx: FileTransaction): Promise<void> {
+  /** Logs the take (a TAKE record); on failure the events go back to the head (re-delivered, never lost). */
+  async commitTake(tx: FileTake): Promise<void> {
     const runs = tx.runs;
+    if (runs.length === 0) return;
     try {
       await this.wal!.append(encodeTake(++this.txid, Date.now(), runs, tx.runBytes), () => {
         let n = 0;
@@ -328,13 +328,12 @@ export class FileChannel implements Channel {
       }, false);
     } catch (err) {
       this.counters.EventTakeErrorCount += runs.reduce((n, r) => n + r.end - r.start, 0);
-      this.rollbackTakes(tx);
+      this.rollbackTake(tx);
       throw err;
     }
   }
 
-  /** @internal */
-  rollbackTakes(tx: FileTransaction): void {
+  rollbackTake(tx: FileTake): void {
     if (!this.inflight.delete(tx)) return;
     let n = 0;
     for (const r of tx.runs) n += r.end - r.start;
