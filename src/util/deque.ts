@@ -1,5 +1,6 @@
 // A growable ring buffer: O(1) amortised push at the tail, batch removal at the head, and putting a batch back at
-// the head (a rolled-back take). Used by the memory channel and the memory part of the spillable channel.
+// the head (a rolled-back take). The one ring of the channels: the memory queue's events and Acks, the file channel's
+// queue of runs.
 
 export class Deque<T> {
   private buf: (T | undefined)[];
@@ -72,6 +73,34 @@ export class Deque<T> {
     this.head = (this.head - items.length) & mask;
     for (let i = 0; i < items.length; i++) this.buf[(this.head + i) & mask] = items[i];
     this.len += items.length;
+  }
+
+  /** Puts one item at the head (it is the next to shift). */
+  unshift(item: T): void {
+    if (this.len === this.buf.length) this.grow(this.len + 1);
+    this.head = (this.head - 1) & (this.buf.length - 1);
+    this.buf[this.head] = item;
+    this.len++;
+  }
+
+  /** Removes and returns the head item. */
+  shiftOne(): T | undefined {
+    if (this.len === 0) return undefined;
+    const item = this.buf[this.head];
+    this.buf[this.head] = undefined;
+    this.head = (this.head + 1) & (this.buf.length - 1);
+    this.len--;
+    return item;
+  }
+
+  /** Replaces the head item (the queue must not be empty). */
+  replaceHead(item: T): void {
+    this.buf[this.head] = item;
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    const mask = this.buf.length - 1;
+    for (let i = 0; i < this.len; i++) yield this.buf[(this.head + i) & mask] as T;
   }
 
   peek(): T | undefined {

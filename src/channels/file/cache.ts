@@ -4,8 +4,7 @@
 
 import { CorruptLogError } from "../../core/errors.ts";
 import { bodyBytes, type Event } from "../../core/event.ts";
-import { recKey } from "./replay.ts";
-import { decodePutEvents, type Run } from "./segment.ts";
+import { decodePutEvents, recordKey, type Run } from "./segment.ts";
 import type { Wal } from "./wal.ts";
 
 /** Uncached neighbour records are read together when at most this far apart (TAKE records sit between them)… */
@@ -45,7 +44,7 @@ export class RecordCache {
 
   /** A take of `run` committed: the record leaves once its last event is gone. */
   taken(run: Run): void {
-    const k = recKey(run.seg, run.off);
+    const k = recordKey(run.seg, run.off);
     const e = this.entries.get(k);
     if (!e || run.end < e.events.length) return;
     this.entries.delete(k);
@@ -54,7 +53,7 @@ export class RecordCache {
 
   /** A PUT record's events, from the cache or read back from its segment (concurrent readers share one read). */
   record(run: Run): CacheEntry | Promise<CacheEntry> {
-    const k = recKey(run.seg, run.off);
+    const k = recordKey(run.seg, run.off);
     const hit = this.entries.get(k);
     if (hit) return hit;
     let p = this.loading.get(k);
@@ -89,7 +88,7 @@ export class RecordCache {
         return;
       }
       for (const r of g) {
-        const k = recKey(r.seg, r.off);
+        const k = recordKey(r.seg, r.off);
         const at = r.off - first.off;
         if (this.entries.has(k) || this.loading.has(k) || at + r.len > buf.byteLength) continue;
         // Views, not copies: records are taken in order, so the span is released soon after its last record.
@@ -98,7 +97,7 @@ export class RecordCache {
       }
     };
     for (const r of runs) {
-      const k = recKey(r.seg, r.off);
+      const k = recordKey(r.seg, r.off);
       if (this.entries.has(k) || this.loading.has(k)) continue;
       const prev = group[group.length - 1];
       if (prev && (r.seg !== prev.seg || r.off < prev.off + prev.len || r.off - (prev.off + prev.len) > READ_GAP_BYTES || r.off + r.len - group[0]!.off > READ_SPAN_BYTES)) {

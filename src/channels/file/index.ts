@@ -1,9 +1,10 @@
 // The file channel: Flume's durable channel. Every committed transaction is one CRC-checked WAL record (segment.ts),
 // fsynced before commit resolves (group commit in wal.ts); the queue of pending events lives in memory as runs of
-// PUT records (queue.ts) and is checkpointed (checkpoint.ts) so a restart replays only the recent WAL (replay.ts).
-// Takes are served from a bounded cache of recently put events, else read back from the segment.
+// PUT records (backlog.ts, queue.ts) and is checkpointed (checkpointer.ts, checkpoint.ts) so a restart replays only
+// the recent WAL (replay.ts). Takes are served from a bounded cache of recent PUT records (cache.ts), else read back
+// from the segment. This file: the lifecycle (locks, recovery, WAL, timers) and the store a transaction drives.
 
-import { mkdir, unlink } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import type { Ack } from "../../core/ack.ts";
 import { StoreTransaction, type Channel, type ChannelStore, type Transaction } from "../../core/channel.ts";
 import { claimWithin, Signal } from "../../util/signal.ts";
@@ -11,23 +12,22 @@ import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
 import { ChannelClosedError, ChannelFullError, CorruptLogError, describeError, DiskFullError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
-import { ChannelCounters } from "../../core/counters.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
-import { comparePos, encodeCheckpoint, writeCheckpoint, type WalPos } from "./checkpoint.ts";
-import { checkDirs, resolveDirs, type FileChannelDirs } from "./dirs.ts";
-import { fileChannelKeys, type FileChannelConfig } from "./keys.ts";
-import { inspectFileChannel } from "./inspect.ts";
-import { lockDir } from "./lock.ts";
-import { RunQueue } from "./queue.ts";
-import { recKey, recover } from "./replay.ts";
+import { Backlog } from "./backlog.ts";
 import { RecordCache, type CacheEntry } from "./cache.ts";
-import { encodePut, encodeTake, MAX_RECORD_BYTES, RecordType, type Run } from "./segment.ts";
+import { Checkpointer } from "./checkpointer.ts";
+import { checkDirs, resolveDirs, type FileChannelDirs } from "./dirs.ts";
+import { inspectFileChannel } from "./inspect.ts";
+import { FileChannelCounters, fileChannelKeys, type FileChannelConfig } from "./keys.ts";
+import { lockDir } from "./lock.ts";
+import { recover } from "./replay.ts";
+import { encodePut, encodeTake, MAX_RECORD_BYTES, recordKey, RecordType, type Run } from "./segment.ts";
 import { DiskSpace } from "./space.ts";
 import { FileTake } from "./take.ts";
 import { Wal } from "./wal.ts";
 
-export { checkDirs, resolveDirs, FileTake, fileChannelKeys, type FileChannelConfig, type FileChannelDirs };
+export { checkDirs, resolveDirs, FileTake, FileChannelCounters, fileChannelKeys, type FileChannelConfig, type FileChannelDirs };
 
 /** Free space kept (besides twice the last checkpoint's size) so a checkpoint, which frees segments, can always be written. */
 const CHECKPOINT_RESERVE_BYTES = 256 * 1024;
@@ -35,28 +35,15 @@ const CHECKPOINT_RESERVE_BYTES = 256 * 1024;
 /** Recently put records kept in memory so a sink that keeps up never reads the disk. */
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
-export class FileChannelCounters extends ChannelCounters {
-  CheckpointWriteErrorCount = 0;
-  CheckpointBackupWriteErrorCount = 0;
-  EventPutErrorCount = 0;
-  EventTakeErrorCount = 0;
-}
-
 export class FileChannel implements Channel, ChannelStore<FileTake> {
   readonly durable: boolean;
   readonly counters = new FileChannelCounters();
   readonly dirs: FileChannelDirs;
+  readonly type: string;
   private wal?: Wal;
-  private queue = new RunQueue();
-  /** Take transactions holding events (not yet committed or rolled back): a checkpoint must include them. */
-  private readonly inflight = new Set<FileTake>();
-  private inflightEvents = 0;
-  /** Events of put commits waiting for their WAL round. */
-  private reserved = 0;
-  /** Body bytes of queued and in-flight events. */
-  private bytes = 0;
-  private readonly segLive = new Map<number, number>();
+  private readonly backlog = new Backlog();
   private readonly segments = new Set<number>();
+  private checkpointer?: Checkpointer;
   private cache?: RecordCache;
   private readonly signal = new Signal();
   private readonly room = new Signal();
@@ -64,9 +51,6 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
   private unhealthy = false;
   private txid = Date.now() * 1000;
   private timer?: ReturnType<typeof setInterval>;
-  private checkpointing?: Promise<void>;
-  private lastCheckpoint?: { pos: WalPos; at: number };
-  private checkpointBytes = 0;
   private unlocks: Array<() => Promise<void>> = [];
   private readonly space: DiskSpace;
   private readonly cacheLimit: number;
@@ -84,7 +68,6 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
     this.cacheLimit = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.type = opts.type ?? "file";
   }
-  readonly type: string;
 
   async start(): Promise<void> {
     await initCrc32c();
@@ -99,16 +82,15 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       for (const n of r.notes) (n.includes("SKIPPED") ? this.log.error : this.log.warn)(`channel ${this.name}: ${n}`);
       // skipCorruptRecords: a corrupt record's event count cannot be read, so the unit here is records.
       this.counters.dropped.add("skipCorruptRecords (records)", r.notes.filter((n) => n.includes("SKIPPED")).length);
-      this.queue = r.queue;
-      this.bytes = r.bytes;
+      this.backlog.restore(r.queue, r.bytes);
       for (const id of r.segments.keys()) this.segments.add(id);
-      for (const run of this.queue) this.segLive.set(run.seg, (this.segLive.get(run.seg) ?? 0) + run.end - run.start);
       this.wal = new Wal({ name: this.name, dataDirs, maxFileSize: this.config.maxFileSize, fsyncPerTransaction: this.config.fsyncPerTransaction, fsyncIntervalMs: this.config.fsyncInterval, log: this.log, onSegment: (id) => this.segments.add(id) });
       for (const [id, seg] of r.segments) this.wal.foundAt.set(id, seg.path);
       await this.wal.open(r.nextSeg);
       this.cache = new RecordCache(this.wal, this.cacheLimit);
+      this.checkpointer = new Checkpointer(this.name, this.dirs, this.wal, this.backlog, this.segments, this.counters, this.log);
       this.log.info(
-        `channel ${this.name}: ${this.queue.events} events pending (${r.checkpoint ? `${r.checkpoint.source} checkpoint + ` : "no checkpoint, full replay of "}${r.recordsReplayed} WAL records in ${Date.now() - t0} ms)`,
+        `channel ${this.name}: ${r.queue.events} events pending (${r.checkpoint ? `${r.checkpoint.source} checkpoint + ` : "no checkpoint, full replay of "}${r.recordsReplayed} WAL records in ${Date.now() - t0} ms)`,
       );
       this.open = true;
       // A checkpoint now makes the next start fast and lets drained segments go; failing to write one (a full disk)
@@ -135,15 +117,20 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
     this.signal.notify();
     this.room.notify();
     // A periodic checkpoint still running holds a snapshot from before the stop: let it finish, then write the final one.
-    await this.checkpointing?.catch(() => {});
+    await this.checkpointer?.settle();
     if (this.config.checkpointOnClose) await this.checkpoint(true).catch(() => {});
     await this.wal?.close();
     await this.releaseLocks();
     this.counters.StopTime = Date.now();
   }
 
+  /** Writes a checkpoint now (see checkpointer.ts); skipped when nothing was logged since the last one unless forced. */
+  checkpoint(force: boolean): Promise<void> {
+    return this.checkpointer?.checkpoint(force) ?? Promise.resolve();
+  }
+
   size(): number {
-    return this.queue.events;
+    return this.backlog.queue.events;
   }
 
   capacity(): number {
@@ -156,15 +143,13 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
   }
 
   waitForEvents(ms: number): Promise<void> {
-    return this.queue.events > 0 ? Promise.resolve() : this.signal.wait(ms);
+    return this.backlog.queue.events > 0 ? Promise.resolve() : this.signal.wait(ms);
   }
 
   gauges(): Record<string, number> {
-    const head = this.queue.peek();
-    let oldest = head?.ts;
-    for (const tx of this.inflight) for (const r of tx.runs) if (oldest === undefined || r.ts < oldest) oldest = r.ts;
+    const oldest = this.backlog.oldestTs();
     const g: Record<string, number> = {
-      ChannelBytes: this.bytes,
+      ChannelBytes: this.backlog.bytes,
       Open: this.open ? 1 : 0,
       Unhealthy: this.unhealthy || this.wal?.broken ? 1 : 0,
       CheckpointWriteErrorCount: this.counters.CheckpointWriteErrorCount,
@@ -174,7 +159,8 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       Segments: this.segments.size,
     };
     if (oldest !== undefined) g.OldestEventAgeMs = Math.max(0, Date.now() - oldest);
-    if (this.lastCheckpoint) g.CheckpointAgeMs = Date.now() - this.lastCheckpoint.at;
+    const age = this.checkpointer?.ageMs();
+    if (age !== undefined) g.CheckpointAgeMs = age;
     return g;
   }
 
@@ -187,25 +173,25 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
   async put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
     if (!this.open) throw new ChannelClosedError(this.name);
     // Room is claimed (reserved) in the same step as the check, so concurrent commits cannot overshoot capacity.
-    const fits = () => this.queue.events + this.inflightEvents + this.reserved + n <= this.config.capacity;
-    if (!(await claimWithin(this.room, this.config["keep-alive"], fits, () => (this.reserved += n), () => this.open))) {
+    const fits = () => this.backlog.fits(n, this.config.capacity);
+    if (!(await claimWithin(this.room, this.config["keep-alive"], fits, () => this.backlog.reserve(n), () => this.open))) {
       throw new ChannelFullError(this.name, `no room for ${n} events within keep-alive (size ${this.size()}/${this.capacity()})`);
     }
     let applied = false;
     try {
       const ts = Date.now();
       const { rec, bytes } = encodePut(RecordType.Put, ++this.txid, ts, batches);
-      const reserve = CHECKPOINT_RESERVE_BYTES + 2 * this.checkpointBytes;
+      const reserve = CHECKPOINT_RESERVE_BYTES + 2 * (this.checkpointer?.lastBytes ?? 0);
       await this.space.ensure(this.wal!.activeDir, rec.byteLength, reserve);
       if (this.dirs.checkpointDir !== this.wal!.activeDir) await this.space.ensure(this.dirs.checkpointDir, 0, reserve);
       await this.wal!.append(rec, (pos) => {
         applied = true;
-        this.reserved -= n;
+        this.backlog.unreserve(n);
         this.enqueue({ seg: pos.seg, off: pos.off, len: rec.byteLength, start: 0, end: n, ts }, bytes, false);
-        this.cache!.offer(recKey(pos.seg, pos.off), batches.length === 1 ? (batches[0] as Event[]) : batches.flat(), bytes);
+        this.cache!.offer(recordKey(pos.seg, pos.off), batches.length === 1 ? (batches[0] as Event[]) : batches.flat(), bytes);
       });
     } catch (err) {
-      if (!applied) this.reserved -= n;
+      if (!applied) this.backlog.unreserve(n);
       if (!(err instanceof DiskFullError)) {
         this.counters.EventPutErrorCount += n;
         this.log.debug(`channel ${this.name}: put failed: ${describeError(err)}`);
@@ -245,10 +231,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
   }
 
   private enqueue(run: Run, bytes: number, front: boolean): void {
-    if (front) this.queue.unshift(run);
-    else this.queue.push(run);
-    this.bytes += bytes;
-    this.segLive.set(run.seg, (this.segLive.get(run.seg) ?? 0) + run.end - run.start);
+    this.backlog.enqueue(run, bytes, front);
     this.signal.notify();
   }
 
@@ -257,14 +240,9 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
   }
 
   async take(tx: FileTake, max: number): Promise<Event[]> {
-    const runs = this.queue.take(max);
-    if (runs.length === 0) return [];
-    let n = 0;
-    for (const r of runs) n += r.end - r.start;
     // Registered before any await: a checkpoint from now on includes these events.
-    tx.runs.push(...runs);
-    this.inflight.add(tx);
-    this.inflightEvents += n;
+    const runs = this.backlog.take(tx, max);
+    if (runs.length === 0) return [];
     const out: Event[] = [];
     const runBytes: number[] = [];
     try {
@@ -290,12 +268,11 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
         runBytes[runBytes.length - 1] = b;
       }
     } catch (err) {
+      let n = 0;
+      for (const r of runs) n += r.end - r.start;
       this.counters.EventTakeErrorCount += n;
       if (err instanceof CorruptLogError) this.unhealthy = true;
-      tx.runs.splice(tx.runs.length - runs.length, runs.length);
-      this.inflightEvents -= n;
-      if (tx.runs.length === 0) this.inflight.delete(tx);
-      this.queue.unshiftAll(runs);
+      this.backlog.untake(tx, runs);
       throw err;
     }
     for (const b of runBytes) {
@@ -311,19 +288,8 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
     if (runs.length === 0) return;
     try {
       await this.wal!.append(encodeTake(++this.txid, Date.now(), runs, tx.runBytes), () => {
-        let n = 0;
-        for (const r of runs) {
-          const k = r.end - r.start;
-          n += k;
-          const live = (this.segLive.get(r.seg) ?? 0) - k;
-          if (live > 0) this.segLive.set(r.seg, live);
-          else this.segLive.delete(r.seg);
-          this.cache!.taken(r);
-        }
-        this.inflight.delete(tx);
-        this.inflightEvents -= n;
-        this.bytes -= tx.bytes;
-        this.counters.EventTakeSuccessCount += n;
+        for (const r of runs) this.cache!.taken(r);
+        this.counters.EventTakeSuccessCount += this.backlog.taken(tx);
         this.room.notify();
       }, false);
     } catch (err) {
@@ -334,67 +300,8 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
   }
 
   rollbackTake(tx: FileTake): void {
-    if (!this.inflight.delete(tx)) return;
-    let n = 0;
-    for (const r of tx.runs) n += r.end - r.start;
-    this.inflightEvents -= n;
-    this.queue.unshiftAll(tx.runs);
-    this.signal.notify();
+    if (this.backlog.returned(tx)) this.signal.notify();
   }
-
-  /**
-   * Writes a checkpoint of the queue (with open takes at its head) at the WAL position applied so far, then deletes
-   * segments nothing points into any more. Skipped when nothing was logged since the last one (unless forced).
-   */
-  checkpoint(force: boolean): Promise<void> {
-    if (this.checkpointing) return this.checkpointing;
-    const wal = this.wal;
-    if (!wal) return Promise.resolve();
-    const pos = { ...wal.appliedPos };
-    if (!force && this.lastCheckpoint && comparePos(pos, this.lastCheckpoint.pos) === 0) return Promise.resolve();
-    // The snapshot is taken synchronously, so it matches `pos` exactly.
-    const open: Run[] = [];
-    for (const tx of this.inflight) open.push(...tx.runs);
-    open.sort((a, b) => a.seg - b.seg || a.off - b.off || a.start - b.start);
-    const buf = encodeCheckpoint({ pos, writtenAt: Date.now(), bytes: this.bytes, nextSeg: wal.activeSegment + 1 }, concat(open, this.queue), open.length + this.queue.length);
-    this.checkpointBytes = buf.byteLength;
-    this.checkpointing = (async () => {
-      try {
-        await wal.sync();
-        await writeCheckpoint(this.dirs.checkpointDir, buf);
-      } catch (err) {
-        this.counters.CheckpointWriteErrorCount++;
-        this.log.error(`channel ${this.name}: cannot write checkpoint in ${this.dirs.checkpointDir}: ${describeError(err)} (the WAL still has everything; restart replays more)`);
-        throw err;
-      }
-      if (this.dirs.backupCheckpointDir) {
-        await writeCheckpoint(this.dirs.backupCheckpointDir, buf).catch((err) => {
-          this.counters.CheckpointBackupWriteErrorCount++;
-          this.log.warn(`channel ${this.name}: cannot write backup checkpoint in ${this.dirs.backupCheckpointDir}: ${describeError(err)}`);
-        });
-      }
-      this.lastCheckpoint = { pos, at: Date.now() };
-      await this.deleteDrained(pos.seg);
-    })().finally(() => (this.checkpointing = undefined));
-    return this.checkpointing;
-  }
-
-  /** Deletes segments before the checkpointed position that no queued or in-flight event points into. */
-  private async deleteDrained(before: number): Promise<void> {
-    for (const id of [...this.segments].sort((a, b) => a - b)) {
-      if (id >= before || id === this.wal!.activeSegment || (this.segLive.get(id) ?? 0) > 0) continue;
-      const path = this.wal!.segmentPath(id);
-      this.segments.delete(id);
-      await this.wal!.forget(id);
-      await unlink(path).catch((err) => this.log.warn(`channel ${this.name}: cannot delete drained segment ${path}: ${describeError(err)}`));
-      this.log.debug(`channel ${this.name}: deleted drained segment ${path}`);
-    }
-  }
-}
-
-function* concat(a: readonly Run[], b: Iterable<Run>): Iterable<Run> {
-  yield* a;
-  yield* b;
 }
 
 export const fileChannelType = defineType({

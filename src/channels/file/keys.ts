@@ -1,6 +1,7 @@
-// The file channel's key table (Flume's names and defaults), on its own so the files of the channel that read the
-// config (dirs, inspect) need not import the channel itself.
+// The file channel's keys (Flume's names and defaults, sluice's additions marked) and its counters beyond Flume's
+// channel counters; shared with the spillable channel, whose overflow part is a file channel.
 
+import { ChannelCounters } from "../../core/counters.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 
 export const fileChannelKeys = {
@@ -20,3 +21,10 @@ export const fileChannelKeys = {
   skipCorruptRecords: key.bool("sluice: start despite a corrupt record in the middle of the WAL, losing its events (logged as ERROR)", { default: false }),
 };
 export type FileChannelConfig = ConfigOf<typeof fileChannelKeys>;
+
+export class FileChannelCounters extends ChannelCounters {
+  CheckpointWriteErrorCount = 0;
+  CheckpointBackupWriteErrorCount = 0;
+  EventPutErrorCount = 0;
+  EventTakeErrorCount = 0;
+}

@@ -9,7 +9,8 @@ import { CorruptLogError } from "../../core/errors.ts";
 import type { Logger } from "../../util/log.ts";
 import { readCheckpoint, type Checkpoint, type WalPos } from "./checkpoint.ts";
 import { RunQueue } from "./queue.ts";
-import { checkSegmentHeader, parseRecord, parseSegmentName, RecordType, SEGMENT_HEADER_BYTES, type RecordInfo, type Run } from "./segment.ts";
+import { checkSegmentHeader, looksLikeRecord, parseRecord, parseSegmentName, recordKey, RecordType, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, type RecordInfo, type Run } from "./segment.ts";
+import { readFully } from "./wal.ts";
 
 /** Replay reads segments in chunks this large (one read per chunk, records parsed in place). */
 const SCAN_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -37,10 +38,6 @@ export interface Recovered {
   recordsReplayed: number;
   /** Problems met (torn tails, skipped corruption, unusable checkpoints), one line each. */
   notes: string[];
-}
-
-export function recKey(seg: number, off: number): number {
-  return seg * 0x1_0000_0000 + off;
 }
 
 async function listSegments(dirs: readonly string[]): Promise<Map<number, { path: string; size: number }>> {
@@ -84,16 +81,8 @@ async function loadCheckpoint(o: RecoverOptions, segments: Map<number, unknown>,
   return undefined;
 }
 
-const RECORD_HEAD = 8;
 /** Resync reads a candidate record in full only up to this size (garbage often looks like a huge length). */
 const RESYNC_MAX_RECORD_BYTES = 64 * 1024 * 1024;
-
-/** A cheap filter before checking a candidate's CRC: a known type byte followed by three zero bytes. */
-function looksLikeRecord(buf: Uint8Array, i: number): boolean {
-  if (i + RECORD_HEAD + 4 > buf.byteLength) return true; // cannot tell yet: let parseRecord decide
-  const t = buf[i + RECORD_HEAD]!;
-  return t >= RecordType.Put && t <= RecordType.Take && buf[i + RECORD_HEAD + 1] === 0 && buf[i + RECORD_HEAD + 2] === 0 && buf[i + RECORD_HEAD + 3] === 0;
-}
 
 /** Finds the next offset after `from` where a valid record starts, or undefined (read in chunks, bounded by size). */
 async function findNextValid(fh: FileHandle, from: number, size: number, maxLen: number): Promise<number | undefined> {
@@ -106,7 +95,7 @@ async function findNextValid(fh: FileHandle, from: number, size: number, maxLen:
       if (!looksLikeRecord(buf, i)) continue;
       const p = parseRecord(buf, i, at + i, maxLen);
       if (p.kind === "ok") return at + i;
-      if (p.kind === "short" && p.need > RECORD_HEAD && p.need <= size - (at + i) && p.need <= RESYNC_MAX_RECORD_BYTES) {
+      if (p.kind === "short" && p.need > RECORD_HEADER_BYTES && p.need <= size - (at + i) && p.need <= RESYNC_MAX_RECORD_BYTES) {
         const big = new Uint8Array(p.need);
         await readFully(fh, big, at + i);
         if (parseRecord(big, 0, at + i, maxLen).kind === "ok") return at + i;
@@ -122,16 +111,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a, 0);
   out.set(b, a.byteLength);
   return out;
-}
-
-async function readFully(fh: FileHandle, buf: Uint8Array, pos: number): Promise<number> {
-  let got = 0;
-  while (got < buf.byteLength) {
-    const { bytesRead } = await fh.read(buf, got, buf.byteLength - got, pos + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
 }
 
 /**
@@ -251,7 +230,7 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
     records++;
     if (r.type === RecordType.Take) {
       for (const t of r.runs!) {
-        const k = recKey(t.seg, t.off);
+        const k = recordKey(t.seg, t.off);
         let l = taken.get(k);
         if (!l) taken.set(k, (l = []));
         l.push({ start: t.start, end: t.end, bytes: t.bytes ?? 0, hit: false });
@@ -282,7 +261,7 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
     result = new RunQueue();
     const pieces: Run[] = [];
     for (const r of queue) {
-      const t = taken.get(recKey(r.seg, r.off));
+      const t = taken.get(recordKey(r.seg, r.off));
       if (!t) {
         result.push(r);
         continue;

@@ -204,6 +204,22 @@ export function encodeTake(txid: number, ts: number, runs: readonly Run[], runBy
   return finishRecord(rec, v);
 }
 
+/** A record's identity within the channel (segment id and offset in one number): the key of the record cache. */
+export function recordKey(seg: number, off: number): number {
+  return seg * 0x1_0000_0000 + off;
+}
+
+/**
+ * A cheap filter when resyncing after damage, before checking a candidate's CRC: a known type byte followed by three
+ * zero bytes at the start of the payload. True when the buffer ends too soon to tell (parseRecord then decides).
+ */
+export function looksLikeRecord(buf: Uint8Array, i: number): boolean {
+  const p = i + RECORD_HEADER_BYTES;
+  if (p + 4 > buf.byteLength) return true;
+  const t = buf[p]!;
+  return t >= RecordType.Put && t <= RecordType.Take && buf[p + 1] === 0 && buf[p + 2] === 0 && buf[p + 3] === 0;
+}
+
 /** What a scan learns from a record without decoding its events. */
 export interface RecordInfo {
   type: RecordType;

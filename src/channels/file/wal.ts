@@ -49,6 +49,17 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** Reads into all of `buf` from `pos` (fewer bytes only at the end of the file); returns the bytes read. */
+export async function readFully(fh: FileHandle, buf: Uint8Array, pos: number): Promise<number> {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const { bytesRead } = await fh.read(buf, got, buf.byteLength - got, pos + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
 export class WalIoError extends SluiceError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("IO", message, true, options);
@@ -313,14 +324,8 @@ export class Wal {
       this.readers.set(seg, opening);
       opening.catch(() => this.readers.delete(seg));
     }
-    const fh = await opening;
     const buf = new Uint8Array(len);
-    let got = 0;
-    while (got < len) {
-      const { bytesRead } = await fh.read(buf, got, len - got, off + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
+    const got = await readFully(await opening, buf, off);
     return got === len ? buf : buf.subarray(0, got);
   }
 
