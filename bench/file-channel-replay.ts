@@ -35,7 +35,7 @@ async function dropCaches(): Promise<boolean> {
 }
 
 async function timeStart(dir: string, over: Partial<FileChannelConfig>): Promise<{ ms: number; size: number }> {
-  const ch = new FileChannel("c1", config(dir, { checkpointOnClose: false, ...over }), dir, log, { cacheBytes: 0 });
+  const ch = new FileChannel("c1", config(dir, { checkpointOnClose: false, cacheBytes: 0, ...over }), dir, log);
   const t0 = performance.now();
   await ch.start();
   const ms = performance.now() - t0;
@@ -47,7 +47,7 @@ async function timeStart(dir: string, over: Partial<FileChannelConfig>): Promise
 const dir = await mkdtemp(join(tmpdir(), "sluice-bench-replay-"));
 const events = Math.floor((MIB * 1024 * 1024) / BODY / BATCH) * BATCH;
 {
-  const ch = new FileChannel("c1", config(dir, { checkpointOnClose: false }), dir, log, { cacheBytes: 0 });
+  const ch = new FileChannel("c1", config(dir, { checkpointOnClose: false, cacheBytes: 0 }), dir, log);
   await ch.start();
   const t0 = performance.now();
   const inflight: Promise<void>[] = [];

@@ -26,8 +26,8 @@ export function spillConfig(dir: string, over: Partial<SpillableConfig> = {}): S
   return { ...defaults(spillableKeys), checkpointDir: join(dir, "checkpoint"), dataDirs: [join(dir, "data")], minimumRequiredSpace: 0, byteCapacity: 0, ...over };
 }
 
-export async function openFile(dir: string, over: Partial<FileChannelConfig> = {}, opts: { cacheBytes?: number } = {}): Promise<FileChannel> {
-  const ch = new FileChannel("c1", fileConfig(dir, over), dir, log, opts);
+export async function openFile(dir: string, over: Partial<FileChannelConfig> = {}): Promise<FileChannel> {
+  const ch = new FileChannel("c1", fileConfig(dir, over), dir, log);
   await ch.start();
   return ch;
 }

@@ -44,7 +44,7 @@ describe("file channel recovery", () => {
     for (let i = 0; i < 12_000; i += 120) await put(ch, Array.from({ length: 120 }, (_, k) => body(i + k)));
     const img = await crashImage(dir, join(await tempDir(), "img"));
     await ch.stop();
-    const back = await openFile(img, {}, { cacheBytes: 0 });
+    const back = await openFile(img, { cacheBytes: 0 });
     expect(back.size()).toBe(12_000);
     const got = await drain(back, 1000);
     expect(got.map((s) => Number(s.replace(/\.+$/, "")))).toEqual(Array.from({ length: 12_000 }, (_, i) => i));
@@ -291,7 +291,7 @@ describe("file channel segments and disk", () => {
 
   test("rolls segments, reads uncached events back from disk in order, and deletes drained segments", async () => {
     const dir = await tempDir();
-    const ch = await openFile(dir, { maxFileSize: 65_536 }, { cacheBytes: 0 });
+    const ch = await openFile(dir, { maxFileSize: 65_536, cacheBytes: 0 });
     const big = (i: number) => makeEvent(`${i}`.padEnd(1000, "."));
     for (let i = 0; i < 200; i += 10) await put(ch, Array.from({ length: 10 }, (_, k) => big(i + k)));
     expect((await segments(dir)).length).toBeGreaterThan(2);
@@ -304,7 +304,7 @@ describe("file channel segments and disk", () => {
 
   test("reads many small uncached records back in order with their headers, also after takes were logged between them", async () => {
     const dir = await tempDir();
-    const ch = await openFile(dir, {}, { cacheBytes: 0 });
+    const ch = await openFile(dir, { cacheBytes: 0 });
     for (let i = 0; i < 300; i++) {
       await put(ch, [makeEvent(`e${i}`, { n: String(i) })]);
       if (i % 50 === 49) expect((await drain(ch, 20, 20)).length).toBe(20); // TAKE records between the PUTs

@@ -1,20 +1,28 @@
-// The file channel's record cache: the decoded events of PUT records, keyed by position. Recent puts enter while the
-// cache is under its byte budget (so a sink that keeps up never reads the disk); anything else is read back from its
-// segment when taken — neighbours in one positional read — and leaves once its last event's take committed.
+// The file channel's record cache: whole PUT records as encoded bytes, keyed by position, within a byte budget
+// (`cacheBytes`) that counts what they really cost. Recent puts enter while the cache is under its budget (so a sink
+// that keeps up never reads the disk); anything else is read back from its segment when taken — neighbours in one
+// positional read — and leaves once its last event's take committed. Events are decoded per take, only the run
+// taken, so a backlog costs its encoded size at most, never an object per event.
 
 import { CorruptLogError } from "../../core/errors.ts";
-import { bodyBytes, type Event } from "../../core/event.ts";
-import { decodePutEvents, recordKey, type Run } from "./segment.ts";
+import type { Event } from "../../core/event.ts";
+import { checkPutRecord, decodePutRange, FIRST_EVENT, recordKey, type PutCursor, type Run } from "./segment.ts";
 import type { Wal } from "./wal.ts";
 
 /** Uncached neighbour records are read together when at most this far apart (TAKE records sit between them)… */
 const READ_GAP_BYTES = 64 * 1024;
 /** …and the whole read stays below this. */
 const READ_SPAN_BYTES = 8 * 1024 * 1024;
+/** What an entry costs beyond its record's bytes: the entry and cursor objects and the map's slot (measured ~150 B). */
+const ENTRY_OVERHEAD_BYTES = 160;
 
 export interface CacheEntry {
-  events: Event[];
-  bytes: number;
+  /** The whole PUT record (header included), CRC-checked. */
+  rec: Uint8Array;
+  count: number;
+  cost: number;
+  /** Where the last decoded range ended: the next take of this record usually starts there. */
+  cursor: PutCursor;
 }
 
 export class RecordCache {
@@ -27,31 +35,39 @@ export class RecordCache {
     private readonly limit: number,
   ) {}
 
-  private add(k: number, events: Event[], bytes: number): CacheEntry {
+  /** Bytes the cache holds now (its entries' full cost). */
+  get size(): number {
+    return this.bytes;
+  }
+
+  private add(k: number, rec: Uint8Array, count: number): CacheEntry {
     // Two takes that split one record may both load it: keep the first copy, count its bytes once.
     const old = this.entries.get(k);
     if (old) return old;
-    const e = { events, bytes };
+    const e: CacheEntry = { rec, count, cost: rec.byteLength + ENTRY_OVERHEAD_BYTES, cursor: FIRST_EVENT };
     this.entries.set(k, e);
-    this.bytes += bytes;
+    this.bytes += e.cost;
     return e;
   }
 
-  /** A record just put: kept while under budget. When over, new records wait on disk (older ones are taken first). */
-  offer(k: number, events: Event[], bytes: number): void {
-    if (this.bytes < this.limit) this.add(k, events, bytes);
+  /**
+   * A PUT record just written (`rec`, `count` events): kept while under budget. When over, new records wait on disk
+   * (older ones are taken first).
+   */
+  offer(k: number, rec: Uint8Array, count: number): void {
+    if (this.bytes + rec.byteLength + ENTRY_OVERHEAD_BYTES <= this.limit) this.add(k, rec, count);
   }
 
   /** A take of `run` committed: the record leaves once its last event is gone. */
   taken(run: Run): void {
     const k = recordKey(run.seg, run.off);
     const e = this.entries.get(k);
-    if (!e || run.end < e.events.length) return;
+    if (!e || run.end < e.count) return;
     this.entries.delete(k);
-    this.bytes -= e.bytes;
+    this.bytes -= e.cost;
   }
 
-  /** A PUT record's events, from the cache or read back from its segment (concurrent readers share one read). */
+  /** A PUT record, from the cache or read back from its segment (concurrent readers share one read). */
   record(run: Run): CacheEntry | Promise<CacheEntry> {
     const k = recordKey(run.seg, run.off);
     const hit = this.entries.get(k);
@@ -59,14 +75,28 @@ export class RecordCache {
     let p = this.loading.get(k);
     if (!p) {
       p = (async () => {
-        const buf = await this.wal.read(run.seg, run.off, run.len);
-        const ev = decodePutEvents(buf);
-        if (typeof ev === "string") throw new CorruptLogError(`unreadable PUT record (${ev})`, this.wal.segmentPath(run.seg), run.off);
-        return this.add(k, ev, bodyBytes(ev));
+        const rec = await this.wal.read(run.seg, run.off, run.len);
+        const n = checkPutRecord(rec);
+        if (typeof n === "string") throw new CorruptLogError(`unreadable PUT record (${n})`, this.wal.segmentPath(run.seg), run.off);
+        return this.add(k, rec, n);
       })().finally(() => this.loading.delete(k));
       this.loading.set(k, p);
     }
     return p;
+  }
+
+  /** Decodes the events of `run` from its record into `out`; returns their body bytes. */
+  events(e: CacheEntry, run: Run, out: Event[]): number {
+    const from = out.length;
+    const end = decodePutRange(e.rec, run.start, run.end, e.cursor.index <= run.start ? e.cursor : FIRST_EVENT, out);
+    if (typeof end === "string") {
+      out.length = from;
+      throw new CorruptLogError(`unreadable PUT record (${end})`, this.wal.segmentPath(run.seg), run.off);
+    }
+    e.cursor = end;
+    let b = 0;
+    for (let i = from; i < out.length; i++) b += out[i]!.body.byteLength;
+    return b;
   }
 
   /**
@@ -92,8 +122,9 @@ export class RecordCache {
         const at = r.off - first.off;
         if (this.entries.has(k) || this.loading.has(k) || at + r.len > buf.byteLength) continue;
         // Views, not copies: records are taken in order, so the span is released soon after its last record.
-        const ev = decodePutEvents(buf.subarray(at, at + r.len));
-        if (typeof ev !== "string") this.add(k, ev, bodyBytes(ev));
+        const rec = buf.subarray(at, at + r.len);
+        const n = checkPutRecord(rec);
+        if (typeof n !== "string") this.add(k, rec, n);
       }
     };
     for (const r of runs) {

@@ -15,7 +15,7 @@ import type { Event } from "../../core/event.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { Backlog } from "./backlog.ts";
-import { RecordCache, type CacheEntry } from "./cache.ts";
+import { RecordCache } from "./cache.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { checkDirs, resolveDirs, type FileChannelDirs } from "./dirs.ts";
 import { inspectFileChannel } from "./inspect.ts";
@@ -31,9 +31,6 @@ export { checkDirs, resolveDirs, FileTake, FileChannelCounters, fileChannelKeys,
 
 /** Free space kept (besides twice the last checkpoint's size) so a checkpoint, which frees segments, can always be written. */
 const CHECKPOINT_RESERVE_BYTES = 256 * 1024;
-
-/** Recently put records kept in memory so a sink that keeps up never reads the disk. */
-const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 export class FileChannel implements Channel, ChannelStore<FileTake> {
   readonly durable: boolean;
@@ -53,19 +50,17 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
   private timer?: ReturnType<typeof setInterval>;
   private unlocks: Array<() => Promise<void>> = [];
   private readonly space: DiskSpace;
-  private readonly cacheLimit: number;
 
   constructor(
     readonly name: string,
     readonly config: FileChannelConfig,
     stateDir: string,
     private readonly log: Logger,
-    opts: { cacheBytes?: number; type?: string } = {},
+    opts: { type?: string } = {},
   ) {
     this.dirs = resolveDirs(config, stateDir);
     this.durable = config.fsyncPerTransaction;
     this.space = new DiskSpace(config.minimumRequiredSpace, name, log);
-    this.cacheLimit = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.type = opts.type ?? "file";
   }
 
@@ -87,7 +82,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       this.wal = new Wal({ name: this.name, dataDirs, maxFileSize: this.config.maxFileSize, fsyncPerTransaction: this.config.fsyncPerTransaction, fsyncIntervalMs: this.config.fsyncInterval, log: this.log, onSegment: (id) => this.segments.add(id) });
       for (const [id, seg] of r.segments) this.wal.foundAt.set(id, seg.path);
       await this.wal.open(r.nextSeg);
-      this.cache = new RecordCache(this.wal, this.cacheLimit);
+      this.cache = new RecordCache(this.wal, this.config.cacheBytes);
       this.checkpointer = new Checkpointer(this.name, this.dirs, this.wal, this.backlog, this.segments, this.counters, this.log);
       this.log.info(
         `channel ${this.name}: ${r.queue.events} events pending (${r.checkpoint ? `${r.checkpoint.source} checkpoint + ` : "no checkpoint, full replay of "}${r.recordsReplayed} WAL records in ${Date.now() - t0} ms)`,
@@ -188,7 +183,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
         applied = true;
         this.backlog.unreserve(n);
         this.enqueue({ seg: pos.seg, off: pos.off, len: rec.byteLength, start: 0, end: n, ts }, bytes, false);
-        this.cache!.offer(recordKey(pos.seg, pos.off), batches.length === 1 ? (batches[0] as Event[]) : batches.flat(), bytes);
+        this.cache!.offer(recordKey(pos.seg, pos.off), rec, n);
       });
     } catch (err) {
       if (!applied) this.backlog.unreserve(n);
@@ -249,23 +244,14 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       if (runs.length > 1) await this.cache!.prefetch(runs);
       for (const r of runs) {
         runBytes.push(0);
-        let entry: CacheEntry;
         try {
           const got = this.cache!.record(r);
-          entry = got instanceof Promise ? await got : got;
+          runBytes[runBytes.length - 1] = this.cache!.events(got instanceof Promise ? await got : got, r, out);
         } catch (err) {
           if (!(err instanceof CorruptLogError) || !this.config.skipCorruptRecords) throw err;
           // The run stays in the transaction, so its commit drops these events for good.
           this.log.error(`channel ${this.name}: DROPPED ${r.end - r.start} events: ${err.message} (skipCorruptRecords = true)`);
-          continue;
         }
-        let b = 0;
-        for (let i = r.start; i < r.end; i++) {
-          const e = entry.events[i]!;
-          out.push(e);
-          b += e.body.byteLength;
-        }
-        runBytes[runBytes.length - 1] = b;
       }
     } catch (err) {
       let n = 0;

@@ -4,6 +4,12 @@
 import { ChannelCounters } from "../../core/counters.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 
+/**
+ * Default of cacheBytes: 16 MiB is ~80 put batches of 1000 × 200 B, ample for a sink that keeps up (more only keeps
+ * a backlog in memory that the disk holds anyway), and keeps a file channel's memory well under 100 MiB.
+ */
+const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
+
 export const fileChannelKeys = {
   checkpointDir: key.path("directory of the checkpoint (and its lock)", { defaultText: "`<state-dir>/<agent>/<channel>/checkpoint`" }),
   useDualCheckpoints: key.bool("also write each checkpoint to backupCheckpointDir", { default: false }),
@@ -18,6 +24,7 @@ export const fileChannelKeys = {
   checkpointOnClose: key.bool("write a checkpoint on a clean stop (fast next start)", { default: true }),
   fsyncPerTransaction: key.bool("fsync before each commit returns (false: fsync every fsyncInterval; Acks wait for it)", { default: true }),
   fsyncInterval: key.duration("with fsyncPerTransaction = false, time between fsyncs", { default: 5000, unit: "s", min: 1 }),
+  cacheBytes: key.bytes("sluice: memory for recently put records, held encoded and counted in full, so a sink that keeps up never reads the disk (0 = always read back)", { default: DEFAULT_CACHE_BYTES, min: 0 }),
   skipCorruptRecords: key.bool("sluice: start despite a corrupt record in the middle of the WAL, losing its events (logged as ERROR)", { default: false }),
 };
 export type FileChannelConfig = ConfigOf<typeof fileChannelKeys>;

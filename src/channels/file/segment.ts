@@ -272,22 +272,40 @@ function sameBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
   return true;
 }
 
-/**
- * Decodes the events of a whole PUT record (header included) after checking its CRC; bodies are views into `rec`.
- * Returns a reason string when the record is damaged.
- */
-export function decodePutEvents(rec: Uint8Array): Event[] | string {
+/** Checks a whole PUT record read back from disk (header, CRC, type); its event count, or why it is unusable. */
+export function checkPutRecord(rec: Uint8Array): number | string {
   const p = parseRecord(rec, 0, 0, rec.byteLength);
   if (p.kind !== "ok") return p.kind === "bad" ? p.reason : "record is shorter than its length field";
   if (p.info.type === RecordType.Take) return "expected a PUT record, found a TAKE record";
-  const n = p.info.count;
+  return p.info.count;
+}
+
+/** Where event `index` of a PUT record starts (`at`, a byte offset in the record): lets decoding resume there. */
+export interface PutCursor {
+  index: number;
+  at: number;
+}
+
+/** The cursor of a PUT record's first event. */
+export const FIRST_EVENT: PutCursor = { index: 0, at: RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES };
+
+/**
+ * Decodes events [start, end) of a checked PUT record (see checkPutRecord) into `out`; bodies are views into `rec`
+ * and each event gets its own headers object. `from` is any cursor at or before `start` (FIRST_EVENT at worst): the
+ * events before `start` are only skipped. Returns the cursor after `end`, or why the record is damaged.
+ */
+export function decodePutRange(rec: Uint8Array, start: number, end: number, from: PutCursor, out: Event[]): PutCursor | string {
   const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
-  const out: Event[] = new Array(n);
-  let at = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+  let at = from.at;
+  let i = from.index;
+  for (; i < start; i++) {
+    if (at + 8 > rec.byteLength) return `event ${i} runs past the record`;
+    at += 8 + v.getUint32(at, true) + v.getUint32(at + 4, true);
+  }
   let lastAt = -1;
   let lastLen = 0;
   let lastHeaders: Record<string, string> = {};
-  for (let i = 0; i < n; i++) {
+  for (; i < end; i++) {
     if (at + 8 > rec.byteLength) return `event ${i} runs past the record`;
     const h = v.getUint32(at, true);
     const b = v.getUint32(at + 4, true);
@@ -305,8 +323,8 @@ export function decodePutEvents(rec: Uint8Array): Event[] | string {
       headers = { ...lastHeaders };
     }
     at += h;
-    out[i] = { headers, body: rec.subarray(at, at + b) };
+    out.push({ headers, body: rec.subarray(at, at + b) });
     at += b;
   }
-  return out;
+  return { index: i, at };
 }
