@@ -40,11 +40,11 @@ export class RecordCache {
     return this.bytes;
   }
 
-  private add(k: number, rec: Uint8Array, count: number): CacheEntry {
+  private add(k: number, rec: Uint8Array, count: number, bytes: number): CacheEntry {
     // Two takes that split one record may both load it: keep the first copy, count its bytes once.
     const old = this.entries.get(k);
     if (old) return old;
-    const e: CacheEntry = { rec, count, cost: rec.byteLength + ENTRY_OVERHEAD_BYTES, cursor: FIRST_EVENT };
+    const e: CacheEntry = { rec, count, cost: bytes + ENTRY_OVERHEAD_BYTES, cursor: FIRST_EVENT };
     this.entries.set(k, e);
     this.bytes += e.cost;
     return e;
@@ -52,10 +52,14 @@ export class RecordCache {
 
   /**
    * A PUT record just written (`rec`, `count` events): kept while under budget. When over, new records wait on disk
-   * (older ones are taken first).
+   * (older ones are taken first). True when kept.
    */
-  offer(k: number, rec: Uint8Array, count: number): void {
-    if (this.bytes + rec.byteLength + ENTRY_OVERHEAD_BYTES <= this.limit) this.add(k, rec, count);
+  offer(k: number, rec: Uint8Array, count: number): boolean {
+    // The record owns its whole buffer (buffers.ts rounds buffers up): that is what keeping it costs.
+    const bytes = rec.buffer.byteLength;
+    if (this.bytes + bytes + ENTRY_OVERHEAD_BYTES > this.limit) return false;
+    this.add(k, rec, count, bytes);
+    return true;
   }
 
   /** A take of `run` committed: the record leaves once its last event is gone. */
@@ -78,7 +82,7 @@ export class RecordCache {
         const rec = await this.wal.read(run.seg, run.off, run.len);
         const n = checkPutRecord(rec);
         if (typeof n === "string") throw new CorruptLogError(`unreadable PUT record (${n})`, this.wal.segmentPath(run.seg), run.off);
-        return this.add(k, rec, n);
+        return this.add(k, rec, n, rec.byteLength);
       })().finally(() => this.loading.delete(k));
       this.loading.set(k, p);
     }
@@ -124,7 +128,7 @@ export class RecordCache {
         // Views, not copies: records are taken in order, so the span is released soon after its last record.
         const rec = buf.subarray(at, at + r.len);
         const n = checkPutRecord(rec);
-        if (typeof n !== "string") this.add(k, rec, n);
+        if (typeof n !== "string") this.add(k, rec, n, rec.byteLength);
       }
     };
     for (const r of runs) {

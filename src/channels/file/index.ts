@@ -15,6 +15,7 @@ import type { Event } from "../../core/event.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { Backlog } from "./backlog.ts";
+import { RecordBuffers } from "./buffers.ts";
 import { RecordCache } from "./cache.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { checkDirs, resolveDirs, type FileChannelDirs } from "./dirs.ts";
@@ -50,6 +51,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
   private timer?: ReturnType<typeof setInterval>;
   private unlocks: Array<() => Promise<void>> = [];
   private readonly space: DiskSpace;
+  private readonly buffers = new RecordBuffers();
 
   constructor(
     readonly name: string,
@@ -173,17 +175,21 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       throw new ChannelFullError(this.name, `no room for ${n} events within keep-alive (size ${this.size()}/${this.capacity()})`);
     }
     let applied = false;
+    let rec: Uint8Array | undefined;
+    let kept = false;
     try {
       const ts = Date.now();
-      const { rec, bytes } = encodePut(RecordType.Put, ++this.txid, ts, batches);
+      const encoded = encodePut(RecordType.Put, ++this.txid, ts, batches, this.buffers.alloc);
+      const r = (rec = encoded.rec);
+      const bytes = encoded.bytes;
       const reserve = CHECKPOINT_RESERVE_BYTES + 2 * (this.checkpointer?.lastBytes ?? 0);
-      await this.space.ensure(this.wal!.activeDir, rec.byteLength, reserve);
+      await this.space.ensure(this.wal!.activeDir, r.byteLength, reserve);
       if (this.dirs.checkpointDir !== this.wal!.activeDir) await this.space.ensure(this.dirs.checkpointDir, 0, reserve);
-      await this.wal!.append(rec, (pos) => {
+      await this.wal!.append(r, (pos) => {
         applied = true;
         this.backlog.unreserve(n);
-        this.enqueue({ seg: pos.seg, off: pos.off, len: rec.byteLength, start: 0, end: n, ts }, bytes, false);
-        this.cache!.offer(recordKey(pos.seg, pos.off), rec, n);
+        this.enqueue({ seg: pos.seg, off: pos.off, len: r.byteLength, start: 0, end: n, ts }, bytes, false);
+        kept = this.cache!.offer(recordKey(pos.seg, pos.off), r, n);
       });
     } catch (err) {
       if (!applied) this.backlog.unreserve(n);
@@ -193,6 +199,9 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       }
       this.room.notify();
       throw err;
+    } finally {
+      // Written (or failed) and not cached: nothing refers to the record's bytes any more.
+      if (rec && !kept) this.buffers.release(rec);
     }
     this.counters.EventPutSuccessCount += n;
     if (!this.config.fsyncPerTransaction) {

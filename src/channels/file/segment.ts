@@ -142,14 +142,26 @@ function finishRecord(rec: Uint8Array, v: DataView): Uint8Array {
 function writeFixed(v: DataView, type: RecordType, txid: number, ts: number, count: number, bytes: number): void {
   const p = RECORD_HEADER_BYTES;
   v.setUint8(p, type);
+  // Explicitly: a record may be encoded into a reused buffer.
+  v.setUint8(p + 1, 0);
+  v.setUint16(p + 2, 0, true);
   v.setFloat64(p + 4, txid, true);
   v.setFloat64(p + 12, ts, true);
   v.setUint32(p + 20, count, true);
   v.setFloat64(p + 24, bytes, true);
 }
 
-/** One PUT (or PUT_FRONT) record holding `batches` in order, with its length and CRC: ready to append. */
-export function encodePut(type: typeof RecordType.Put | typeof RecordType.PutFront, txid: number, ts: number, batches: readonly (readonly Event[])[]): { rec: Uint8Array; count: number; bytes: number } {
+/**
+ * One PUT (or PUT_FRONT) record holding `batches` in order, with its length and CRC: ready to append. `alloc` gives
+ * the record's bytes (every one of them is written here, so a reused buffer will do).
+ */
+export function encodePut(
+  type: typeof RecordType.Put | typeof RecordType.PutFront,
+  txid: number,
+  ts: number,
+  batches: readonly (readonly Event[])[],
+  alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+): { rec: Uint8Array; count: number; bytes: number } {
   const he = new HeaderEncoder();
   let count = 0;
   let bytes = 0;
@@ -162,8 +174,8 @@ export function encodePut(type: typeof RecordType.Put | typeof RecordType.PutFro
     }
     count += batch.length;
   }
-  const rec = new Uint8Array(size);
-  const v = new DataView(rec.buffer);
+  const rec = alloc(size);
+  const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   writeFixed(v, type, txid, ts, count, bytes);
   let at = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
   for (const batch of batches) {
