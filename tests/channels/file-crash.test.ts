@@ -79,13 +79,20 @@ async function killAtRandom(conf: string, state: string, minMs: number, maxMs: n
   await a.exited;
 }
 
-describe("file channel under kill -9", () => {
+/** Each crash test runs with the default record cache and with one too small for more than a record or so (every take
+ * then reads back from the WAL, and the cache's budget is always exceeded). */
+const CACHE_BUDGETS: { label: string; keys: string[] }[] = [
+  { label: "the default cache budget", keys: [] },
+  { label: "a tiny cache budget (2 KiB)", keys: ["a1.channels.c1.cacheBytes = 2k"] },
+];
+
+describe.each(CACHE_BUDGETS)("file channel under kill -9, with $label", ({ keys }) => {
   test("delivers every committed event after repeated kill -9 and restart, in order per run, with bounded duplicates", async () => {
     const dir = await tempDir("sluice-crash-");
     const state = join(dir, "state");
     const kills = 8;
     const total = 40_000;
-    const channel = ["a1.channels.c1.type = file", "a1.channels.c1.checkpointInterval = 300", "a1.channels.c1.maxFileSize = 262144", "a1.channels.c1.transactionCapacity = 1000"];
+    const channel = ["a1.channels.c1.type = file", "a1.channels.c1.checkpointInterval = 300", "a1.channels.c1.maxFileSize = 262144", "a1.channels.c1.transactionCapacity = 1000", ...keys];
     for (let run = 0; run < kills; run++) {
       await killAtRandom(await writeConfig(dir, agentConf(dir, run, { total, channel })), state, 200, 1200);
     }
@@ -102,7 +109,7 @@ describe("file channel under kill -9", () => {
   }, 120_000);
 });
 
-describe("spillable channel under kill -9", () => {
+describe.each(CACHE_BUDGETS)("spillable channel under kill -9, with $label", ({ keys }) => {
   test("a TAILDIR source re-reads what memory held: every line arrives, first seen in file order, after repeated kill -9", async () => {
     const dir = await tempDir("sluice-spill-crash-");
     const lines = 60_000;
@@ -113,7 +120,7 @@ describe("spillable channel under kill -9", () => {
       "a1.sources.r1.type = TAILDIR", "a1.sources.r1.filegroups = f1", `a1.sources.r1.filegroups.f1 = ${dir}/app\\.log`,
       "a1.sources.r1.batchSize = 100", "a1.sources.r1.channels = c1",
       "a1.channels.c1.type = spillablememory", "a1.channels.c1.memoryCapacity = 2000", "a1.channels.c1.overflowTimeout = 0",
-      "a1.channels.c1.minimumRequiredSpace = 0", "a1.channels.c1.checkpointInterval = 300",
+      "a1.channels.c1.minimumRequiredSpace = 0", "a1.channels.c1.checkpointInterval = 300", ...keys,
       "a1.sinks.k1.type = file_roll", "a1.sinks.k1.channel = c1", `a1.sinks.k1.sink.directory = ${out}`,
       "a1.sinks.k1.sink.rollInterval = 0", `a1.sinks.k1.sink.batchSize = ${SINK_BATCH}`,
     ]);

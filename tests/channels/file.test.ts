@@ -383,6 +383,51 @@ describe("file channel segments and disk", () => {
   });
 });
 
+describe("file channel memory", () => {
+  test("the record cache never holds more than cacheBytes, however large the backlog, and every event still arrives in order", async () => {
+    const dir = await tempDir();
+    const budget = 16 * 1024;
+    const ch = await openFile(dir, { cacheBytes: budget });
+    let peak = 0;
+    for (let i = 0; i < 200; i++) {
+      await put(ch, events(i * 50, 50));
+      peak = Math.max(peak, ch.gauges().CacheBytes!);
+    }
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(budget);
+    expect(await drain(ch, 37)).toEqual(names(0, 10_000));
+    expect(ch.gauges().CacheBytes).toBe(0);
+    await ch.stop();
+  });
+
+  test("takes smaller than a put batch, with rollbacks between them, deliver each event of a record once and in order", async () => {
+    const dir = await tempDir();
+    for (const cacheBytes of [0, 1 << 20]) {
+      const ch = await openFile(join(dir, String(cacheBytes)), { cacheBytes });
+      await put(ch, events(0, 100).map((e, i) => ({ ...e, headers: { i: String(i % 3) } })));
+      const got: string[] = [];
+      for (let k = 0; k < 100; ) {
+        const tx = ch.begin();
+        const part = await tx.take(7);
+        if (k % 3 === 0) {
+          await tx.rollback();
+          k++;
+          continue;
+        }
+        await tx.commit();
+        for (const e of part) got.push(`${new TextDecoder().decode(e.body)}/${e.headers.i}`);
+        if (part.length === 0) break;
+        k++;
+      }
+      got.push(...(await drain(ch)).map((b) => `${b}/?`));
+      const bodies = got.map((g) => g.split("/")[0]);
+      expect(bodies).toEqual(names(0, 100));
+      for (const g of got) if (!g.endsWith("/?")) expect(g.split("/")[1]).toBe(String(Number(g.slice(1).split("/")[0]) % 3));
+      await ch.stop();
+    }
+  });
+});
+
 describe("file channel on a really full disk", () => {
   /** A 1 MiB tmpfs (tests run as root); undefined where mounting is not allowed. */
   async function tinyDisk(): Promise<string | undefined> {

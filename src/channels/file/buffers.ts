@@ -1,5 +1,5 @@
-// Reused buffers for the file channel's PUT records: a record the cache does not keep is garbage once the WAL wrote
-// it, and one fresh buffer per put batch is most of what a busy channel allocates (measured: seq → file channel with
+// Reused buffers for the file channel's PUT records: a record is garbage once the WAL wrote it (the cache keeps a
+// copy of exactly its size), and one fresh buffer per put batch is most of what a busy channel allocates (measured: seq → file channel with
 // the sink down, 200 B events, batch 1000 — see bench/backlog.ts). A few buffers go round instead.
 
 /** Buffers kept for reuse: enough for the WAL's overlapping rounds with a few producers. */
@@ -25,7 +25,7 @@ export class RecordBuffers {
     return new Uint8Array(new ArrayBuffer(Math.ceil(size / STEP_BYTES) * STEP_BYTES), 0, size);
   };
 
-  /** A record written and not kept by anyone: its buffer may be reused. */
+  /** A record written (or failed): its buffer may be reused. */
   release(rec: Uint8Array): void {
     const b = rec.buffer as ArrayBuffer;
     if (b.byteLength > MAX_POOLED_BYTES || this.free.length >= MAX_FREE_BUFFERS || this.free.includes(b)) return;

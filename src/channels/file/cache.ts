@@ -51,15 +51,13 @@ export class RecordCache {
   }
 
   /**
-   * A PUT record just written (`rec`, `count` events): kept while under budget. When over, new records wait on disk
-   * (older ones are taken first). True when kept.
+   * A PUT record just written (`rec`, `count` events): a copy of exactly its size is kept while under budget (`rec`
+   * itself is usually a view of a reused, larger buffer: see buffers.ts). When over, new records wait on disk (older
+   * ones are taken first).
    */
-  offer(k: number, rec: Uint8Array, count: number): boolean {
-    // The record owns its whole buffer (buffers.ts rounds buffers up): that is what keeping it costs.
-    const bytes = rec.buffer.byteLength;
-    if (this.bytes + bytes + ENTRY_OVERHEAD_BYTES > this.limit) return false;
-    this.add(k, rec, count, bytes);
-    return true;
+  offer(k: number, rec: Uint8Array, count: number): void {
+    if (this.bytes + rec.byteLength + ENTRY_OVERHEAD_BYTES > this.limit) return;
+    this.add(k, rec.slice(), count, rec.byteLength);
   }
 
   /** A take of `run` committed: the record leaves once its last event is gone. */

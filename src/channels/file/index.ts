@@ -154,6 +154,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       EventPutErrorCount: this.counters.EventPutErrorCount,
       EventTakeErrorCount: this.counters.EventTakeErrorCount,
       Segments: this.segments.size,
+      CacheBytes: this.cache?.size ?? 0,
     };
     if (oldest !== undefined) g.OldestEventAgeMs = Math.max(0, Date.now() - oldest);
     const age = this.checkpointer?.ageMs();
@@ -176,7 +177,6 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
     }
     let applied = false;
     let rec: Uint8Array | undefined;
-    let kept = false;
     try {
       const ts = Date.now();
       const encoded = encodePut(RecordType.Put, ++this.txid, ts, batches, this.buffers.alloc);
@@ -189,7 +189,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
         applied = true;
         this.backlog.unreserve(n);
         this.enqueue({ seg: pos.seg, off: pos.off, len: r.byteLength, start: 0, end: n, ts }, bytes, false);
-        kept = this.cache!.offer(recordKey(pos.seg, pos.off), r, n);
+        this.cache!.offer(recordKey(pos.seg, pos.off), r, n);
       });
     } catch (err) {
       if (!applied) this.backlog.unreserve(n);
@@ -200,8 +200,8 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       this.room.notify();
       throw err;
     } finally {
-      // Written (or failed) and not cached: nothing refers to the record's bytes any more.
-      if (rec && !kept) this.buffers.release(rec);
+      // Written (or failed); the cache keeps a copy: nothing refers to the record's bytes any more.
+      if (rec) this.buffers.release(rec);
     }
     this.counters.EventPutSuccessCount += n;
     if (!this.config.fsyncPerTransaction) {
