@@ -72,6 +72,7 @@ export class MemoryChannel implements Channel, ChannelStore<MemoryTake> {
     return new StoreTransaction(this, this.name, this.config.transactionCapacity, this.counters);
   }
 
+  /** Not durable: source cursors are ignored (the Acks are what tells a source its batch is safe). */
   async put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
     if (await this.q.putWithin(batches, acks, n, this.config["keep-alive"], () => true, () => this.open)) return;
     throw new ChannelFullError(this.name, this.q.fullReason(batches, n));

@@ -141,6 +141,7 @@ export class SpillableChannel implements Channel, ChannelStore<SpillTake> {
     if (free * 100 >= this.config.overflowDeactivationThreshold * this.config.memoryCapacity) this.overflowActive = false;
   }
 
+  /** Not durable: source cursors are ignored (the Acks are what tells a source its batch is safe). */
   async put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
     if (!this.open) throw new ChannelClosedError(this.name);
     this.maybeDeactivate();
@@ -158,7 +159,8 @@ export class SpillableChannel implements Channel, ChannelStore<SpillTake> {
     }
     this.overflowPuts++;
     try {
-      await this.overflow.put(batches, acks, n);
+      // Not the sources' cursors: events of theirs may still sit in memory, undelivered.
+      await this.overflow.put(batches, acks, n, []);
     } finally {
       this.overflowPuts--;
     }

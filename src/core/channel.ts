@@ -7,12 +7,27 @@ import type { Event } from "./event.ts";
 import type { ChannelCounters } from "./counters.ts";
 import { SluiceError, TransactionCapacityError } from "./errors.ts";
 
+/**
+ * A source's position after a batch (e.g. file identity + offset), opaque to the channel. A channel that supports it
+ * (`committedCursor`) commits it in the same durable write as the batch, so after a crash the source resumes exactly
+ * after the last committed batch: no line sent twice.
+ */
+export interface SourceCursor {
+  /** The source's component name (one cursor per source and channel). */
+  source: string;
+  /** At most 64 KiB. */
+  cursor: Uint8Array;
+}
+
 export interface Transaction {
   /**
    * Stages a batch. `ack`, when given, is held by a memory-held channel until a sink's take of these events
-   * commits (see core/ack.ts); a durable channel ignores it. Throws TransactionCapacityError past transactionCapacity.
+   * commits (see core/ack.ts); a durable channel ignores it. `cursor`, when given, is the source's position after
+   * these events: a channel with `committedCursor` commits it with them (the last one per source wins); others
+   * ignore it. A cursor with no events (a batch the interceptors dropped whole) is committed too.
+   * Throws TransactionCapacityError past transactionCapacity.
    */
-  put(events: readonly Event[], ack?: Ack): void;
+  put(events: readonly Event[], ack?: Ack, cursor?: SourceCursor): void;
   /** Takes up to `max` events (fewer when the channel has fewer); an empty array means nothing now. */
   take(max: number): Promise<Event[]>;
   /**
@@ -39,6 +54,11 @@ export interface Channel extends Lifecycle {
   waitForEvents(ms: number): Promise<void>;
   /** Extra gauges for metrics and status (bytes on disk, oldest event age…). */
   gauges?(): Record<string, number>;
+  /**
+   * The cursor of `source` committed with its last committed put (see Transaction.put), as recovered at start and
+   * updated by every commit since; undefined when it never committed one. Only durable channels have this.
+   */
+  committedCursor?(source: string): Uint8Array | undefined;
 }
 
 /**
@@ -51,7 +71,7 @@ export interface ChannelStore<H> {
    * Makes a transaction's put batches (`n` events, with their Acks) visible to takers — durable first, for a durable
    * channel — waiting up to keep-alive for room; throws ChannelFullError when there is none.
    */
-  put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void>;
+  put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number, cursors: readonly SourceCursor[]): Promise<void>;
   /** An empty holding for a take transaction. */
   newTake(): H;
   /** Moves up to `max` events from the head into `held` and returns them (an empty array: nothing now). */
@@ -71,6 +91,8 @@ export class StoreTransaction<H> implements Transaction {
   private batches: (readonly Event[])[] = [];
   private acks: (Ack | undefined)[] = [];
   private putCount = 0;
+  /** The last cursor staged per source, in the order sources first staged one. */
+  private cursors: SourceCursor[] = [];
   private takenCount = 0;
   private held?: H;
   private done = false;
@@ -82,7 +104,7 @@ export class StoreTransaction<H> implements Transaction {
     private readonly counters: ChannelCounters,
   ) {}
 
-  put(events: readonly Event[], ack?: Ack): void {
+  put(events: readonly Event[], ack?: Ack, cursor?: SourceCursor): void {
     if (this.held !== undefined) throw new SluiceError("INTERNAL", `channel ${this.channelName}: a transaction holds either puts or takes`, false);
     if (this.putCount + events.length > this.transactionCapacity) {
       throw new TransactionCapacityError(this.channelName, this.putCount + events.length, this.transactionCapacity);
@@ -91,10 +113,15 @@ export class StoreTransaction<H> implements Transaction {
     this.batches.push(events);
     this.acks.push(ack);
     this.putCount += events.length;
+    if (cursor) {
+      const i = this.cursors.findIndex((c) => c.source === cursor.source);
+      if (i >= 0) this.cursors[i] = cursor;
+      else this.cursors.push(cursor);
+    }
   }
 
   async take(max: number): Promise<Event[]> {
-    if (this.putCount > 0) throw new SluiceError("INTERNAL", `channel ${this.channelName}: a transaction holds either puts or takes`, false);
+    if (this.putCount > 0 || this.cursors.length > 0) throw new SluiceError("INTERNAL", `channel ${this.channelName}: a transaction holds either puts or takes`, false);
     if (this.takenCount + max > this.transactionCapacity) {
       throw new TransactionCapacityError(this.channelName, this.takenCount + max, this.transactionCapacity);
     }
@@ -109,7 +136,7 @@ export class StoreTransaction<H> implements Transaction {
     if (this.done) return;
     this.done = true;
     try {
-      if (this.putCount > 0) await this.store.put(this.batches, this.acks, this.putCount);
+      if (this.putCount > 0 || this.cursors.length > 0) await this.store.put(this.batches, this.acks, this.putCount, this.cursors);
       else if (this.held !== undefined) await this.store.commitTake(this.held);
     } finally {
       this.batches = [];

@@ -137,8 +137,9 @@ describe("file channel recovery", () => {
     const [seg] = await segments(dir);
     const path = join(dir, "data", seg!);
     const size = (await stat(path)).size;
-    // The last record: 8-byte header + 32-byte fixed payload + 8-byte event frame + headers + body.
-    const lastLen = 8 + 32 + 8 + JSON.stringify({ h: "v" }).length + 5;
+    // The last record: 8-byte header + 36-byte fixed payload (version 2: cursors length 0) + 8-byte event frame +
+    // headers + body.
+    const lastLen = 8 + 36 + 8 + JSON.stringify({ h: "v" }).length + 5;
     const root = await tempDir();
     for (let cut = size - lastLen; cut < size; cut++) {
       const img = await crashImage(dir, join(root, `cut-${cut}`));

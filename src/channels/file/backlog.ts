@@ -1,6 +1,6 @@
 // The file channel's accounting of what it holds, all in memory and synchronous: the queue of runs, the runs open
 // takes hold, room claimed by put commits still on their way to the WAL, body bytes, and live events per segment
-// (a segment may go once none is left). The channel changes it only in the WAL's apply callbacks and before any
+// (a segment may go once none is left), and the sources' cursors committed with their batches. The channel changes it only in the WAL's apply callbacks and before any
 // await, so a checkpoint's snapshot always matches the WAL position it is taken at.
 
 import { RunQueue } from "./queue.ts";
@@ -17,11 +17,14 @@ export class Backlog {
   /** Body bytes of queued and in-flight events. */
   bytes = 0;
   private readonly segLive = new Map<number, number>();
+  /** The last committed cursor of each source (see FileChannel.put), as of the records applied so far. */
+  cursors = new Map<string, Uint8Array>();
 
   /** Starts from what recovery found. */
-  restore(queue: RunQueue, bytes: number): void {
+  restore(queue: RunQueue, bytes: number, cursors: Map<string, Uint8Array>): void {
     this.queue = queue;
     this.bytes = bytes;
+    this.cursors = cursors;
     for (const run of queue) this.addLive(run.seg, run.end - run.start);
   }
 

@@ -6,7 +6,7 @@
 
 import { CorruptLogError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
-import { checkPutRecord, decodePutRange, FIRST_EVENT, recordKey, type PutCursor, type Run } from "./segment.ts";
+import { checkPutRecord, decodePutRange, firstEventOf, recordKey, type EventPos, type Run } from "./segment.ts";
 import type { Wal } from "./wal.ts";
 
 /** Uncached neighbour records are read together when at most this far apart (TAKE records sit between them)… */
@@ -21,8 +21,10 @@ export interface CacheEntry {
   rec: Uint8Array;
   count: number;
   cost: number;
+  /** Where the record's first event starts. */
+  first: EventPos;
   /** Where the last decoded range ended: the next take of this record usually starts there. */
-  cursor: PutCursor;
+  next: EventPos;
 }
 
 export class RecordCache {
@@ -40,11 +42,11 @@ export class RecordCache {
     return this.bytes;
   }
 
-  private add(k: number, rec: Uint8Array, count: number, bytes: number): CacheEntry {
+  private add(k: number, rec: Uint8Array, count: number, first: EventPos, bytes: number): CacheEntry {
     // Two takes that split one record may both load it: keep the first copy, count its bytes once.
     const old = this.entries.get(k);
     if (old) return old;
-    const e: CacheEntry = { rec, count, cost: bytes + ENTRY_OVERHEAD_BYTES, cursor: FIRST_EVENT };
+    const e: CacheEntry = { rec, count, cost: bytes + ENTRY_OVERHEAD_BYTES, first, next: first };
     this.entries.set(k, e);
     this.bytes += e.cost;
     return e;
@@ -57,7 +59,8 @@ export class RecordCache {
    */
   offer(k: number, rec: Uint8Array, count: number): void {
     if (this.bytes + rec.byteLength + ENTRY_OVERHEAD_BYTES > this.limit) return;
-    this.add(k, rec.slice(), count, rec.byteLength);
+    const copy = rec.slice();
+    this.add(k, copy, count, firstEventOf(copy), rec.byteLength);
   }
 
   /** A take of `run` committed: the record leaves once its last event is gone. */
@@ -78,9 +81,9 @@ export class RecordCache {
     if (!p) {
       p = (async () => {
         const rec = await this.wal.read(run.seg, run.off, run.len);
-        const n = checkPutRecord(rec);
-        if (typeof n === "string") throw new CorruptLogError(`unreadable PUT record (${n})`, this.wal.segmentPath(run.seg), run.off);
-        return this.add(k, rec, n, rec.byteLength);
+        const c = checkPutRecord(rec);
+        if (typeof c === "string") throw new CorruptLogError(`unreadable PUT record (${c})`, this.wal.segmentPath(run.seg), run.off);
+        return this.add(k, rec, c.count, c.first, rec.byteLength);
       })().finally(() => this.loading.delete(k));
       this.loading.set(k, p);
     }
@@ -90,12 +93,12 @@ export class RecordCache {
   /** Decodes the events of `run` from its record into `out`; returns their body bytes. */
   events(e: CacheEntry, run: Run, out: Event[]): number {
     const from = out.length;
-    const end = decodePutRange(e.rec, run.start, run.end, e.cursor.index <= run.start ? e.cursor : FIRST_EVENT, out);
+    const end = decodePutRange(e.rec, run.start, run.end, e.next.index <= run.start ? e.next : e.first, out);
     if (typeof end === "string") {
       out.length = from;
       throw new CorruptLogError(`unreadable PUT record (${end})`, this.wal.segmentPath(run.seg), run.off);
     }
-    e.cursor = end;
+    e.next = end;
     let b = 0;
     for (let i = from; i < out.length; i++) b += out[i]!.body.byteLength;
     return b;
@@ -125,8 +128,8 @@ export class RecordCache {
         if (this.entries.has(k) || this.loading.has(k) || at + r.len > buf.byteLength) continue;
         // Views, not copies: records are taken in order, so the span is released soon after its last record.
         const rec = buf.subarray(at, at + r.len);
-        const n = checkPutRecord(rec);
-        if (typeof n !== "string") this.add(k, rec, n, rec.byteLength);
+        const c = checkPutRecord(rec);
+        if (typeof c !== "string") this.add(k, rec, c.count, c.first, rec.byteLength);
       }
     };
     for (const r of runs) {

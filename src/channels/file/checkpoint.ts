@@ -4,7 +4,8 @@
 //
 // File `checkpoint` in checkpointDir (and, with useDualCheckpoints, a copy in backupCheckpointDir). Little-endian:
 //   0  4  magic "SLCP"
-//   4  2  format version (CHECKPOINT_VERSION = 1; a reader treats any other as unusable and falls back)
+//   4  2  format version: CHECKPOINT_VERSION = 2 is written; a reader reads versions 1 and 2 and treats any other
+//         as unusable (it falls back)
 //   6  2  flags, 0
 //   8  4  WAL position covered: segment id (u32)
 //   12 4  WAL position covered: offset in that segment (u32)
@@ -14,6 +15,10 @@
 //   36 4  run count R
 //   40 …  R runs of 28 bytes, in queue order (head first): u32 segment, u32 record offset, u32 record length,
 //         u32 first event index, u32 end index (exclusive), f64 record time (epoch ms)
+//   version 2 only:
+//   …  4  source cursors length K
+//   …  K  the last committed cursor of each source, at the covered position: the layout of a PUT record's source
+//         cursors (segment.ts), one per source
 //   …  4  CRC32C of every byte before it
 //
 // The queue includes the events of take transactions still open when it was written (at the head, in WAL order):
@@ -29,9 +34,10 @@
 import { join } from "node:path";
 import { atomicWriteFile, readStateFile, tempPathFor } from "../../util/atomic-file.ts";
 import { crc32c } from "../../util/crc.ts";
-import type { Run } from "./segment.ts";
+import type { SourceCursor } from "../../core/channel.ts";
+import { encodeCursorSection, parseCursorSection, type Run } from "./segment.ts";
 
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 export const CHECKPOINT_FILE = "checkpoint";
 const MAGIC = 0x50434c53; // "SLCP" read as a little-endian u32
 const FIXED_BYTES = 40;
@@ -48,10 +54,19 @@ export interface Checkpoint {
   bytes: number;
   nextSeg: number;
   runs: Run[];
+  /** The last committed cursor of each source at `pos` (none in a version-1 checkpoint). */
+  cursors: Map<string, Uint8Array>;
 }
 
-export function encodeCheckpoint(c: { pos: WalPos; writtenAt: number; bytes: number; nextSeg: number }, runs: Iterable<Run>, runCount: number): Uint8Array {
-  const buf = new Uint8Array(FIXED_BYTES + runCount * RUN_BYTES + 4);
+export function encodeCheckpoint(
+  c: { pos: WalPos; writtenAt: number; bytes: number; nextSeg: number; cursors: ReadonlyMap<string, Uint8Array> },
+  runs: Iterable<Run>,
+  runCount: number,
+): Uint8Array {
+  const list: SourceCursor[] = [];
+  for (const [source, cursor] of c.cursors) list.push({ source, cursor });
+  const section = encodeCursorSection(list);
+  const buf = new Uint8Array(FIXED_BYTES + runCount * RUN_BYTES + 4 + section.byteLength + 4);
   const v = new DataView(buf.buffer);
   v.setUint32(0, MAGIC, true);
   v.setUint16(4, CHECKPOINT_VERSION, true);
@@ -74,6 +89,9 @@ export function encodeCheckpoint(c: { pos: WalPos; writtenAt: number; bytes: num
     at += RUN_BYTES;
   }
   if (n !== runCount) throw new Error("checkpoint: fewer runs than announced");
+  v.setUint32(at, section.byteLength, true);
+  buf.set(section, at + 4);
+  at += 4 + section.byteLength;
   v.setUint32(at, crc32c(buf.subarray(0, at)), true);
   return buf;
 }
@@ -84,11 +102,24 @@ export function decodeCheckpoint(buf: Uint8Array): Checkpoint | string {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (v.getUint32(0, true) !== MAGIC) return "not a sluice checkpoint (bad magic)";
   const ver = v.getUint16(4, true);
-  if (ver !== CHECKPOINT_VERSION) return `checkpoint format version ${ver} is not supported (this sluice reads version ${CHECKPOINT_VERSION})`;
+  if (ver !== 1 && ver !== 2) return `checkpoint format version ${ver} is not supported (this sluice reads versions 1 and 2)`;
   const count = v.getUint32(36, true);
-  const end = FIXED_BYTES + count * RUN_BYTES;
-  if (buf.byteLength !== end + 4) return `file is ${buf.byteLength} bytes, expected ${end + 4} for ${count} runs (truncated?)`;
-  if (v.getUint32(end, true) !== crc32c(buf.subarray(0, end))) return "checksum mismatch";
+  const runsEnd = FIXED_BYTES + count * RUN_BYTES;
+  let end = runsEnd;
+  let cursors = new Map<string, Uint8Array>();
+  if (ver === 2) {
+    if (buf.byteLength < runsEnd + 8) return `file is ${buf.byteLength} bytes, too short for ${count} runs (truncated?)`;
+    const k = v.getUint32(runsEnd, true);
+    end = runsEnd + 4 + k;
+    if (buf.byteLength !== end + 4) return `file is ${buf.byteLength} bytes, expected ${end + 4} for ${count} runs and ${k} bytes of cursors (truncated?)`;
+    if (v.getUint32(end, true) !== crc32c(buf.subarray(0, end))) return "checksum mismatch";
+    const list = parseCursorSection(buf.subarray(runsEnd + 4, end));
+    if (typeof list === "string") return list;
+    cursors = new Map(list.map((c) => [c.source, c.cursor]));
+  } else {
+    if (buf.byteLength !== end + 4) return `file is ${buf.byteLength} bytes, expected ${end + 4} for ${count} runs (truncated?)`;
+    if (v.getUint32(end, true) !== crc32c(buf.subarray(0, end))) return "checksum mismatch";
+  }
   const runs: Run[] = new Array(count);
   for (let i = 0, at = FIXED_BYTES; i < count; i++, at += RUN_BYTES) {
     runs[i] = {
@@ -106,6 +137,7 @@ export function decodeCheckpoint(buf: Uint8Array): Checkpoint | string {
     bytes: v.getFloat64(24, true),
     nextSeg: v.getUint32(32, true),
     runs,
+    cursors,
   };
 }
 

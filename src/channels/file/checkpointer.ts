@@ -48,7 +48,7 @@ export class Checkpointer {
     if (!force && this.last && comparePos(pos, this.last.pos) === 0) return Promise.resolve();
     // The snapshot is taken synchronously, so it matches `pos` exactly.
     const snap = this.backlog.snapshot();
-    const buf = encodeCheckpoint({ pos, writtenAt: Date.now(), bytes: this.backlog.bytes, nextSeg: wal.activeSegment + 1 }, snap.runs, snap.count);
+    const buf = encodeCheckpoint({ pos, writtenAt: Date.now(), bytes: this.backlog.bytes, nextSeg: wal.activeSegment + 1, cursors: this.backlog.cursors }, snap.runs, snap.count);
     this.lastBytes = buf.byteLength;
     this.running = (async () => {
       try {

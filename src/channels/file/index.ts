@@ -6,7 +6,7 @@
 
 import { mkdir } from "node:fs/promises";
 import type { Ack } from "../../core/ack.ts";
-import { StoreTransaction, type Channel, type ChannelStore, type Transaction } from "../../core/channel.ts";
+import { StoreTransaction, type Channel, type ChannelStore, type SourceCursor, type Transaction } from "../../core/channel.ts";
 import { claimWithin, Signal } from "../../util/signal.ts";
 import type { ComponentContext } from "../../core/component.ts";
 import { defineType } from "../../core/component-type.ts";
@@ -79,7 +79,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       for (const n of r.notes) (n.includes("SKIPPED") ? this.log.error : this.log.warn)(`channel ${this.name}: ${n}`);
       // skipCorruptRecords: a corrupt record's event count cannot be read, so the unit here is records.
       this.counters.dropped.add("skipCorruptRecords (records)", r.notes.filter((n) => n.includes("SKIPPED")).length);
-      this.backlog.restore(r.queue, r.bytes);
+      this.backlog.restore(r.queue, r.bytes, r.cursors);
       for (const id of r.segments.keys()) this.segments.add(id);
       this.wal = new Wal({ name: this.name, dataDirs, maxFileSize: this.config.maxFileSize, fsyncPerTransaction: this.config.fsyncPerTransaction, fsyncIntervalMs: this.config.fsyncInterval, log: this.log, onSegment: (id) => this.segments.add(id) });
       for (const [id, seg] of r.segments) this.wal.foundAt.set(id, seg.path);
@@ -119,6 +119,14 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
     await this.wal?.close();
     await this.releaseLocks();
     this.counters.StopTime = Date.now();
+  }
+
+  /**
+   * The cursor `source` committed with its last committed put (recovered at start from the checkpoint and the WAL
+   * after it). With fsyncPerTransaction = false it may be newer than what a power cut would leave.
+   */
+  committedCursor(source: string): Uint8Array | undefined {
+    return this.backlog.cursors.get(source);
   }
 
   /** Writes a checkpoint now (see checkpointer.ts); skipped when nothing was logged since the last one unless forced. */
@@ -167,8 +175,11 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
     return new StoreTransaction(this, this.name, this.config.transactionCapacity, this.counters);
   }
 
-  /** Writes one PUT record for the transaction's batches; resolves once durable (see fsyncPerTransaction). */
-  async put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number): Promise<void> {
+  /**
+   * Writes one PUT record for the transaction's batches and its sources' cursors (segment.ts); resolves once durable
+   * (see fsyncPerTransaction). The cursors become committedCursor() when the record is applied, in WAL order.
+   */
+  async put(batches: readonly (readonly Event[])[], acks: readonly (Ack | undefined)[], n: number, cursors: readonly SourceCursor[] = []): Promise<void> {
     if (!this.open) throw new ChannelClosedError(this.name);
     // Room is claimed (reserved) in the same step as the check, so concurrent commits cannot overshoot capacity.
     const fits = () => this.backlog.fits(n, this.config.capacity);
@@ -179,7 +190,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
     let rec: Uint8Array | undefined;
     try {
       const ts = Date.now();
-      const encoded = encodePut(RecordType.Put, ++this.txid, ts, batches, this.buffers.alloc);
+      const encoded = encodePut(RecordType.Put, ++this.txid, ts, batches, this.buffers.alloc, cursors);
       const r = (rec = encoded.rec);
       const bytes = encoded.bytes;
       const reserve = CHECKPOINT_RESERVE_BYTES + 2 * (this.checkpointer?.lastBytes ?? 0);
@@ -188,6 +199,8 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       await this.wal!.append(r, (pos) => {
         applied = true;
         this.backlog.unreserve(n);
+        for (const c of cursors) this.backlog.cursors.set(c.source, c.cursor);
+        if (n === 0) return; // only cursors: nothing to queue
         this.enqueue({ seg: pos.seg, off: pos.off, len: r.byteLength, start: 0, end: n, ts }, bytes, false);
         this.cache!.offer(recordKey(pos.seg, pos.off), r, n);
       });

@@ -40,6 +40,7 @@ export async function inspectFileChannel(dirs: FileChannelDirs, cfg: FileChannel
       checkpointAgeMs: r.checkpoint ? Math.max(0, Date.now() - r.checkpoint.writtenAt) : null,
       oldestEventAgeMs: head ? Math.max(0, Date.now() - head.ts) : null,
       recordsAfterCheckpoint: r.recordsReplayed,
+      sourceCursors: r.cursors.size,
       checkpointDir: dirs.checkpointDir,
       dataDirs: dirs.dataDirs.join(","),
       lockedByPid: holder ?? null,

@@ -35,6 +35,8 @@ export interface Recovered {
   /** First id the writer may use. */
   nextSeg: number;
   checkpoint?: { source: "primary" | "backup"; writtenAt: number; pos: WalPos };
+  /** The last committed cursor of each source: the checkpoint's, then each PUT record's after it, in WAL order. */
+  cursors: Map<string, Uint8Array>;
   recordsReplayed: number;
   /** Problems met (torn tails, skipped corruption, unusable checkpoints), one line each. */
   notes: string[];
@@ -217,7 +219,9 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
   const queue = new RunQueue();
   let bytes = 0;
   let from: WalPos = { seg: 0, off: 0 };
+  let cursors = new Map<string, Uint8Array>();
   if (ckpt) {
+    cursors = ckpt.cursors;
     for (const r of ckpt.runs) queue.push(r);
     bytes = ckpt.bytes;
     from = ckpt.pos;
@@ -237,6 +241,7 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
       }
       return;
     }
+    if (r.cursors) for (const c of r.cursors) cursors.set(c.source, c.cursor);
     const run: Run = { seg: id, off: r.off, len: r.len, start: 0, end: r.count, ts: r.ts };
     if (r.count === 0) return;
     if (r.type === RecordType.PutFront) queue.unshift(run);
@@ -283,6 +288,7 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
     nextSeg: Math.max(maxId + 1, ckpt?.nextSeg ?? 1),
     checkpoint: ckpt ? { source: ckpt.source, writtenAt: ckpt.writtenAt, pos: ckpt.pos } : undefined,
     recordsReplayed: records,
+    cursors,
     notes,
   };
 }

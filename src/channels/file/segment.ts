@@ -8,7 +8,8 @@
 //
 // Header, 16 bytes:
 //   0  4  magic "SLWL"
-//   4  2  format version (SEGMENT_VERSION = 1; a reader refuses any other)
+//   4  2  format version: SEGMENT_VERSION = 2 is written; a reader reads versions 1 and 2 and refuses any other
+//         (version 1 segments hold version-1 records only; version 2 segments, version-2 records)
 //   6  2  flags, 0
 //   8  4  segment id (u32)
 //   12 4  CRC32C of bytes 0..11
@@ -18,15 +19,24 @@
 //   8  L  payload:
 //     0  1  type: 1 PUT (events join the queue's tail), 2 PUT_FRONT (events join the queue's head: the spillable
 //           channel moving its older memory part to disk at shutdown), 3 TAKE
-//     1  3  0
+//     1  1  record format: 0 = version 1 (that byte was reserved, 0), 2 = version 2 (RECORD_VERSION); any other
+//           value is a bad record
+//     2  2  0
 //     4  8  transaction id (f64 holding an integer), for diagnostics
 //     12 8  time written, epoch ms (f64)
 //     PUT, PUT_FRONT:
 //     20 4  event count N
 //     24 8  total body bytes (f64)
+//     version 1:
 //     32 …  N events: u32 headers length H, u32 body length B, H bytes of headers (a UTF-8 JSON object; H = 0 for
 //           none), B bytes of body
-//     TAKE:
+//     version 2:
+//     32 4  source cursors length K (0: none)
+//     36 K  source cursors, back to back: u16 source name length S, S bytes of the name (UTF-8), u32 cursor length
+//           C, C bytes of cursor (opaque to the channel: each source encodes its own). At most one per source: the
+//           position that source reached with this batch, committed in the same record (see FileChannel.put)
+//     36+K  N events, as in version 1
+//     TAKE (versions 1 and 2 alike):
 //     20 4  run count R
 //     24 8  total body bytes taken (f64)
 //     32 …  R runs of 20 bytes: u32 segment id, u32 offset of the PUT record, u32 first event index, u32 end index
@@ -41,10 +51,16 @@
 // Anything else — a bad record with valid records after it, or in an older segment — is corruption in the middle,
 // which the channel reports with segment and offset and refuses to start on (unless skipCorruptRecords).
 
+import type { SourceCursor } from "../../core/channel.ts";
 import type { Event } from "../../core/event.ts";
 import { crc32c } from "../../util/crc.ts";
 
-export const SEGMENT_VERSION = 1;
+export const SEGMENT_VERSION = 2;
+/** Segment versions this reader accepts. */
+const READABLE_SEGMENT_VERSIONS = [1, 2];
+/** The record format this writer produces (payload byte 1). Version-1 records carry 0 there. */
+export const RECORD_VERSION = 2;
+const RECORD_V1_MARK = 0;
 /**
  * Upper bound of a record's length when telling garbage from a record: a transaction bigger than maxFileSize still
  * gets a segment of its own, so only the offset limit applies.
@@ -53,6 +69,8 @@ export const MAX_RECORD_BYTES = 0x7fff_ffff;
 export const SEGMENT_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 8;
 const PAYLOAD_FIXED_BYTES = 32;
+/** Version 2 PUT records: the cursors length follows the fixed part. */
+const PUT_V2_FIXED_BYTES = PAYLOAD_FIXED_BYTES + 4;
 const TAKE_RUN_BYTES = 20;
 const MAGIC = 0x4c574c53; // "SLWL" read as a little-endian u32
 
@@ -103,7 +121,7 @@ export function checkSegmentHeader(b: Uint8Array, id: number): string | undefine
   if (v.getUint32(0, true) !== MAGIC) return "not a sluice WAL segment (bad magic)";
   if (v.getUint32(12, true) !== crc32c(b.subarray(0, 12))) return "header checksum mismatch";
   const ver = v.getUint16(4, true);
-  if (ver !== SEGMENT_VERSION) return `segment format version ${ver} is not supported (this sluice reads version ${SEGMENT_VERSION})`;
+  if (!READABLE_SEGMENT_VERSIONS.includes(ver)) return `segment format version ${ver} is not supported (this sluice reads versions ${READABLE_SEGMENT_VERSIONS.join(" and ")})`;
   const got = v.getUint32(8, true);
   if (got !== id) return `header names segment ${got}, file name says ${id}`;
   return undefined;
@@ -143,7 +161,7 @@ function writeFixed(v: DataView, type: RecordType, txid: number, ts: number, cou
   const p = RECORD_HEADER_BYTES;
   v.setUint8(p, type);
   // Explicitly: a record may be encoded into a reused buffer.
-  v.setUint8(p + 1, 0);
+  v.setUint8(p + 1, RECORD_VERSION);
   v.setUint16(p + 2, 0, true);
   v.setFloat64(p + 4, txid, true);
   v.setFloat64(p + 12, ts, true);
@@ -161,11 +179,14 @@ export function encodePut(
   ts: number,
   batches: readonly (readonly Event[])[],
   alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  cursors: readonly SourceCursor[] = [],
 ): { rec: Uint8Array; count: number; bytes: number } {
   const he = new HeaderEncoder();
   let count = 0;
   let bytes = 0;
-  let size = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+  const section = cursors.length > 0 ? encodeCursorSection(cursors) : NO_HEADERS;
+  const cursorBytes = section.byteLength;
+  let size = RECORD_HEADER_BYTES + PUT_V2_FIXED_BYTES + cursorBytes;
   for (const batch of batches) {
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
@@ -177,7 +198,10 @@ export function encodePut(
   const rec = alloc(size);
   const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   writeFixed(v, type, txid, ts, count, bytes);
-  let at = RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES;
+  v.setUint32(RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES, cursorBytes, true);
+  let at = RECORD_HEADER_BYTES + PUT_V2_FIXED_BYTES;
+  rec.set(section, at);
+  at += cursorBytes;
   for (const batch of batches) {
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
@@ -222,15 +246,21 @@ export function recordKey(seg: number, off: number): number {
 }
 
 /**
- * A cheap filter when resyncing after damage, before checking a candidate's CRC: a known type byte followed by three
- * zero bytes at the start of the payload. True when the buffer ends too soon to tell (parseRecord then decides).
+ * A cheap filter when resyncing after damage, before checking a candidate's CRC: a known type byte, a known record
+ * format and two zero bytes at the start of the payload. True when the buffer ends too soon to tell (parseRecord
+ * then decides).
  */
 export function looksLikeRecord(buf: Uint8Array, i: number): boolean {
   const p = i + RECORD_HEADER_BYTES;
   if (p + 4 > buf.byteLength) return true;
   const t = buf[p]!;
-  return t >= RecordType.Put && t <= RecordType.Take && buf[p + 1] === 0 && buf[p + 2] === 0 && buf[p + 3] === 0;
+  const f = buf[p + 1]!;
+  return t >= RecordType.Put && t <= RecordType.Take && (f === RECORD_V1_MARK || f === RECORD_VERSION) && buf[p + 2] === 0 && buf[p + 3] === 0;
 }
+
+/** Largest source name and cursor a record carries (a cursor is a file identity and offset: tiny). */
+export const MAX_SOURCE_NAME_BYTES = 0xffff;
+export const MAX_CURSOR_BYTES = 64 * 1024;
 
 /** What a scan learns from a record without decoding its events. */
 export interface RecordInfo {
@@ -244,6 +274,10 @@ export interface RecordInfo {
   bytes: number;
   /** TAKE only: the runs taken (seg/off/start/end; len and ts are 0). */
   runs?: Run[];
+  /** PUT only: where its first event starts, from the record's start (header included). */
+  eventsAt?: number;
+  /** PUT only (version 2): the source cursors committed with it, when any (copies). */
+  cursors?: SourceCursor[];
 }
 
 export type ParseOutcome =
@@ -263,10 +297,22 @@ export function parseRecord(buf: Uint8Array, at: number, off: number, maxLen: nu
   const payload = buf.subarray(at + RECORD_HEADER_BYTES, at + len);
   if (crc32c(payload) !== v.getUint32(4, true)) return { kind: "bad", reason: "record checksum mismatch" };
   const type = v.getUint8(8) as RecordType;
+  const format = v.getUint8(9);
+  if (format !== RECORD_V1_MARK && format !== RECORD_VERSION) return { kind: "bad", reason: `unknown record format ${format}` };
   const ts = v.getFloat64(20, true);
   const count = v.getUint32(28, true);
   const bytes = v.getFloat64(32, true);
-  if (type === RecordType.Put || type === RecordType.PutFront) return { kind: "ok", info: { type, off, len, ts, count, bytes } };
+  if (type === RecordType.Put || type === RecordType.PutFront) {
+    if (format === RECORD_V1_MARK) return { kind: "ok", info: { type, off, len, ts, count, bytes, eventsAt: RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES } };
+    if (plen < PUT_V2_FIXED_BYTES) return { kind: "bad", reason: `implausible record length ${plen}` };
+    const k = v.getUint32(RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES, true);
+    if (k > plen - PUT_V2_FIXED_BYTES) return { kind: "bad", reason: `source cursors (${k} bytes) run past the record` };
+    const eventsAt = RECORD_HEADER_BYTES + PUT_V2_FIXED_BYTES + k;
+    if (k === 0) return { kind: "ok", info: { type, off, len, ts, count, bytes, eventsAt } };
+    const cursors = parseCursorSection(buf.subarray(at + RECORD_HEADER_BYTES + PUT_V2_FIXED_BYTES, at + eventsAt));
+    if (typeof cursors === "string") return { kind: "bad", reason: cursors };
+    return { kind: "ok", info: { type, off, len, ts, count, bytes, eventsAt, cursors } };
+  }
   if (type !== RecordType.Take) return { kind: "bad", reason: `unknown record type ${type}` };
   if (PAYLOAD_FIXED_BYTES + count * TAKE_RUN_BYTES !== plen) return { kind: "bad", reason: "TAKE record length does not match its run count" };
   const runs: Run[] = new Array(count);
@@ -277,6 +323,53 @@ export function parseRecord(buf: Uint8Array, at: number, off: number, maxLen: nu
   return { kind: "ok", info: { type, off, len, ts, count, bytes, runs } };
 }
 
+/**
+ * A source cursors section (layout above; the checkpoint uses it too). Names and cursors longer than
+ * MAX_SOURCE_NAME_BYTES / MAX_CURSOR_BYTES are refused here, where they are put, not when read back.
+ */
+export function encodeCursorSection(cursors: readonly SourceCursor[]): Uint8Array {
+  const names = cursors.map((c) => encoder.encode(c.source));
+  let size = 0;
+  for (let i = 0; i < cursors.length; i++) {
+    if (names[i]!.byteLength > MAX_SOURCE_NAME_BYTES) throw new RangeError(`source name of ${names[i]!.byteLength} bytes is too long for a cursor`);
+    if (cursors[i]!.cursor.byteLength > MAX_CURSOR_BYTES) throw new RangeError(`cursor of ${cursors[i]!.cursor.byteLength} bytes is longer than ${MAX_CURSOR_BYTES}`);
+    size += 2 + names[i]!.byteLength + 4 + cursors[i]!.cursor.byteLength;
+  }
+  const b = new Uint8Array(size);
+  const v = new DataView(b.buffer);
+  let at = 0;
+  for (let i = 0; i < cursors.length; i++) {
+    const name = names[i]!;
+    const c = cursors[i]!.cursor;
+    v.setUint16(at, name.byteLength, true);
+    b.set(name, at + 2);
+    at += 2 + name.byteLength;
+    v.setUint32(at, c.byteLength, true);
+    b.set(c, at + 4);
+    at += 4 + c.byteLength;
+  }
+  return b;
+}
+
+/** A source cursors section, bounded by the bytes present; cursors are copies. */
+export function parseCursorSection(b: Uint8Array): SourceCursor[] | string {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: SourceCursor[] = [];
+  let at = 0;
+  while (at < b.byteLength) {
+    if (at + 2 > b.byteLength) return "source cursor runs past its section";
+    const s = v.getUint16(at, true);
+    if (at + 2 + s + 4 > b.byteLength) return "source cursor runs past its section";
+    const source = decoder.decode(b.subarray(at + 2, at + 2 + s));
+    at += 2 + s;
+    const c = v.getUint32(at, true);
+    if (at + 4 + c > b.byteLength) return "source cursor runs past its section";
+    out.push({ source, cursor: b.slice(at + 4, at + 4 + c) });
+    at += 4 + c;
+  }
+  return out;
+}
+
 /** Whether buf[a, a+n) and buf[b, b+n) hold the same bytes (header texts are short: a plain loop). */
 function sameBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
   if (a < 0) return false;
@@ -284,29 +377,35 @@ function sameBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
   return true;
 }
 
-/** Checks a whole PUT record read back from disk (header, CRC, type); its event count, or why it is unusable. */
-export function checkPutRecord(rec: Uint8Array): number | string {
+/**
+ * Checks a whole PUT record read back from disk (header, CRC, type); its event count and the position of its first
+ * event (for decodePutRange), or why it is unusable.
+ */
+export function checkPutRecord(rec: Uint8Array): { count: number; first: EventPos } | string {
   const p = parseRecord(rec, 0, 0, rec.byteLength);
   if (p.kind !== "ok") return p.kind === "bad" ? p.reason : "record is shorter than its length field";
   if (p.info.type === RecordType.Take) return "expected a PUT record, found a TAKE record";
-  return p.info.count;
+  return { count: p.info.count, first: { index: 0, at: p.info.eventsAt! } };
 }
 
 /** Where event `index` of a PUT record starts (`at`, a byte offset in the record): lets decoding resume there. */
-export interface PutCursor {
+export interface EventPos {
   index: number;
   at: number;
 }
 
-/** The cursor of a PUT record's first event. */
-export const FIRST_EVENT: PutCursor = { index: 0, at: RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES };
+/** Where the first event of a PUT record this writer produced (encodePut) starts, given its cursors. */
+export function firstEventOf(rec: Uint8Array): EventPos {
+  const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+  return { index: 0, at: RECORD_HEADER_BYTES + PUT_V2_FIXED_BYTES + v.getUint32(RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES, true) };
+}
 
 /**
  * Decodes events [start, end) of a checked PUT record (see checkPutRecord) into `out`; bodies are views into `rec`
- * and each event gets its own headers object. `from` is any cursor at or before `start` (FIRST_EVENT at worst): the
+ * and each event gets its own headers object. `from` is any position at or before `start` (the first event's at worst): the
  * events before `start` are only skipped. Returns the cursor after `end`, or why the record is damaged.
  */
-export function decodePutRange(rec: Uint8Array, start: number, end: number, from: PutCursor, out: Event[]): PutCursor | string {
+export function decodePutRange(rec: Uint8Array, start: number, end: number, from: EventPos, out: Event[]): EventPos | string {
   const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   let at = from.at;
   let i = from.index;
