@@ -31,6 +31,8 @@ export interface UdpServerOptions {
   log: Logger;
   /** The event for one datagram. */
   toEvent(d: Datagram): Event;
+  /** SO_RCVBUF asked of the kernel (it caps it at net.core.rmem_max); 0 keeps the kernel's default. */
+  receiveBufferBytes: number;
 }
 
 const FULL_BACKOFF_MIN_MS = 50;
@@ -51,7 +53,8 @@ export class UdpSourceServer {
   }
 
   async start(): Promise<number> {
-    const socket = dgram.createSocket(isIP(this.o.host) === 6 ? "udp6" : "udp4");
+    const type = isIP(this.o.host) === 6 ? "udp6" : "udp4";
+    const socket = dgram.createSocket(this.o.receiveBufferBytes > 0 ? { type, recvBufferSize: this.o.receiveBufferBytes } : { type });
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
       socket.bind(this.o.port, this.o.host, () => {

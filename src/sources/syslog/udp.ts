@@ -19,6 +19,7 @@ export const syslogUdpKeys = {
   portHeader: key.string("sluice: header to put the port the message arrived on in"),
   batchSize: key.int("sluice: datagrams per channel transaction (at most)", { default: 100, min: 1 }),
   maxQueued: key.int("sluice: datagrams held while a channel is full; beyond, they are dropped and counted (EventsDropped)", { default: 10_000, min: 1 }),
+  receiveBufferBytes: key.bytes("sluice: the socket's kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max; 0 = the kernel's default): room for bursts", { default: 4 * 1024 * 1024 }),
 };
 type Cfg = ConfigOf<typeof syslogUdpKeys>;
 
@@ -46,6 +47,7 @@ export class SyslogUdpSource implements Source {
       port: cfg.port,
       batchSize: cfg.batchSize,
       maxQueued: cfg.maxQueued,
+      receiveBufferBytes: cfg.receiveBufferBytes,
       processor,
       counters: this.counters,
       log,
