@@ -7,7 +7,7 @@
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { defineType } from "../../core/component-type.ts";
 import { describeError } from "../../core/errors.ts";
-import type { Event } from "../../core/event.ts";
+import { emptyHeaders, type Event } from "../../core/event.ts";
 import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import { checkCharset, decoderFor } from "../net/charset.ts";
@@ -108,7 +108,7 @@ export class ExecSource implements Source {
     const splitter = new LineSplitter({ maxLineLength: this.cfg.maxLineLength, overlong: "split" });
     const onLine = (line: Uint8Array) => {
       // Java's readLine drops the CR of a CRLF.
-      this.pending.push({ headers: {}, body: line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line });
+      this.pending.push({ headers: emptyHeaders(), body: line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line });
     };
     // Pulling the stream one chunk at a time is the backpressure: while a batch waits for room nothing is read,
     // the pipe fills and the command blocks in write().

@@ -37,6 +37,8 @@ export interface UdpServerOptions {
 
 const FULL_BACKOFF_MIN_MS = 50;
 const FULL_BACKOFF_MAX_MS = 1000;
+/** How long stop() lets a batch in progress reach the channel. */
+const STOP_GRACE_MS = 3000;
 
 export class UdpSourceServer {
   private socket?: dgram.Socket;
@@ -143,7 +145,7 @@ export class UdpSourceServer {
     this.socket = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
     this.wake.notify();
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + STOP_GRACE_MS;
     while (this.flushing && Date.now() < deadline) await this.done.wait(100);
     this.warner.flush();
   }

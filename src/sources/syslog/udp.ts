@@ -24,6 +24,8 @@ export const syslogUdpKeys = {
 type Cfg = ConfigOf<typeof syslogUdpKeys>;
 
 const NL = 0x0a;
+/** Sender names kept for clientHostnameHeader (hostnameOf keeps its own bounded cache behind this one). */
+const MAX_NAMES = 1024;
 const CR = 0x0d;
 
 export class SyslogUdpSource implements Source {
@@ -73,7 +75,7 @@ export class SyslogUdpSource implements Source {
     if (this.cfg.clientHostnameHeader) {
       host = this.names.get(d.address);
       // The lookup runs in the background; until it answers, the address stands in for the name.
-      if (host === undefined) void hostnameOf(d.address).then((h) => this.names.size < 1024 && this.names.set(d.address, h));
+      if (host === undefined) void hostnameOf(d.address).then((h) => this.names.size < MAX_NAMES && this.names.set(d.address, h));
     }
     addPeerHeaders([e], this.cfg, d.address.replace(/^::ffff:/, ""), host, this.server.port);
     this.bad.see(e);
