@@ -202,7 +202,15 @@ export class ExecSource implements Source {
       const exit = await child.terminate(this.cfg.stopTimeout);
       this.log.info(`command [${this.cfg.command}] stopped (${exit.signal ?? `exit code ${exit.code}`})`);
     }
-    await this.loop;
+    // A process that left the group (setsid) may still hold the pipe open: after stopTimeout more, stop reading it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), this.cfg.stopTimeout + 1000)));
+    if ((await Promise.race([this.loop, late])) === "late") {
+      this.log.warn(`command [${this.cfg.command}]: its output pipe is still open (a process outside its group holds it); no longer reading it`);
+      child?.stdout.destroy();
+      await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000))]);
+    }
+    clearTimeout(timer);
     if (this.timer) clearTimeout(this.timer);
     if (this.lostAtStop > 0) {
       this.counters.EventsDropped += this.lostAtStop;
