@@ -63,3 +63,42 @@ console.log(JSON.stringify({ bench: "syslog", metric: `syslogtcp end to end, ${l
 sock.destroy();
 await src.stop();
 await ch.stop();
+
+// syslogudp: one sender in this process, datagrams of the same message, as fast as the socket takes them; what
+// arrives per second and what the kernel or the queue dropped.
+{
+  const { SyslogUdpSource, syslogUdpKeys } = await import("../src/sources/syslog/udp.ts");
+  const dgram = await import("node:dgram");
+  const ch2 = new MemoryChannel("c2", cfg(memoryKeys, { capacity: "100000", transactionCapacity: "1000" }));
+  await ch2.start();
+  const p2 = new ChannelProcessor(new ReplicatingSelector([ch2]), [], getLogger("bench"));
+  const udp = new SyslogUdpSource("u1", cfg(syslogUdpKeys, { port: "0", batchSize: "1000" }), p2, getLogger("bench"));
+  await udp.start();
+  const tx = dgram.createSocket("udp4");
+  const M = Math.min(N, 100_000);
+  let taken2 = 0;
+  let lastTake = 0;
+  const t1 = performance.now();
+  const drainer = (async () => {
+    while (performance.now() - t1 < 30_000) {
+      const t = ch2.begin();
+      const got = await t.take(1000);
+      await t.commit();
+      taken2 += got.length;
+      if (got.length > 0) lastTake = performance.now();
+      if (taken2 + udp.counters.EventsDropped >= M) break;
+      if (got.length === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+  })();
+  for (let i = 0; i < M; i++) {
+    tx.send(msgs[0]!, udp.port, "127.0.0.1");
+    if (i % 200 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.race([drainer, new Promise((r) => setTimeout(r, 3000))]);
+  // Until the last datagram stored: the wait for datagrams that never come (lost in the kernel) is not counted.
+  const s2 = (lastTake - t1) / 1000;
+  console.log(JSON.stringify({ bench: "syslog", metric: `syslogudp, ${msgs[0]!.length} B datagrams, one sender: stored/s, of ${M} sent (lost in the kernel, dropped by the queue)`, value: `${Math.round(taken2 / s2)} (${M - taken2 - udp.counters.EventsDropped}, ${udp.counters.EventsDropped})` }));
+  tx.close();
+  await udp.stop();
+  await ch2.stop();
+}

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExecSource, execKeys } from "../../src/sources/exec/index.ts";
-import { BUN, DENO, MAIN, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { BUN, DENO, MAIN, onCleanup, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { cfg, rig, text } from "./net-rig.ts";
 
 const exec = (props: Record<string, string | number | boolean>, channel: Record<string, string | number> = {}) =>
@@ -91,6 +91,24 @@ describe("exec", () => {
     await r.source.stop();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     await waitFor("the stubborn command gone", () => !alive(pid), 3000);
+  });
+
+  test("stop is bounded even when a process that left the group holds the output pipe open", async () => {
+    const dir = await tempDir();
+    const r = await exec({ command: `setsid sh -c 'echo $$ > ${dir}/stray; exec sleep 30' & echo up; wait`, shell: "/bin/sh -c", batchTimeout: 20, stopTimeout: 200 });
+    await r.collect(1);
+    const stray = await waitFor("the stray's pid", () => (existsSync(join(dir, "stray")) ? Number(readFileSync(join(dir, "stray"), "utf8")) : 0));
+    onCleanup(() => {
+      try {
+        process.kill(stray, "SIGKILL");
+      } catch {
+        // gone
+      }
+    });
+    const t0 = Date.now();
+    await r.source.stop();
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(r.lines.some((l) => l.includes("its output pipe is still open"))).toBe(true);
   });
 
   test("restart runs the command again after restartThrottle", async () => {

@@ -7,7 +7,7 @@
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { defineType } from "../../core/component-type.ts";
 import { describeError } from "../../core/errors.ts";
-import type { Event } from "../../core/event.ts";
+import { emptyHeaders, type Event } from "../../core/event.ts";
 import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import { checkCharset, decoderFor } from "../net/charset.ts";
@@ -108,7 +108,7 @@ export class ExecSource implements Source {
     const splitter = new LineSplitter({ maxLineLength: this.cfg.maxLineLength, overlong: "split" });
     const onLine = (line: Uint8Array) => {
       // Java's readLine drops the CR of a CRLF.
-      this.pending.push({ headers: {}, body: line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line });
+      this.pending.push({ headers: emptyHeaders(), body: line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line });
     };
     // Pulling the stream one chunk at a time is the backpressure: while a batch waits for room nothing is read,
     // the pipe fills and the command blocks in write().
@@ -202,7 +202,15 @@ export class ExecSource implements Source {
       const exit = await child.terminate(this.cfg.stopTimeout);
       this.log.info(`command [${this.cfg.command}] stopped (${exit.signal ?? `exit code ${exit.code}`})`);
     }
-    await this.loop;
+    // A process that left the group (setsid) may still hold the pipe open: after stopTimeout more, stop reading it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), this.cfg.stopTimeout + 1000)));
+    if ((await Promise.race([this.loop, late])) === "late") {
+      this.log.warn(`command [${this.cfg.command}]: its output pipe is still open (a process outside its group holds it); no longer reading it`);
+      child?.stdout.destroy();
+      await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000))]);
+    }
+    clearTimeout(timer);
     if (this.timer) clearTimeout(this.timer);
     if (this.lostAtStop > 0) {
       this.counters.EventsDropped += this.lostAtStop;

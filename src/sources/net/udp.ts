@@ -31,10 +31,14 @@ export interface UdpServerOptions {
   log: Logger;
   /** The event for one datagram. */
   toEvent(d: Datagram): Event;
+  /** SO_RCVBUF asked of the kernel (it caps it at net.core.rmem_max); 0 keeps the kernel's default. */
+  receiveBufferBytes: number;
 }
 
 const FULL_BACKOFF_MIN_MS = 50;
 const FULL_BACKOFF_MAX_MS = 1000;
+/** How long stop() lets a batch in progress reach the channel. */
+const STOP_GRACE_MS = 3000;
 
 export class UdpSourceServer {
   private socket?: dgram.Socket;
@@ -51,7 +55,8 @@ export class UdpSourceServer {
   }
 
   async start(): Promise<number> {
-    const socket = dgram.createSocket(isIP(this.o.host) === 6 ? "udp6" : "udp4");
+    const type = isIP(this.o.host) === 6 ? "udp6" : "udp4";
+    const socket = dgram.createSocket(this.o.receiveBufferBytes > 0 ? { type, recvBufferSize: this.o.receiveBufferBytes } : { type });
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
       socket.bind(this.o.port, this.o.host, () => {
@@ -140,7 +145,7 @@ export class UdpSourceServer {
     this.socket = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));
     this.wake.notify();
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + STOP_GRACE_MS;
     while (this.flushing && Date.now() < deadline) await this.done.wait(100);
     this.warner.flush();
   }

@@ -5,7 +5,7 @@
 
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { defineType } from "../../core/component-type.ts";
-import type { Event } from "../../core/event.ts";
+import { emptyHeaders, type Event } from "../../core/event.ts";
 import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import { SourceCounters } from "../../core/counters.ts";
@@ -45,7 +45,7 @@ function netcatDecoder(conn: TcpConnection, cfg: Cfg, counters: SourceCounters):
       splitter.push(chunk, (line, _s, _e, truncated) => {
         if (failed) return;
         if (truncated) return tooLong();
-        events.push({ headers: {}, body: line });
+        events.push({ headers: emptyHeaders(), body: line });
       });
       // Flume gives up as soon as its buffer is full without a newline: no waiting for an endless line.
       if (!failed && splitter.pendingBytes > max) tooLong();

@@ -16,6 +16,7 @@ export const netcatUdpKeys = {
   remoteAddress: key.string("name of the header to put the sender (`/ip:port`) in", { default: "REMOTE_ADDRESS" }),
   batchSize: key.int("sluice: datagrams per channel transaction (at most)", { default: 100, min: 1 }),
   maxQueued: key.int("sluice: datagrams held while a channel is full; beyond, they are dropped and counted (EventsDropped)", { default: 10_000, min: 1 }),
+  receiveBufferBytes: key.bytes("sluice: the socket's kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max; 0 = the kernel's default): room for bursts", { default: 4 * 1024 * 1024 }),
 };
 type Cfg = ConfigOf<typeof netcatUdpKeys>;
 
@@ -38,6 +39,7 @@ export class NetcatUdpSource implements Source {
       port: cfg.port,
       batchSize: cfg.batchSize,
       maxQueued: cfg.maxQueued,
+      receiveBufferBytes: cfg.receiveBufferBytes,
       processor,
       counters: this.counters,
       log,

@@ -19,10 +19,13 @@ export const syslogUdpKeys = {
   portHeader: key.string("sluice: header to put the port the message arrived on in"),
   batchSize: key.int("sluice: datagrams per channel transaction (at most)", { default: 100, min: 1 }),
   maxQueued: key.int("sluice: datagrams held while a channel is full; beyond, they are dropped and counted (EventsDropped)", { default: 10_000, min: 1 }),
+  receiveBufferBytes: key.bytes("sluice: the socket's kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max; 0 = the kernel's default): room for bursts", { default: 4 * 1024 * 1024 }),
 };
 type Cfg = ConfigOf<typeof syslogUdpKeys>;
 
 const NL = 0x0a;
+/** Sender names kept for clientHostnameHeader (hostnameOf keeps its own bounded cache behind this one). */
+const MAX_NAMES = 1024;
 const CR = 0x0d;
 
 export class SyslogUdpSource implements Source {
@@ -46,6 +49,7 @@ export class SyslogUdpSource implements Source {
       port: cfg.port,
       batchSize: cfg.batchSize,
       maxQueued: cfg.maxQueued,
+      receiveBufferBytes: cfg.receiveBufferBytes,
       processor,
       counters: this.counters,
       log,
@@ -71,7 +75,7 @@ export class SyslogUdpSource implements Source {
     if (this.cfg.clientHostnameHeader) {
       host = this.names.get(d.address);
       // The lookup runs in the background; until it answers, the address stands in for the name.
-      if (host === undefined) void hostnameOf(d.address).then((h) => this.names.size < 1024 && this.names.set(d.address, h));
+      if (host === undefined) void hostnameOf(d.address).then((h) => this.names.size < MAX_NAMES && this.names.set(d.address, h));
     }
     addPeerHeaders([e], this.cfg, d.address.replace(/^::ffff:/, ""), host, this.server.port);
     this.bad.see(e);
