@@ -183,7 +183,7 @@ export class HttpSink implements Sink {
     if (this.stopping) signals.push(this.stopping.signal);
     let res: Response;
     try {
-      res = await this.fetch(this.cfg.endpoint, { method: "POST", headers: this.requestHeaders, body, signal: AbortSignal.any(signals) });
+      res = await this.fetch(this.cfg.endpoint, { method: "POST", headers: this.requestHeaders, body: body as Uint8Array<ArrayBuffer> /* Deno's BodyInit wants an ArrayBuffer-backed view */, signal: AbortSignal.any(signals) });
     } catch (err) {
       this.counters.ConnectionFailedCount++;
       const name = (err as Error)?.name;
