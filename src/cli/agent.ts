@@ -14,6 +14,8 @@ import { LockedError, StateLock } from "../core/lock.ts";
 import { startMetricsServer, type MetricsServer, type MetricsSource } from "../metrics/server.ts";
 import { applyLogOptions, CONFIG_OPTIONS, LOG_OPTIONS, resolveStateDir } from "./common.ts";
 import { splitDefines } from "./defines.ts";
+import { parseOrUsage } from "./args.ts";
+import { FLUME_AGENT_OPTIONS, interpretFlumeFlags } from "./flume-args.ts";
 import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 import { runOnce } from "./once.ts";
 import { Supervisor } from "./supervisor.ts";
@@ -34,9 +36,14 @@ options:
   --metrics-port N         serve /metrics (Flume JSON), /metrics/prometheus and /health on this port
   --metrics-bind ADDR      address for the metrics port (default 127.0.0.1)
   -Dflume.monitoring.type=http -Dflume.monitoring.port=N    Flume's spelling of --metrics-port
+  -Dflume.root.logger=LEVEL,console                         Flume's spelling of --log-level
   --reload-interval DUR    also reload when the config file changes, checking this often (default: only on SIGHUP)
   --log-level LEVEL        debug | info | warn | error (default info)
   --log-format FORMAT      text | json (default text)
+
+Flume's flags work too: -c/--conf DIR, --classpath, --plugins-path, --no-reload-conf and Java VM options (-Xmx…)
+are accepted, each with one line saying sluice has no use for it; --conf-uri file:PATH is -f PATH; --dryrun,
+ZooKeeper (-z, -p) and remote config providers are refused with what to do instead.
 
 Only one agent may use a state directory's agent state at a time: a second one exits at once naming the holder's
 pid (with --once it exits 0 quietly, so an overlapping cron run is harmless). A lock left by kill -9 or a power cut
@@ -68,27 +75,26 @@ function port(v: string | undefined): number | undefined {
 
 export async function agentCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const { rest, defines } = splitDefines(argv);
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      ...CONFIG_OPTIONS,
-      ...LOG_OPTIONS,
-      "state-dir": { type: "string" },
-      "drain-timeout": { type: "string" },
-      once: { type: "boolean" },
-      "exit-when-drained": { type: "boolean" },
-      "max-runtime": { type: "string" },
-      "metrics-port": { type: "string" },
-      "metrics-bind": { type: "string" },
-      "reload-interval": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
+  const options = {
+    ...CONFIG_OPTIONS,
+    ...LOG_OPTIONS,
+    ...FLUME_AGENT_OPTIONS,
+    "state-dir": { type: "string" },
+    "drain-timeout": { type: "string" },
+    once: { type: "boolean" },
+    "exit-when-drained": { type: "boolean" },
+    "max-runtime": { type: "string" },
+    "metrics-port": { type: "string" },
+    "metrics-bind": { type: "string" },
+    "reload-interval": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  const { values } = parseOrUsage(options, () => parseArgs({ args: rest, options, strict: true }));
   if (values.help) {
     out(AGENT_HELP);
     return EXIT_OK;
   }
+  const flume = interpretFlumeFlags(values);
   const levelGiven = rest.some((a) => a === "--log-level" || a.startsWith("--log-level="));
   applyLogOptions({ ...values, "log-level": levelGiven ? values["log-level"] : (defines.logLevel ?? values["log-level"]) });
   const once = Boolean(values.once || values["exit-when-drained"]);
@@ -98,7 +104,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
   const metricsPort = port(values["metrics-port"]) ?? defines.monitoringPort;
   const metricsBind = values["metrics-bind"] ?? DEFAULT_METRICS_BIND;
 
-  const file = values["conf-file"];
+  const file = values["conf-file"] ?? flume.confFile;
   if (!file) throw new UsageError("missing -f FILE (the agent's config file)");
   let text: string;
   try {
@@ -110,6 +116,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
   if (built.problems.length > 0 || !built.spec) throw new ConfigError(built.problems, built.warnings);
   const spec = built.spec;
   const log = getLogger(spec.agent);
+  for (const n of [...flume.notes, ...defines.notes]) getLogger("cli").info(n);
   for (const w of [...defines.warnings, ...built.warnings]) getLogger("config").warn(w);
   const stateDir = resolveStateDir(values["state-dir"]);
 

@@ -1,6 +1,7 @@
 // `sluice validate -f FILE [-n NAME]`: prints every problem (exit 2) or OK and a summary of the graph (exit 0).
 
 import { parseArgs } from "node:util";
+import { parseOrUsage } from "./args.ts";
 import { readFile } from "node:fs/promises";
 import { buildAgentSpec } from "../config/load.ts";
 import type { AgentSpec } from "../core/spec.ts";
@@ -14,7 +15,8 @@ Checks a config file without starting anything: prints every problem with file:l
 or OK and a summary of the agent's graph (exit 0). Warnings (ignored keys, unused channels) are printed either way.`;
 
 export async function validateCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...CONFIG_OPTIONS, help: { type: "boolean", short: "h" } }, strict: true });
+  const options = { ...CONFIG_OPTIONS, help: { type: "boolean", short: "h" } } as const;
+  const { values } = parseOrUsage(options, () => parseArgs({ args: argv, options, strict: true }));
   if (values.help) {
     out(VALIDATE_HELP);
     return EXIT_OK;
