@@ -7,7 +7,7 @@ import { Agent } from "../core/agent.ts";
 import { buildAgentSpec } from "../config/load.ts";
 import type { AgentSpec } from "../core/spec.ts";
 import { parseDuration } from "../core/keys.ts";
-import { ConfigError, describeError, UsageError, ValueError } from "../core/errors.ts";
+import { ConfigError, describeError, formatProblem, UsageError, ValueError } from "../core/errors.ts";
 import { onSignal } from "../runtime.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import { LockedError, StateLock } from "../core/lock.ts";
@@ -18,6 +18,8 @@ import { parseOrUsage } from "./args.ts";
 import { FLUME_AGENT_OPTIONS, interpretFlumeFlags } from "./flume-args.ts";
 import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 import { runOnce } from "./once.ts";
+import { checkPaths } from "./path-checks.ts";
+import { describeStartError } from "./start-errors.ts";
 import { Supervisor } from "./supervisor.ts";
 
 export const AGENT_HELP = `usage: sluice agent -f FILE [-n NAME] [options]
@@ -114,10 +116,14 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
   }
   const built = buildAgentSpec(text, file, values.name);
   if (built.problems.length > 0 || !built.spec) throw new ConfigError(built.problems, built.warnings);
+
   const spec = built.spec;
   const log = getLogger(spec.agent);
   for (const n of [...flume.notes, ...defines.notes]) getLogger("cli").info(n);
   for (const w of [...defines.warnings, ...built.warnings]) getLogger("config").warn(w);
+  // What validate reports as errors is only a warning here: a sink retries a directory it cannot write yet (a mount
+  // not up), and a source that cannot start says so itself, after these lines that name the key.
+  for (const p of await checkPaths(spec)) getLogger("config").warn(formatProblem(p));
   const stateDir = resolveStateDir(values["state-dir"]);
 
   let lock: StateLock;
@@ -155,7 +161,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
       const src: MetricsSource = { agentName: spec.agent, stateDir, current: () => agent, state: () => "running" };
       if (metricsPort !== undefined) metrics = await serveMetrics(src, metricsBind, metricsPort, log);
       offs.push(onSignal("SIGHUP", () => log.warn("SIGHUP ignored: a --once run does not reload its configuration")));
-      return await runOnce(agent, { maxRuntimeMs, drainMs, log, tty: Boolean(process.stderr.isTTY), stopRequested });
+      return await runOnce(agent, { maxRuntimeMs, drainMs, log, tty: Boolean(process.stderr.isTTY), stopRequested, describeStartError: (err) => describeStartError(err, spec) });
     }
     return await runService(spec, text, { file, name: values.name, stateDir, drainMs, reloadMs, metricsPort, metricsBind, log, stopRequested, offs, setMetrics: (m) => (metrics = m) });
   } finally {
@@ -206,9 +212,8 @@ async function runService(spec: AgentSpec, text: string, o: ServiceOptions): Pro
   o.offs.push(onSignal("SIGHUP", () => void sup.reload("SIGHUP")));
   try {
     await sup.start();
-  } catch (err) {
-    o.log.error(describeError(err));
-    return EXIT_RUNTIME;
+  } catch {
+    return EXIT_RUNTIME; // the supervisor logged why, before the stop's lines
   }
   if (o.reloadMs > 0) sup.watch(o.reloadMs);
   await Promise.race([o.stopRequested, fatalPromise]);

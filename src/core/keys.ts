@@ -39,7 +39,16 @@ export interface KeyDef<T, Optional extends boolean = boolean> {
   readonly prefix?: boolean;
   /** For a prefix key: the prefix when it differs from the entry's name (Flume's `filegroups` list + `filegroups.<g>`). */
   readonly under?: string;
+  /** The value names a path the component will use this way: `sluice validate` checks it without starting. */
+  readonly use?: PathUse;
 }
+
+/**
+ * How a component uses a path key, for checks before start: `readableDir` must exist and be listable; `createdDir`
+ * is created if missing (so it, or its nearest existing parent, must be a writable directory); `writtenFile` is a
+ * file written in place (never a directory; its directory creatable); `readableFile` must exist and be readable.
+ */
+export type PathUse = "readableDir" | "createdDir" | "writtenFile" | "readableFile";
 
 export type KeySpec = Record<string, KeyDef<unknown>>;
 
@@ -52,6 +61,7 @@ interface Common<T> {
   required?: boolean;
   defaultText?: string;
   aliases?: readonly string[];
+  use?: PathUse;
 }
 type Out<T, O> = O extends { default: unknown } | { required: true } ? KeyDef<T, false> : KeyDef<T, true>;
 
