@@ -264,11 +264,16 @@ export function parseKeys<S extends KeySpec>(
   return { config: out as ConfigOf<S>, unknown };
 }
 
-/** Closest candidate by edit distance, for "did you mean" hints; undefined when nothing is close. */
+/**
+ * Closest candidate by edit distance, for "did you mean" hints; undefined when nothing is close. Names that differ
+ * only in their digits (`k3` and `k1`, Flume's usual numbering) are different components, not typos: never suggested.
+ */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  const letters = (s: string) => s.toLowerCase().replace(/\d+/g, "#");
   for (const c of candidates) {
+    if (c.toLowerCase() !== word.toLowerCase() && letters(c) === letters(word)) continue;
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) {
       best = c;
