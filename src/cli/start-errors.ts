@@ -4,7 +4,7 @@
 
 import type { AgentSpec, Resolved } from "../core/spec.ts";
 import type { KeySpec } from "../core/keys.ts";
-import { ComponentError, describeError } from "../core/errors.ts";
+import { ComponentError, describeError, ValueError } from "../core/errors.ts";
 
 interface Cause {
   code?: string;
@@ -48,6 +48,8 @@ export function describeStartError(err: unknown, spec: AgentSpec): string {
   if (!(err instanceof ComponentError) || err.phase !== "start") return describeError(err);
   const r = find(spec, err.component);
   if (!r) return describeError(err);
+  // The component said which key (a ValueError): its place in the file goes first.
+  if (err.cause instanceof ValueError && err.cause.key) return `${place(r, err.cause.key)}: ${err.cause.detail}`;
   const cause = rootCause(err.cause) as Cause;
   const keys = r.type.keys as KeySpec;
   const code = cause?.code;
