@@ -47,7 +47,13 @@ test: node_modules/.installed sysdeps typecheck layers
 	if [ -s $(SYSDEPS_REPORT) ]; then sed 's/^/sysdeps: /' $(SYSDEPS_REPORT); fi; \
 	if [ "$${pass:-0}" = "0" ]; then exit 1; fi; exit $$status
 
+# The seq source counts from 0 on every run: the previous run's numbers move to .sluice-demo/out.prev (one run kept)
+# instead of a second million appended to the same directory.
 run: node_modules/.installed
+	@if [ -n "$$(ls -A .sluice-demo/out 2>/dev/null)" ]; then \
+	  rm -rf .sluice-demo/out.prev && mv .sluice-demo/out .sluice-demo/out.prev && \
+	  echo "make run: the previous run's output is now in .sluice-demo/out.prev (the demo counts from 0 again)"; \
+	fi
 	$(BUN) main.ts agent -f conf/sluice.conf -n a1 --state-dir .sluice-demo/state
 
 build: node_modules/.installed

@@ -6,13 +6,15 @@ import { describe, expect, test } from "bun:test";
 import { copyFile, mkdir, symlink } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { readdir, writeFile } from "node:fs/promises";
+import { lockHolder } from "../../src/core/lock.ts";
 import { BUN, DENO, ROOT, freePort, readAllLines, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 
 /** A directory that looks like the repository to deno/bun, with conf/sluice.conf replaced by a small demo. */
 async function scratchProject(): Promise<string> {
   const dir = await tempDir("sluice-tasks-");
   for (const name of ["main.ts", "src", "node_modules", "tsconfig.json"]) await symlink(join(ROOT, name), join(dir, name));
-  for (const name of ["deno.json", "package.json"]) await copyFile(join(ROOT, name), join(dir, name));
+  for (const name of ["deno.json", "package.json", "Makefile"]) await copyFile(join(ROOT, name), join(dir, name));
   await mkdir(join(dir, "conf"));
   const port = await freePort();
   await writeConfig(join(dir, "conf"), [
@@ -65,4 +67,52 @@ describe("deno tasks and package scripts", () => {
       expect(r.stderr).toContain("make build");
     }
   }, 190_000);
+});
+
+describe("make run", () => {
+  test("moves the previous run's output to .sluice-demo/out.prev and says so, instead of appending to it", async () => {
+    const dir = await scratchProject();
+    await mkdir(join(dir, ".sluice-demo/out"), { recursive: true });
+    await writeFile(join(dir, ".sluice-demo/out/earlier-1"), "0\n1\n");
+    // -o: node_modules is the repository's (symlinked), installed already.
+    const make = spawnSluice(["-o", "node_modules/.installed", "run"], { bin: ["make"], cwd: dir });
+    await waitFor("500 numbers in .sluice-demo/out", async () => (await readAllLines(join(dir, ".sluice-demo/out"))).length >= 500, 60_000, 100);
+    const holder = await waitFor("the agent's lock", () => lockHolder(join(dir, ".sluice-demo/state"), "a1"), 10_000, 50);
+    process.kill(holder.pid, "SIGTERM");
+    expect(await make.exited).toBe(0);
+    expect(make.stdout()).toContain("make run: the previous run's output is now in .sluice-demo/out.prev");
+    expect(await readdir(join(dir, ".sluice-demo/out.prev"))).toEqual(["earlier-1"]);
+    expect(await readAllLines(join(dir, ".sluice-demo/out"))).toEqual(Array.from({ length: 500 }, (_, i) => String(i)));
+  }, 90_000);
+});
+
+describe("the demo config", () => {
+  test("conf/sluice.conf paces its seq source (eventsPerSecond) so file_roll's 10 s files each get some", async () => {
+    const text = await Bun.file(join(ROOT, "conf/sluice.conf")).text();
+    expect(text).toContain("a1.sources.r1.eventsPerSecond = 10000");
+    expect(text).toContain("a1.sinks.k1.sink.rollInterval = 10");
+    const v = await runSluice(["validate", "-f", join(ROOT, "conf/sluice.conf")]);
+    expect(v.code).toBe(0);
+  });
+
+  test("a paced seq source does not run ahead of eventsPerSecond", async () => {
+    const dir = await tempDir();
+    const out = join(dir, "out");
+    const conf = await writeConfig(dir, [
+      "a1.sources = r1", "a1.channels = c1", "a1.sinks = k1",
+      "a1.sources.r1.type = seq", "a1.sources.r1.batchSize = 50", "a1.sources.r1.eventsPerSecond = 500", "a1.sources.r1.channels = c1",
+      "a1.channels.c1.type = memory", "a1.sinks.k1.type = file_roll", "a1.sinks.k1.channel = c1", `a1.sinks.k1.sink.directory = ${out}`,
+    ]);
+    const t0 = Date.now();
+    const agent = spawnSluice(["agent", "-f", conf, "--state-dir", join(dir, "state")]);
+    await waitFor("the first numbers", async () => (await readAllLines(out)).length > 0, 20_000, 50);
+    await Bun.sleep(1000);
+    const n = (await readAllLines(out)).length;
+    const elapsed = (Date.now() - t0) / 1000;
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(0);
+    // At most the rate over the time the agent has run, plus one batch (a batch is put whole).
+    expect(n).toBeLessThanOrEqual(500 * elapsed + 50);
+    expect(n).toBeGreaterThan(0);
+  });
 });
