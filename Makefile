@@ -6,8 +6,9 @@ BUN := $(BIN)/bun
 PREFIX ?= /usr/local
 # Debian packages the tests use, as package:command (the command names the tests that need it): Apache Avro's Python
 # IPC (interop), logrotate (rotation), systemd (systemd-analyze verify of the unit), libxml2-utils (xmllint of the
-# launchd plist), bsdutils (util-linux logger, a syslog client), socat (netcat and syslog clients).
-TEST_DEBS := python3-avro:python3-avro logrotate:logrotate systemd:systemd-analyze libxml2-utils:xmllint bsdutils:logger socat:socat
+# launchd plist), bsdutils (util-linux logger, a syslog client), socat (netcat and syslog clients), tmux (a real
+# terminal for the --once progress bar and `sluice top`).
+TEST_DEBS := python3-avro:python3-avro logrotate:logrotate systemd:systemd-analyze libxml2-utils:xmllint bsdutils:logger socat:socat tmux:tmux
 # What sysdeps could not install, for `make test` to repeat after its summary.
 SYSDEPS_REPORT := .sysdeps-missing
 
