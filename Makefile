@@ -6,8 +6,9 @@ BUN := $(BIN)/bun
 PREFIX ?= /usr/local
 # Debian packages the tests use, as package:command (the command names the tests that need it): Apache Avro's Python
 # IPC (interop), logrotate (rotation), systemd (systemd-analyze verify of the unit), libxml2-utils (xmllint of the
-# launchd plist), bsdutils (util-linux logger, a syslog client), socat (netcat and syslog clients).
-TEST_DEBS := python3-avro:python3-avro logrotate:logrotate systemd:systemd-analyze libxml2-utils:xmllint bsdutils:logger socat:socat
+# launchd plist), bsdutils (util-linux logger, a syslog client), socat (netcat and syslog clients), tmux (a real
+# terminal for the --once progress bar and `sluice top`).
+TEST_DEBS := python3-avro:python3-avro logrotate:logrotate systemd:systemd-analyze libxml2-utils:xmllint bsdutils:logger socat:socat tmux:tmux
 # What sysdeps could not install, for `make test` to repeat after its summary.
 SYSDEPS_REPORT := .sysdeps-missing
 
@@ -47,7 +48,13 @@ test: node_modules/.installed sysdeps typecheck layers
 	if [ -s $(SYSDEPS_REPORT) ]; then sed 's/^/sysdeps: /' $(SYSDEPS_REPORT); fi; \
 	if [ "$${pass:-0}" = "0" ]; then exit 1; fi; exit $$status
 
+# The seq source counts from 0 on every run: the previous run's numbers move to .sluice-demo/out.prev (one run kept)
+# instead of a second million appended to the same directory.
 run: node_modules/.installed
+	@if [ -n "$$(ls -A .sluice-demo/out 2>/dev/null)" ]; then \
+	  rm -rf .sluice-demo/out.prev && mv .sluice-demo/out .sluice-demo/out.prev && \
+	  echo "make run: the previous run's output is now in .sluice-demo/out.prev (the demo counts from 0 again)"; \
+	fi
 	$(BUN) main.ts agent -f conf/sluice.conf -n a1 --state-dir .sluice-demo/state
 
 build: node_modules/.installed

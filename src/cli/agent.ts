@@ -7,15 +7,19 @@ import { Agent } from "../core/agent.ts";
 import { buildAgentSpec } from "../config/load.ts";
 import type { AgentSpec } from "../core/spec.ts";
 import { parseDuration } from "../core/keys.ts";
-import { ConfigError, describeError, UsageError, ValueError } from "../core/errors.ts";
+import { ConfigError, describeError, formatProblem, UsageError, ValueError } from "../core/errors.ts";
 import { onSignal } from "../runtime.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import { LockedError, StateLock } from "../core/lock.ts";
 import { startMetricsServer, type MetricsServer, type MetricsSource } from "../metrics/server.ts";
 import { applyLogOptions, CONFIG_OPTIONS, LOG_OPTIONS, resolveStateDir } from "./common.ts";
 import { splitDefines } from "./defines.ts";
+import { parseOrUsage } from "./args.ts";
+import { FLUME_AGENT_OPTIONS, interpretFlumeFlags } from "./flume-args.ts";
 import { EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 import { runOnce } from "./once.ts";
+import { checkPaths } from "./path-checks.ts";
+import { describeStartError } from "./start-errors.ts";
 import { Supervisor } from "./supervisor.ts";
 
 export const AGENT_HELP = `usage: sluice agent -f FILE [-n NAME] [options]
@@ -34,9 +38,14 @@ options:
   --metrics-port N         serve /metrics (Flume JSON), /metrics/prometheus and /health on this port
   --metrics-bind ADDR      address for the metrics port (default 127.0.0.1)
   -Dflume.monitoring.type=http -Dflume.monitoring.port=N    Flume's spelling of --metrics-port
+  -Dflume.root.logger=LEVEL,console                         Flume's spelling of --log-level
   --reload-interval DUR    also reload when the config file changes, checking this often (default: only on SIGHUP)
   --log-level LEVEL        debug | info | warn | error (default info)
   --log-format FORMAT      text | json (default text)
+
+Flume's flags work too: -c/--conf DIR, --classpath, --plugins-path, --no-reload-conf and Java VM options (-Xmx…)
+are accepted, each with one line saying sluice has no use for it; --conf-uri file:PATH is -f PATH; --dryrun,
+ZooKeeper (-z, -p) and remote config providers are refused with what to do instead.
 
 Only one agent may use a state directory's agent state at a time: a second one exits at once naming the holder's
 pid (with --once it exits 0 quietly, so an overlapping cron run is harmless). A lock left by kill -9 or a power cut
@@ -68,27 +77,26 @@ function port(v: string | undefined): number | undefined {
 
 export async function agentCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const { rest, defines } = splitDefines(argv);
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      ...CONFIG_OPTIONS,
-      ...LOG_OPTIONS,
-      "state-dir": { type: "string" },
-      "drain-timeout": { type: "string" },
-      once: { type: "boolean" },
-      "exit-when-drained": { type: "boolean" },
-      "max-runtime": { type: "string" },
-      "metrics-port": { type: "string" },
-      "metrics-bind": { type: "string" },
-      "reload-interval": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
+  const options = {
+    ...CONFIG_OPTIONS,
+    ...LOG_OPTIONS,
+    ...FLUME_AGENT_OPTIONS,
+    "state-dir": { type: "string" },
+    "drain-timeout": { type: "string" },
+    once: { type: "boolean" },
+    "exit-when-drained": { type: "boolean" },
+    "max-runtime": { type: "string" },
+    "metrics-port": { type: "string" },
+    "metrics-bind": { type: "string" },
+    "reload-interval": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  const { values } = parseOrUsage(options, () => parseArgs({ args: rest, options, strict: true }));
   if (values.help) {
     out(AGENT_HELP);
     return EXIT_OK;
   }
+  const flume = interpretFlumeFlags(values);
   const levelGiven = rest.some((a) => a === "--log-level" || a.startsWith("--log-level="));
   applyLogOptions({ ...values, "log-level": levelGiven ? values["log-level"] : (defines.logLevel ?? values["log-level"]) });
   const once = Boolean(values.once || values["exit-when-drained"]);
@@ -98,7 +106,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
   const metricsPort = port(values["metrics-port"]) ?? defines.monitoringPort;
   const metricsBind = values["metrics-bind"] ?? DEFAULT_METRICS_BIND;
 
-  const file = values["conf-file"];
+  const file = values["conf-file"] ?? flume.confFile;
   if (!file) throw new UsageError("missing -f FILE (the agent's config file)");
   let text: string;
   try {
@@ -108,9 +116,14 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
   }
   const built = buildAgentSpec(text, file, values.name);
   if (built.problems.length > 0 || !built.spec) throw new ConfigError(built.problems, built.warnings);
+
   const spec = built.spec;
   const log = getLogger(spec.agent);
+  for (const n of [...flume.notes, ...defines.notes]) getLogger("cli").info(n);
   for (const w of [...defines.warnings, ...built.warnings]) getLogger("config").warn(w);
+  // What validate reports as errors is only a warning here: a sink retries a directory it cannot write yet (a mount
+  // not up), and a source that cannot start says so itself, after these lines that name the key.
+  for (const p of await checkPaths(spec)) getLogger("config").warn(formatProblem(p));
   const stateDir = resolveStateDir(values["state-dir"]);
 
   let lock: StateLock;
@@ -148,7 +161,7 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
       const src: MetricsSource = { agentName: spec.agent, stateDir, current: () => agent, state: () => "running" };
       if (metricsPort !== undefined) metrics = await serveMetrics(src, metricsBind, metricsPort, log);
       offs.push(onSignal("SIGHUP", () => log.warn("SIGHUP ignored: a --once run does not reload its configuration")));
-      return await runOnce(agent, { maxRuntimeMs, drainMs, log, tty: Boolean(process.stderr.isTTY), stopRequested });
+      return await runOnce(agent, { maxRuntimeMs, drainMs, log, tty: Boolean(process.stderr.isTTY), stopRequested, describeStartError: (err) => describeStartError(err, spec) });
     }
     return await runService(spec, text, { file, name: values.name, stateDir, drainMs, reloadMs, metricsPort, metricsBind, log, stopRequested, offs, setMetrics: (m) => (metrics = m) });
   } finally {
@@ -199,9 +212,8 @@ async function runService(spec: AgentSpec, text: string, o: ServiceOptions): Pro
   o.offs.push(onSignal("SIGHUP", () => void sup.reload("SIGHUP")));
   try {
     await sup.start();
-  } catch (err) {
-    o.log.error(describeError(err));
-    return EXIT_RUNTIME;
+  } catch {
+    return EXIT_RUNTIME; // the supervisor logged why, before the stop's lines
   }
   if (o.reloadMs > 0) sup.watch(o.reloadMs);
   await Promise.race([o.stopRequested, fatalPromise]);

@@ -3,6 +3,7 @@
 // so these are split off the argument list first.
 
 import { UsageError } from "../core/errors.ts";
+import { isJvmOption } from "./flume-args.ts";
 
 export interface Defines {
   /** `flume.monitoring.type=http` was given. */
@@ -11,17 +12,24 @@ export interface Defines {
   /** Level from `flume.root.logger=LEVEL,appender`. */
   logLevel?: string;
   warnings: string[];
+  /** Flags accepted for Flume's sake that sluice has no use for: one line each at start. */
+  notes: string[];
 }
 
 /** Flume's HTTP monitoring port when only the type is given (its MonitorService default). */
 export const FLUME_DEFAULT_MONITORING_PORT = 41414;
 
-/** Removes `-Dkey=value` (or `-D key=value`) arguments from argv and interprets the ones sluice knows. */
+/** Removes `-Dkey=value` (or `-D key=value`) and Java VM options (`-Xmx1g`) from argv and interprets the -D ones sluice knows. */
 export function splitDefines(argv: string[]): { rest: string[]; defines: Defines } {
   const rest: string[] = [];
   const raw = new Map<string, string>();
+  const jvm: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (isJvmOption(a)) {
+      jvm.push(a);
+      continue;
+    }
     if (!a.startsWith("-D")) {
       rest.push(a);
       continue;
@@ -32,7 +40,8 @@ export function splitDefines(argv: string[]): { rest: string[]; defines: Defines
     if (eq <= 0) throw new UsageError(`-D${body}: expected key=value (e.g. -Dflume.monitoring.port=34545)`);
     raw.set(body.slice(0, eq).trim(), body.slice(eq + 1).trim());
   }
-  const d: Defines = { warnings: [] };
+  const d: Defines = { warnings: [], notes: [] };
+  for (const a of jvm) d.notes.push(`${a}: a Java VM option; sluice has no JVM, ignored`);
   for (const [k, v] of raw) {
     switch (k) {
       case "flume.monitoring.type":
@@ -54,6 +63,12 @@ export function splitDefines(argv: string[]): { rest: string[]; defines: Defines
         else d.warnings.push(`-Dflume.root.logger=${v}: unknown level "${level}"; ignored`);
         break;
       }
+      case "flume.log.dir":
+      case "flume.log.file":
+      case "log4j.configurationFile":
+      case "log4j.configuration":
+        d.notes.push(`-D${k}: sluice has no log files of its own (it logs to stderr; --log-format json for collectors); ignored`);
+        break;
       default:
         d.warnings.push(`-D${k}=${v} is not a property sluice knows; ignored`);
     }

@@ -62,9 +62,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
       for (const p of err.problems) process.stderr.write(`error: ${formatProblem(p)}\n`);
       return EXIT_CONFIG;
     }
-    // parseArgs reports unknown or malformed options with a code of its own.
-    const code = (err as { code?: string }).code;
-    if ((err instanceof SluiceError && err.code === "USAGE") || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
+    if (err instanceof SluiceError && err.code === "USAGE") {
       process.stderr.write(`sluice ${cmd}: ${describeError(err)} (see sluice ${cmd} --help)\n`);
       return EXIT_CONFIG;
     }

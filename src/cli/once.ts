@@ -24,6 +24,8 @@ export interface OnceOptions {
   tty: boolean;
   /** Resolves when SIGTERM/SIGINT asks the run to stop early. */
   stopRequested: Promise<void>;
+  /** One line for a start failure (component, key and value first). */
+  describeStartError?(err: unknown): string;
 }
 
 /** No sink is failing or in the middle of a delivery (a batch taken but not yet committed or rolled back). */
@@ -38,9 +40,8 @@ function leftover(agent: Agent): string {
 export async function runOnce(agent: Agent, o: OnceOptions): Promise<number> {
   const t0 = Date.now();
   try {
-    await agent.start();
-  } catch (err) {
-    o.log.error(describeError(err));
+    await agent.start((err) => o.log.error(o.describeStartError?.(err) ?? describeError(err)));
+  } catch {
     return EXIT_RUNTIME;
   }
   const progress = await Progress.start(agent, o.log, o.tty);

@@ -74,6 +74,59 @@ export class Backlog {
   }
 }
 
+export interface ProgressFields {
+  events: number;
+  eventRate: number;
+  /** Byte figures: only for runs with file sources. */
+  done?: number;
+  total?: number;
+  pct?: number;
+  byteRate?: number;
+  eta?: string;
+}
+
+/** Usable columns of a terminal stream (one short of the edge: a full last column makes some terminals wrap). */
+function columns(stream: { columns?: number }): number {
+  return Math.max(10, (stream.columns || 80) - 1);
+}
+
+const BAR_FULL = "\u2588";
+const BAR_EMPTY = "\u2591";
+const BAR_MIN = 10;
+const BAR_MAX = 40;
+
+/**
+ * The bar's line fitted to `width`: `████░░░░ 12% · 12 MiB of 100 MiB · 3400 events (900/s) · 4.1 MiB/s · ETA 21s`.
+ * As the width shrinks the bar narrows to BAR_MIN, then fields go in a fixed order — the event rate, the byte rate,
+ * the event count, the bytes done of total — then the bar itself; the percentage and the ETA stay.
+ */
+export function fitProgressLine(width: number, f: ProgressFields): string {
+  const fraction = f.pct !== undefined ? f.pct / 100 : 0;
+  type Field = { text: string; drop: number };
+  const fields: Field[] = [];
+  if (f.pct !== undefined) fields.push({ text: `${f.pct}%`, drop: Infinity });
+  if (f.done !== undefined) fields.push({ text: `${formatBytes(f.done)} of ${formatBytes(f.total!)}`, drop: 4 });
+  fields.push({ text: `${f.events} events`, drop: f.pct === undefined ? Infinity : 3 });
+  fields.push({ text: `(${f.eventRate}/s)`, drop: 1 });
+  if (f.byteRate !== undefined) fields.push({ text: `${formatBytes(f.byteRate)}/s`, drop: 2 });
+  if (f.eta !== undefined) fields.push({ text: `ETA ${f.eta}`, drop: Infinity });
+  const text = (list: Field[]) => list.map((x) => x.text).join(" · ").replace(" events · (", " events (");
+  let kept = fields;
+  // Without byte figures (seq, avro, http sources) there is no fraction to draw: the events and their rate only.
+  if (f.pct === undefined) return (text(kept).length <= width ? text(kept) : text(kept.filter((x) => x.drop > 1))).slice(0, width);
+  for (let level = 1; ; level++) {
+    const t = text(kept);
+    const room = width - t.length - 1;
+    if (room >= BAR_MIN) {
+      const size = Math.min(BAR_MAX, room);
+      const full = Math.round(size * fraction);
+      return `${BAR_FULL.repeat(full)}${BAR_EMPTY.repeat(size - full)} ${t}`;
+    }
+    if (level > 4) return t.slice(0, width);
+    kept = kept.filter((x) => x.drop > level);
+  }
+}
+
 export class Progress {
   private sampler?: ReturnType<typeof setInterval>;
   private logger?: ReturnType<typeof setInterval>;
@@ -108,32 +161,58 @@ export class Progress {
     this.backlog.update(this.last.behind, this.last.read - this.read0);
   }
 
-  /** "done 12 MiB of 100 MiB (12%), 3400 events delivered (900/s), 4.1 MiB/s, ETA 21s". */
-  describe(): string {
+  /** The figures of the run so far, for the log line and the bar. */
+  fields(): ProgressFields {
     const secs = Math.max((Date.now() - this.t0) / 1000, 0.001);
     const r = this.last;
-    const events = `${r.events} events delivered (${Math.round((r.events - this.events0) / secs)}/s)`;
-    if (!r.hasBytes) return events;
+    const f: ProgressFields = { events: r.events, eventRate: Math.round((r.events - this.events0) / secs) };
+    if (!r.hasBytes) return f;
     const b = this.backlog;
     const rate = b.done / secs;
-    const pct = b.total > 0 ? Math.floor((b.done * 100) / b.total) : 100;
-    return `done ${formatBytes(b.done)} of ${formatBytes(b.total)} (${pct}%), ${events}, ${formatBytes(Math.round(rate))}/s, ETA ${b.behind === 0 ? "0s" : rate > 0 ? formatSeconds(b.behind / rate) : "?"}`;
+    f.done = b.done;
+    f.total = b.total;
+    f.pct = b.total > 0 ? Math.floor((b.done * 100) / b.total) : 100;
+    f.byteRate = Math.round(rate);
+    f.eta = b.behind === 0 ? "0s" : rate > 0 ? formatSeconds(b.behind / rate) : "?";
+    return f;
+  }
+
+  /** "done 12 MiB of 100 MiB (12%), 3400 events delivered (900/s), 4.1 MiB/s, ETA 21s". */
+  describe(): string {
+    const f = this.fields();
+    const events = `${f.events} events delivered (${f.eventRate}/s)`;
+    if (f.pct === undefined) return events;
+    return `done ${formatBytes(f.done!)} of ${formatBytes(f.total!)} (${f.pct}%), ${events}, ${formatBytes(f.byteRate!)}/s, ETA ${f.eta}`;
   }
 
   private async startBar(): Promise<void> {
-    const { MultiBar, Presets } = await import("cli-progress");
-    const multi = new MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: false, fps: 1000 / SAMPLE_MS, format: " {bar} {text}" }, Presets.shades_classic);
-    const bar = multi.create(1, 0, { text: "" });
-    // Log lines would tear the bar: route them above it while it shows.
-    configureLogging({ write: (line) => multi.log(line + "\n") });
-    const refresh = () => {
-      const bytes = this.last.hasBytes;
-      bar.setTotal(Math.max(1, bytes ? this.backlog.total : this.last.events));
-      bar.update(bytes ? this.backlog.done : this.last.events, { text: this.describe() });
+    const { MultiBar } = await import("cli-progress");
+    const stream = process.stderr;
+    // The whole line is ours, fitted to the terminal's width at each render (so a resize is followed at once).
+    // Autowrap stays on (linewrap: true): with it off, cli-progress's terminal cut every log line at the edge.
+    let drawn = 0;
+    const line = () => {
+      const l = fitProgressLine(columns(stream), this.fields());
+      drawn = l.length;
+      return l;
     };
+    const multi = new MultiBar({ stream, hideCursor: true, clearOnComplete: false, fps: 1000 / SAMPLE_MS, linewrap: true, format: line });
+    const bar = multi.create(1, 0);
+    // Log lines would tear the bar: they go above it, whole, at the next render.
+    configureLogging({ write: (line) => multi.log(line + "\n") });
+    // A terminal made narrower reflows the bar drawn last onto as many rows as it now needs (tmux, most terminal
+    // emulators): go up to the first of them and clear down before the redraw, or the old copy stays on screen.
+    const onResize = () => {
+      const rows = Math.ceil(drawn / Math.max(1, stream.columns || 80)) - 1;
+      stream.write(`\r${rows > 0 ? `\x1b[${rows}A` : ""}\x1b[J`);
+      bar.update(0);
+    };
+    stream.on("resize", onResize);
+    const refresh = () => bar.update(0);
     const barTimer = setInterval(refresh, SAMPLE_MS);
     this.stopBar = () => {
       clearInterval(barTimer);
+      stream.off("resize", onResize);
       refresh();
       multi.stop();
       configureLogging({ write: (line) => process.stderr.write(line + "\n") });

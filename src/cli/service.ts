@@ -3,6 +3,7 @@
 // output for the default paths (tests/cli/service.test.ts keeps them identical).
 
 import { parseArgs } from "node:util";
+import { parseOrUsage } from "./args.ts";
 import { resolve } from "node:path";
 import os from "node:os";
 import { UsageError } from "../core/errors.ts";
@@ -175,20 +176,16 @@ const KINDS = { systemd: systemdUnit, launchd: launchdPlist, cron: cronFile } as
 const DEFAULT_STATE: Record<keyof typeof KINDS, string | undefined> = { systemd: "/var/lib/sluice", launchd: "/usr/local/var/sluice", cron: undefined };
 
 export async function serviceCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      "conf-file": { type: "string", short: "f" },
-      name: { type: "string", short: "n" },
-      "state-dir": { type: "string" },
-      bin: { type: "string" },
-      user: { type: "string" },
-      "drain-timeout": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
+  const options = {
+    "conf-file": { type: "string", short: "f" },
+    name: { type: "string", short: "n" },
+    "state-dir": { type: "string" },
+    bin: { type: "string" },
+    user: { type: "string" },
+    "drain-timeout": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  const { values, positionals } = parseOrUsage(options, () => parseArgs({ args: argv, allowPositionals: true, options, strict: true }));
   if (values.help) {
     out(SERVICE_HELP);
     return EXIT_OK;

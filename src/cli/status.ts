@@ -3,6 +3,7 @@
 // never takes the lock, writes or repairs anything. A table for people, `--json` for scripts.
 
 import { parseArgs } from "node:util";
+import { parseOrUsage } from "./args.ts";
 import type { AgentSpec, Resolved } from "../core/spec.ts";
 import type { InspectReport } from "../core/component-type.ts";
 import { describeError } from "../core/errors.ts";
@@ -97,11 +98,8 @@ export function formatStatus(s: StatusReport): string {
 }
 
 export async function statusCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { ...CONFIG_OPTIONS, "state-dir": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    strict: true,
-  });
+  const options = { ...CONFIG_OPTIONS, "state-dir": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } as const;
+  const { values } = parseOrUsage(options, () => parseArgs({ args: argv, options, strict: true }));
   if (values.help) {
     out(STATUS_HELP);
     return EXIT_OK;

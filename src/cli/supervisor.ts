@@ -17,6 +17,8 @@ import { Agent } from "../core/agent.ts";
 import { describeError, formatProblem } from "../core/errors.ts";
 import type { Logger } from "../util/log.ts";
 import type { MetricsSource } from "../metrics/server.ts";
+import { checkPaths } from "./path-checks.ts";
+import { describeStartError } from "./start-errors.ts";
 
 /** While a sink is down, one summary line this often instead of a line per retry. */
 export const FAILING_SUMMARY_INTERVAL_MS = 60_000;
@@ -82,10 +84,21 @@ export class Supervisor implements MetricsSource {
     this.summaryTimer = setInterval(() => this.summarize(), every);
   }
 
+  /** Builds and starts a graph. A start failure is logged here, naming the component, key and value, before the
+   * lines of the stop that follows it; a build failure is logged here too. Either way it is rethrown. */
   private async launch(spec: AgentSpec): Promise<Agent> {
-    const agent = await Agent.build(spec, { stateDir: this.o.stateDir });
-    await agent.start();
-    return agent;
+    let reported = false;
+    try {
+      const agent = await Agent.build(spec, { stateDir: this.o.stateDir });
+      await agent.start((err) => {
+        reported = true;
+        this.o.log.error(describeStartError(err, spec));
+      });
+      return agent;
+    } catch (err) {
+      if (!reported) this.o.log.error(describeError(err));
+      throw err;
+    }
   }
 
   /** Polls the config file every `ms` and reloads when its content changed (Flume polls every 30 s). */
@@ -129,6 +142,7 @@ export class Supervisor implements MetricsSource {
       return false;
     }
     const { spec, problems, warnings } = buildAgentSpec(text, this.o.file, this.o.name ?? this.spec.agent);
+    if (spec) for (const p of await checkPaths(spec)) warnings.push(formatProblem(p));
     for (const w of warnings) log.warn(`reload: ${w}`);
     if (problems.length > 0 || !spec) {
       for (const p of problems) log.error(`reload: ${formatProblem(p)}`);
@@ -149,14 +163,14 @@ export class Supervisor implements MetricsSource {
       log.info("reload: new configuration running");
       return true;
     } catch (err) {
-      log.error(`reload: the new configuration could not start: ${describeError(err)}; starting the previous one again`);
+      log.error(`reload: the new configuration could not start (${describeError(err)}); starting the previous one again`);
       this.configDigest = d;
       try {
         this.agent = await this.launch(old);
         this.st = "running";
       } catch (err2) {
         // Neither graph runs: exit so the service manager restarts the process (and the operator sees why).
-        log.error(`reload: the previous configuration could not start either: ${describeError(err2)}`);
+        log.error(`reload: the previous configuration could not start either (${describeError(err2)})`);
         this.agent = undefined;
         this.st = "stopped";
         this.o.onFatal(err2);

@@ -97,8 +97,11 @@ export class Agent {
     }
   }
 
-  /** Starts channels, then sinks, then sources. On failure, stops what started and throws a ComponentError naming the one that failed. */
-  async start(): Promise<void> {
+  /**
+   * Starts channels, then sinks, then sources. On failure, hands the ComponentError naming the one that failed to
+   * `report` (so it is told before the stop's own lines), stops what started and throws it.
+   */
+  async start(report?: (err: unknown) => void): Promise<void> {
     if (this.state !== "new") throw new SluiceError("INTERNAL", `agent ${this.spec.agent} already ${this.state}`, false);
     this.state = "running";
     try {
@@ -116,10 +119,12 @@ export class Agent {
         }
       }
     } catch (err) {
+      report?.(err);
       await this.stop(0);
       throw err;
     }
-    this.log.info(`agent ${this.spec.agent} started: ${this.sources.size} sources, ${this.channels.size} channels, ${this.sinks.size} sinks`);
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+    this.log.info(`agent ${this.spec.agent} started: ${count(this.sources.size, "source")}, ${count(this.channels.size, "channel")}, ${count(this.sinks.size, "sink")}`);
   }
 
   private async step(stack: Array<() => Promise<void>>, what: string, start: () => Promise<void>, stop: () => Promise<void>): Promise<void> {

@@ -82,6 +82,7 @@ export class ChannelProcessor {
           try {
             tx.put(route.events, ack);
             await tx.commit();
+            this.log.debug(`committed a batch of ${route.events.length} events to channel ${route.channel.name}`);
           } catch (err) {
             await tx.rollback().catch(() => {});
             if (!route.optional) throw err;
@@ -92,7 +93,10 @@ export class ChannelProcessor {
     } catch (err) {
       this.filtered = undefined;
       ack?.cancel();
-      if (err instanceof ChannelFullError) return "full";
+      if (err instanceof ChannelFullError) {
+        this.log.debug(`a batch of ${batch.length} events waits: ${describeError(err)}`);
+        return "full";
+      }
       if (err instanceof SluiceError && err.recoverable) {
         this.log.warn(describeError(err));
         return "full";

@@ -39,7 +39,16 @@ export interface KeyDef<T, Optional extends boolean = boolean> {
   readonly prefix?: boolean;
   /** For a prefix key: the prefix when it differs from the entry's name (Flume's `filegroups` list + `filegroups.<g>`). */
   readonly under?: string;
+  /** The value names a path the component will use this way: `sluice validate` checks it without starting. */
+  readonly use?: PathUse;
 }
+
+/**
+ * How a component uses a path key, for checks before start: `readableDir` must exist and be listable; `createdDir`
+ * is created if missing (so it, or its nearest existing parent, must be a writable directory); `writtenFile` is a
+ * file written in place (never a directory; its directory creatable); `readableFile` must exist and be readable.
+ */
+export type PathUse = "readableDir" | "createdDir" | "writtenFile" | "readableFile";
 
 export type KeySpec = Record<string, KeyDef<unknown>>;
 
@@ -52,6 +61,7 @@ interface Common<T> {
   required?: boolean;
   defaultText?: string;
   aliases?: readonly string[];
+  use?: PathUse;
 }
 type Out<T, O> = O extends { default: unknown } | { required: true } ? KeyDef<T, false> : KeyDef<T, true>;
 
@@ -254,11 +264,16 @@ export function parseKeys<S extends KeySpec>(
   return { config: out as ConfigOf<S>, unknown };
 }
 
-/** Closest candidate by edit distance, for "did you mean" hints; undefined when nothing is close. */
+/**
+ * Closest candidate by edit distance, for "did you mean" hints; undefined when nothing is close. Names that differ
+ * only in their digits (`k3` and `k1`, Flume's usual numbering) are different components, not typos: never suggested.
+ */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  const letters = (s: string) => s.toLowerCase().replace(/\d+/g, "#");
   for (const c of candidates) {
+    if (c.toLowerCase() !== word.toLowerCase() && letters(c) === letters(word)) continue;
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) {
       best = c;

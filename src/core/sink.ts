@@ -119,6 +119,8 @@ export class SinkRunner {
     let status: SinkStatus;
     this.retryAfterMs = undefined;
     this.inFlight++;
+    const t0 = Date.now();
+    const drainedBefore = this.drained();
     try {
       status = await this.processor.process();
     } catch (err) {
@@ -129,6 +131,11 @@ export class SinkRunner {
     } finally {
       this.inFlight--;
     }
+    // One line per attempt that moved something or failed (an empty channel's wake-ups stay quiet).
+    if (status !== "empty") {
+      const took = `${Date.now() - t0} ms`;
+      this.log.debug(status === "failed" ? `sink ${this.processor.name}: attempt ${this.failures + 1} failed after ${took}: ${this.lastError ?? "delivery failed"}` : `sink ${this.processor.name}: delivered ${this.drained() - drainedBefore} events in ${took}`);
+    }
     if (status === "failed") {
       if (this.failures++ === 0) this.log.warn(`sink ${this.processor.name} is failing, will retry with backoff: ${this.lastError ?? "delivery failed"}`);
     } else {
@@ -138,6 +145,12 @@ export class SinkRunner {
       this.lastOkAt = Date.now();
     }
     return status;
+  }
+
+  private drained(): number {
+    let n = 0;
+    for (const s of this.processor.sinks) n += s.counters.EventDrainSuccessCount;
+    return n;
   }
 
   get failing(): boolean {

@@ -33,7 +33,7 @@ export const avroSinkKeys = {
   ),
   ssl: key.bool("connect with TLS", { default: false }),
   "trust-all-certs": key.bool("accept any server certificate (testing only)", { default: false }),
-  truststore: key.path("sluice: PEM file of the CA certificates to trust (default: the system's)"),
+  truststore: key.path("sluice: PEM file of the CA certificates to trust (default: the system's)", { use: "readableFile" }),
   "exclude-protocols": key.list("TLS versions not to use, space-separated", { default: ["SSLv3"] }),
   maxIoWorkers: key.int("Flume's Netty worker threads; accepted and ignored (one event loop)", { default: 0, min: 0 }),
 };

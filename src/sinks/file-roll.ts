@@ -43,7 +43,7 @@ function parseCodec(raw: string): "null" | "deflate" {
 }
 
 export const fileRollKeys = {
-  "sink.directory": key.path("directory the files are written to (created if missing)", { required: true }),
+  "sink.directory": key.path("directory the files are written to (created if missing)", { use: "createdDir", required: true }),
   "sink.rollInterval": key.duration("start a new file this often (0 = one file for the agent's life)", { default: 30_000, unit: "s" }),
   "sink.pathManager": key.enum("file naming scheme", ["DEFAULT"], { default: "DEFAULT" }),
   "sink.pathManager.prefix": key.string("file name prefix", { default: "" }),

@@ -14,6 +14,7 @@ export const seqKeys = {
   totalEvents: key.int("events to generate, then stop (default: no end)", { default: Number.MAX_SAFE_INTEGER, min: 0, defaultText: "no end" }),
   batchSize: key.int("events per channel put", { default: 1, min: 1 }),
   bodySize: key.int("sluice: pad each body with spaces to this many bytes (0 = just the number), for benchmarks", { default: 0, min: 0 }),
+  eventsPerSecond: key.int("sluice: generate at most this many events per second (0 = as fast as the channel takes them)", { default: 0, min: 0 }),
 };
 export type SeqConfig = ConfigOf<typeof seqKeys>;
 
@@ -81,6 +82,9 @@ export class SeqSource implements PollableSource {
     const retried = this.putter.retry();
     if (retried) return retried;
     if (this.next >= this.cfg.totalEvents) return Promise.resolve("done");
+    // Paced: ahead of the rate, the runner backs off (100 ms and up) and the next poll catches up by whole batches.
+    const rate = this.cfg.eventsPerSecond;
+    if (rate > 0 && this.next >= (rate * (Date.now() - this.counters.StartTime)) / 1000) return Promise.resolve("backoff");
     return this.putter.put(this.makeBatch());
   }
 }

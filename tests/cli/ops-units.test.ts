@@ -106,3 +106,13 @@ describe("supervisor", () => {
     expect(health(sup.current(), sup.state())).toMatchObject({ ok: false, reasons: ["agent is stopped"] });
   });
 });
+
+describe("did-you-mean hints", () => {
+  test("names differing only in their number are other components, never suggested; typos are", async () => {
+    const { closest } = await import("../../src/core/keys.ts");
+    expect(closest("k3", ["k1", "k2"])).toBeUndefined();
+    expect(closest("sink10", ["sink1"])).toBeUndefined();
+    expect(closest("ri", ["r1"])).toBe("r1");
+    expect(closest("chanel1", ["channel1"])).toBe("channel1");
+  });
+});

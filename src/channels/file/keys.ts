@@ -12,10 +12,10 @@ import { key, type ConfigOf } from "../../core/keys.ts";
 const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
 
 export const fileChannelKeys = {
-  checkpointDir: key.path("directory of the checkpoint (and its lock)", { defaultText: "`<state-dir>/<agent>/<channel>/checkpoint`" }),
+  checkpointDir: key.path("directory of the checkpoint (and its lock)", { use: "createdDir", defaultText: "`<state-dir>/<agent>/<channel>/checkpoint`" }),
   useDualCheckpoints: key.bool("also write each checkpoint to backupCheckpointDir", { default: false }),
-  backupCheckpointDir: key.path("directory of the backup checkpoint", { defaultText: "`<state-dir>/<agent>/<channel>/checkpoint-backup` when useDualCheckpoints" }),
-  dataDirs: key.paths("comma-separated directories of the WAL segments (segments alternate between them)", { separator: /\s*,\s*/, defaultText: "`<state-dir>/<agent>/<channel>/data`" }),
+  backupCheckpointDir: key.path("directory of the backup checkpoint", { use: "createdDir", defaultText: "`<state-dir>/<agent>/<channel>/checkpoint-backup` when useDualCheckpoints" }),
+  dataDirs: key.paths("comma-separated directories of the WAL segments (segments alternate between them)", { use: "createdDir", separator: /\s*,\s*/, defaultText: "`<state-dir>/<agent>/<channel>/data`" }),
   capacity: key.int("maximum events held", { default: 1_000_000, min: 1 }),
   transactionCapacity: key.int("maximum events per put or take transaction", { default: 10_000, min: 1 }),
   checkpointInterval: key.duration("time between checkpoints", { default: 30_000, unit: "ms", min: 100 }),

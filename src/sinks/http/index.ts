@@ -37,7 +37,7 @@ export const httpSinkKeys = {
   compression: key.enum("sluice: gzip the request body (Content-Encoding: gzip)", ["none", "gzip"], { default: "none" }),
   "compression-level": key.int("sluice: gzip level", { default: 6, min: 1, max: 9 }),
   headers: key.prefixed("sluice: `headers.<Name> = value` adds a request header (e.g. headers.Authorization = Bearer …)"),
-  truststore: key.path("sluice: PEM file of CA certificates trusted for an https endpoint (in addition to the system's)"),
+  truststore: key.path("sluice: PEM file of CA certificates trusted for an https endpoint (in addition to the system's)", { use: "readableFile" }),
   parallelRequests: key.int("sluice: takes delivered at the same time, each in its own transaction (committed after its own 2xx, rolled back alone on a failure); above 1, a take retried after a failure can arrive after later ones", { default: 1, min: 1, max: 64 }),
   maxBackoff: key.duration("sluice: cap of the exponential retry backoff (full jitter) after failures", { default: 30_000, unit: "ms", min: 10 }),
 };
@@ -183,7 +183,7 @@ export class HttpSink implements Sink {
     if (this.stopping) signals.push(this.stopping.signal);
     let res: Response;
     try {
-      res = await this.fetch(this.cfg.endpoint, { method: "POST", headers: this.requestHeaders, body, signal: AbortSignal.any(signals) });
+      res = await this.fetch(this.cfg.endpoint, { method: "POST", headers: this.requestHeaders, body: body as Uint8Array<ArrayBuffer> /* Deno's BodyInit wants an ArrayBuffer-backed view */, signal: AbortSignal.any(signals) });
     } catch (err) {
       this.counters.ConnectionFailedCount++;
       const name = (err as Error)?.name;

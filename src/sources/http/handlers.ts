@@ -56,6 +56,7 @@ export const jsonHandler: Handler = (bytes, req, maxBytes) => {
 };
 
 function parseJsonArray(text: string): Decoded {
+  if (text.trim() === "") return { ok: false, status: 400, message: `the body is empty: expected a JSON array of events [{"headers":{…},"body":"…"}]` };
   let value: unknown;
   try {
     value = JSON.parse(text);

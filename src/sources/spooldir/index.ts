@@ -11,7 +11,7 @@ import { resolveTrackerDir, SpoolDirSource } from "./source.ts";
 import { Tracker } from "./tracker.ts";
 
 export const spoolDirKeys = {
-  spoolDir: key.path("directory whose complete files are ingested (a relative path is resolved against the working directory)", { required: true }),
+  spoolDir: key.path("directory whose complete files are ingested (a relative path is resolved against the working directory)", { use: "readableDir", required: true }),
   fileSuffix: key.string("appended to a fully ingested file's name (trackingPolicy = rename)", { default: ".COMPLETED" }),
   deletePolicy: key.enum("`never`, or `immediate`: delete a file once all its events are safe", ["never", "immediate"], { default: "never" }),
   fileHeader: key.bool("add the file's absolute path as a header", { default: false }),

@@ -293,6 +293,7 @@ export class Discovery {
     }
     tf.fp = fp;
     if (start > 0) tf.seek(start, from ? Math.min(from.safe, start) : start);
+    this.log.debug(`tracking ${path} (group ${g.name}, inode ${ino}, ${size} bytes${state === "gone" ? ", rotated" : ""}) from offset ${start}`);
     tf.state = state;
     this.files.set(identityKey(dev, ino), tf);
     if (state === "active" || !this.byPath.has(path)) this.byPath.set(path, tf);
