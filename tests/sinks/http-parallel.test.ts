@@ -129,4 +129,17 @@ describe("http sink: parallelRequests", () => {
     expect(ch.size()).toBe(0);
     expect(sink.counters.EventDrainSuccessCount).toBe(10);
   });
+
+  test("stop() aborts the takes on the wire and returns them to the channel before it resolves", async () => {
+    const srv = server(() => 200);
+    const { ch, sink } = await setup(20, { endpoint: srv.url, batchSize: 10, parallelRequests: 2 });
+    expect(await sink.process()).toBe("ready");
+    expect(await sink.process()).toBe("ready");
+    await waitFor("two requests held", () => srv.waiting === 2);
+    await sink.stop();
+    expect(sink.deliveriesInFlight).toBe(0);
+    expect(ch.size()).toBe(20);
+    expect(sink.counters.EventDrainSuccessCount).toBe(0);
+    srv.release();
+  });
 });
