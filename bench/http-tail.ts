@@ -13,6 +13,8 @@ import { benchMiB, cpuSeconds, lineCount, peakRss, writeLinesFile } from "./line
 const MIB = benchMiB(1024);
 const LINES = lineCount(MIB);
 const BATCH = 5000;
+/** Lines per TAILDIR put ($TAIL_BATCH, default 1000 as in bench/taildir.ts; the file channel fsyncs once per put). */
+const SOURCE_BATCH = Number(process.env.TAIL_BATCH ?? 1000);
 /** The sink's parallel requests ($HTTP_PARALLEL, default the sink's own default). */
 const PARALLEL = process.env.HTTP_PARALLEL;
 const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -97,7 +99,7 @@ await withTempDir("sluice-bench-http-tail-", async (dir) => {
     await writeFile(conf, [
       "a1.sources = r1", "a1.channels = c1", "a1.sinks = k1",
       "a1.sources.r1.type = TAILDIR", "a1.sources.r1.channels = c1", "a1.sources.r1.filegroups = f1",
-      `a1.sources.r1.filegroups.f1 = ${dir}/app[.]log`, `a1.sources.r1.batchSize = 1000`,
+      `a1.sources.r1.filegroups.f1 = ${dir}/app[.]log`, `a1.sources.r1.batchSize = ${SOURCE_BATCH}`,
       ...channelConf(type, run),
       "a1.sinks.k1.type = http", "a1.sinks.k1.channel = c1", `a1.sinks.k1.endpoint = ${r.url}`,
       "a1.sinks.k1.format = ndjson", `a1.sinks.k1.batchSize = ${BATCH}`,

@@ -88,6 +88,8 @@ export class HttpSink implements Sink {
 
   async stop(): Promise<void> {
     this.stopping?.abort();
+    // Aborted requests fail at once: their takes are rolled back before the channel stops.
+    await this.settle();
     this.counters.StopTime = Date.now();
   }
 
