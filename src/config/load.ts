@@ -64,6 +64,7 @@ export function buildAgentSpec(text: string, file: string, agentName?: string): 
   const sinks = b.sinks(graph, listed, used);
   const groups = b.groups(graph, listed);
   b.warnUnusedChannels(listed, used);
+  b.sortWarnings();
   const spec: AgentSpec = { agent, file, channels, sources, sinks, groups, warnings: b.warnings };
   return { spec: b.problems.length === 0 ? spec : undefined, problems: b.problems, warnings: b.warnings };
 }
@@ -93,6 +94,13 @@ class SpecBuilder {
   /** A problem: the agent will not start. `line` absent means the file as a whole. */
   refuse(line: number | undefined, key: string | undefined, message: string): void {
     this.problems.push(key === undefined ? { where: this.at(line), message } : { where: this.at(line), key, message });
+  }
+
+  /** Warnings in file order (those without a line last), as a reader goes through the file. */
+  sortWarnings(): void {
+    const head = `${this.file}:`;
+    const line = (w: string) => (w.startsWith(head) ? Number(/^(\d+): /.exec(w.slice(head.length))?.[1] ?? Infinity) : Infinity);
+    this.warnings.sort((a, b) => line(a) - line(b));
   }
 
   /** A warning: logged (and printed by validate), the agent starts. */

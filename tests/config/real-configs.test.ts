@@ -5,6 +5,8 @@ import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { buildAgentSpec } from "../../src/config/load.ts";
 import { formatProblem } from "../../src/core/errors.ts";
+import { waitFor } from "../helpers/index.ts";
+import { startAgent } from "../avro/helpers.ts";
 
 const FILE = "user.conf";
 const build = (lines: string[]) => buildAgentSpec(lines.join("\n") + "\n", FILE, "a1");
@@ -71,6 +73,20 @@ describe("configs Flume accepts", () => {
     expect(spec!.sources[0]!.selector.typeName).toBe("multiplexing");
     const w = warnings.find((l) => l.includes("selector.default"));
     expect(w).toMatch(/^user\.conf:6: a1\.sources\.r1\.selector\.default: not set: events whose "kind" header matches no mapping are dropped \(counted as EventsDropped/);
+  });
+
+  test("a running agent counts the events multiplexing without default drops, by reason", async () => {
+    const agent = await startAgent([
+      "a1.sources = r1", "a1.channels = c1", "a1.sources.r1.type = seq", "a1.sources.r1.totalEvents = 50", "a1.sources.r1.channels = c1",
+      "a1.sources.r1.interceptors = i1", "a1.sources.r1.interceptors.i1.type = static", "a1.sources.r1.interceptors.i1.key = kind",
+      "a1.sources.r1.interceptors.i1.value = other",
+      "a1.sources.r1.selector.type = multiplexing", "a1.sources.r1.selector.header = kind", "a1.sources.r1.selector.mapping.app = c1",
+      "a1.channels.c1.type = memory",
+    ]);
+    const dropped = agent.sources.get("r1")!.processor.dropped;
+    await waitFor("50 events dropped", () => dropped.total >= 50, 10_000);
+    expect(dropped.values()).toEqual({ EventsDropped: 50, "EventsDropped.no channel matched": 50 });
+    expect(agent.channels.get("c1")!.size()).toBe(0);
   });
 
   test("the same key written twice with the same value needs no warning; with another value it warns", () => {

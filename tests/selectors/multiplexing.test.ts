@@ -15,7 +15,7 @@ function cfg(props: Record<string, string>): ConfigOf<typeof multiplexingKeys> {
 const channels = ["c1", "c2", "c3", "c4"].map((n) => new MemoryChannel(n, parseKeys(memoryKeys, { kind: "channel", name: n, prefix: "", file: "t", props: new Map() }, []).config));
 
 describe("multiplexing selector", () => {
-  test("events routed to no channel are counted as dropped, with the reason (a config the loader would refuse)", () => {
+  test("events routed to no channel are counted as dropped, with the reason (no default: Flume allows it, the loader warns)", () => {
     const sel = new MultiplexingSelector(channels, cfg({ header: "state", "mapping.CA": "c1" }));
     const dropped = new DropCounts();
     const routes = sel.route([makeEvent("1", { state: "CA" }), makeEvent("2", { state: "NY" }), makeEvent("3", { constructor: "x" }), makeEvent("4")], dropped);
