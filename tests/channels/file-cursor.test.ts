@@ -87,6 +87,24 @@ describe("file channel source cursors", () => {
     await back.stop();
   });
 
+  test("a source reading many files keeps one cursor per file key, and an empty cursor forgets one, also across a restart", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, { checkpointOnClose: false });
+    await putWithCursor(ch, 0, 2, "r1/ino-1", "100");
+    await putWithCursor(ch, 2, 2, "r1/ino-2", "40");
+    await ch.checkpoint(true);
+    const tx = ch.begin();
+    tx.put([], undefined, { source: "r1/ino-1", cursor: new Uint8Array(0) });
+    await tx.commit();
+    await putWithCursor(ch, 4, 2, "r1/ino-3", "7");
+    expect([...ch.committedCursors().keys()].sort()).toEqual(["r1/ino-2", "r1/ino-3"]);
+    const img = await crashImage(dir, join(await tempDir(), "img"));
+    await ch.stop();
+    const back = await openFile(img);
+    expect(new Map([...back.committedCursors()].map(([k, v]) => [k, text(v)]))).toEqual(new Map([["r1/ino-2", "40"], ["r1/ino-3", "7"]]));
+    await back.stop();
+  });
+
   test("memory-held channels ignore cursors and have no committed cursor", async () => {
     const { MemoryChannel } = await import("../../src/channels/memory.ts");
     const ch = new MemoryChannel("m", { capacity: 10, transactionCapacity: 10, byteCapacity: 0, byteCapacityBufferPercentage: 20, "keep-alive": 10 });
