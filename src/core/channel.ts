@@ -13,9 +13,12 @@ import { SluiceError, TransactionCapacityError } from "./errors.ts";
  * after the last committed batch: no line sent twice.
  */
 export interface SourceCursor {
-  /** The source's component name (one cursor per source and channel). */
+  /**
+   * Whose position this is: the source's name, or the source's name and one of its inputs (`r1/<file id>`) for a
+   * source reading many files. One cursor per key and channel; the last committed wins.
+   */
   source: string;
-  /** At most 64 KiB. */
+  /** At most 64 KiB. Empty: forget this key (a file finished and gone), so the set of keys stays bounded. */
   cursor: Uint8Array;
 }
 
@@ -59,6 +62,8 @@ export interface Channel extends Lifecycle {
    * updated by every commit since; undefined when it never committed one. Only durable channels have this.
    */
   committedCursor?(source: string): Uint8Array | undefined;
+  /** Every committed cursor by key (see SourceCursor.source): a source reading many files finds all of its own. */
+  committedCursors?(): ReadonlyMap<string, Uint8Array>;
 }
 
 /**

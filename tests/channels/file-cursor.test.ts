@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdir, readdir, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crashImage, drain, events, names, openFile } from "./file-helpers.ts";
-import { tempDir } from "../helpers/index.ts";
+import { BUN, tempDir, waitFor } from "../helpers/index.ts";
 import type { Channel } from "../../src/core/channel.ts";
 import { crc32c, initCrc32c } from "../../src/util/crc.ts";
 
@@ -87,6 +87,24 @@ describe("file channel source cursors", () => {
     await back.stop();
   });
 
+  test("a source reading many files keeps one cursor per file key, and an empty cursor forgets one, also across a restart", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir, { checkpointOnClose: false });
+    await putWithCursor(ch, 0, 2, "r1/ino-1", "100");
+    await putWithCursor(ch, 2, 2, "r1/ino-2", "40");
+    await ch.checkpoint(true);
+    const tx = ch.begin();
+    tx.put([], undefined, { source: "r1/ino-1", cursor: new Uint8Array(0) });
+    await tx.commit();
+    await putWithCursor(ch, 4, 2, "r1/ino-3", "7");
+    expect([...ch.committedCursors().keys()].sort()).toEqual(["r1/ino-2", "r1/ino-3"]);
+    const img = await crashImage(dir, join(await tempDir(), "img"));
+    await ch.stop();
+    const back = await openFile(img);
+    expect(new Map([...back.committedCursors()].map(([k, v]) => [k, text(v)]))).toEqual(new Map([["r1/ino-2", "40"], ["r1/ino-3", "7"]]));
+    await back.stop();
+  });
+
   test("memory-held channels ignore cursors and have no committed cursor", async () => {
     const { MemoryChannel } = await import("../../src/channels/memory.ts");
     const ch = new MemoryChannel("m", { capacity: 10, transactionCapacity: 10, byteCapacity: 0, byteCapacityBufferPercentage: 20, "keep-alive": 10 });
@@ -155,6 +173,38 @@ function v1Checkpoint(pos: { seg: number; off: number }, runs: { seg: number; of
   v.setUint32(at, crc32c(buf.subarray(0, at)), true);
   return buf;
 }
+
+describe("file channel source cursors under kill -9", () => {
+  test("a writer resuming from the committed cursor after each kill -9 leaves every number exactly once, in order", async () => {
+    const dir = await tempDir();
+    const total = 30_000;
+    const writer = join(import.meta.dir, "cursor-writer.ts");
+    let killed = 0;
+    for (let run = 0; run < 6; run++) {
+      const p = Bun.spawn([BUN, writer, dir, String(total)], { stdout: "pipe", stderr: "inherit" });
+      let out = "";
+      void (async () => {
+        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+      })();
+      await waitFor("writer start", () => out.includes("resuming") || p.exitCode !== null, 20_000);
+      await Bun.sleep(50 + Math.random() * 300);
+      if (p.exitCode === null) {
+        p.kill("SIGKILL");
+        killed++;
+      }
+      await p.exited;
+    }
+    expect(killed).toBeGreaterThanOrEqual(2);
+    const last = Bun.spawn([BUN, writer, dir, String(total)], { stdout: "ignore", stderr: "inherit" });
+    expect(await last.exited).toBe(0);
+    const ch = await openFile(dir);
+    expect(text(ch.committedCursor("w"))).toBe(String(total));
+    const got = await drain(ch, 1000, total + 1000);
+    expect(got.length).toBe(total);
+    expect(got).toEqual(Array.from({ length: total }, (_, i) => String(i)));
+    await ch.stop();
+  }, 60_000);
+});
 
 describe("file channel older formats", () => {
   test("reads a version-1 segment and checkpoint (written before cursors), then appends in version 2", async () => {

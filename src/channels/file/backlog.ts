@@ -3,6 +3,7 @@
 // (a segment may go once none is left), and the sources' cursors committed with their batches. The channel changes it only in the WAL's apply callbacks and before any
 // await, so a checkpoint's snapshot always matches the WAL position it is taken at.
 
+import type { SourceCursor } from "../../core/channel.ts";
 import { RunQueue } from "./queue.ts";
 import type { Run } from "./segment.ts";
 import type { FileTake } from "./take.ts";
@@ -26,6 +27,12 @@ export class Backlog {
     this.bytes = bytes;
     this.cursors = cursors;
     for (const run of queue) this.addLive(run.seg, run.end - run.start);
+  }
+
+  /** A PUT record's cursor was applied: an empty one forgets its key. */
+  setCursor(c: SourceCursor): void {
+    if (c.cursor.byteLength === 0) this.cursors.delete(c.source);
+    else this.cursors.set(c.source, c.cursor);
   }
 
   /** Events queued, taken-and-uncommitted and reserved by put commits, against `capacity`. */

@@ -129,6 +129,11 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
     return this.backlog.cursors.get(source);
   }
 
+  /** Every committed cursor by key, as committedCursor() would return each. */
+  committedCursors(): ReadonlyMap<string, Uint8Array> {
+    return this.backlog.cursors;
+  }
+
   /** Writes a checkpoint now (see checkpointer.ts); skipped when nothing was logged since the last one unless forced. */
   checkpoint(force: boolean): Promise<void> {
     return this.checkpointer?.checkpoint(force) ?? Promise.resolve();
@@ -199,7 +204,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       await this.wal!.append(r, (pos) => {
         applied = true;
         this.backlog.unreserve(n);
-        for (const c of cursors) this.backlog.cursors.set(c.source, c.cursor);
+        for (const c of cursors) this.backlog.setCursor(c);
         if (n === 0) return; // only cursors: nothing to queue
         this.enqueue({ seg: pos.seg, off: pos.off, len: r.byteLength, start: 0, end: n, ts }, bytes, false);
         this.cache!.offer(recordKey(pos.seg, pos.off), r, n);

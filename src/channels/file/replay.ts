@@ -241,7 +241,11 @@ export async function recover(o: RecoverOptions): Promise<Recovered> {
       }
       return;
     }
-    if (r.cursors) for (const c of r.cursors) cursors.set(c.source, c.cursor);
+    for (const c of r.cursors ?? []) {
+      // An empty cursor forgets its key (see SourceCursor).
+      if (c.cursor.byteLength === 0) cursors.delete(c.source);
+      else cursors.set(c.source, c.cursor);
+    }
     const run: Run = { seg: id, off: r.off, len: r.len, start: 0, end: r.count, ts: r.ts };
     if (r.count === 0) return;
     if (r.type === RecordType.PutFront) queue.unshift(run);
