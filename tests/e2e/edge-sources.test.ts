@@ -2,6 +2,7 @@
 // sink, their counters show in /metrics under Flume's names, and `sluice validate` names each bad key with file:line.
 
 import { describe, expect, test } from "bun:test";
+import dgram from "node:dgram";
 import { join } from "node:path";
 import { BUN, DENO, MAIN, freePort, readAllLines, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { run } from "../sources/net-rig.ts";
@@ -55,6 +56,44 @@ describe("edge sources in a running agent", () => {
     expect(m["SOURCE.su"]!.EventsDropped).toBe("0");
     agent.kill("SIGTERM");
     expect(await agent.exited).toBe(0);
+  }, 60_000);
+
+  test("datagrams a full channel cannot take show in /metrics as EventsDropped with their reason", async () => {
+    const dir = await tempDir();
+    const [udp, dead, metrics] = [await freePort(), await freePort(), await freePort()];
+    const conf = await writeConfig(dir, [
+      "a1.sources = su",
+      "a1.channels = c1",
+      "a1.sinks = k1",
+      "a1.sources.su.type = syslogudp",
+      `a1.sources.su.port = ${udp}`,
+      "a1.sources.su.maxQueued = 20",
+      "a1.sources.su.batchSize = 10",
+      "a1.sources.su.channels = c1",
+      "a1.channels.c1.type = memory",
+      "a1.channels.c1.capacity = 10",
+      "a1.channels.c1.transactionCapacity = 10",
+      // A sink that cannot deliver (nothing listens there): the channel stays full.
+      "a1.sinks.k1.type = avro",
+      "a1.sinks.k1.hostname = 127.0.0.1",
+      `a1.sinks.k1.port = ${dead}`,
+      "a1.sinks.k1.channel = c1",
+    ]);
+    const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state"), "--metrics-port", String(metrics)]);
+    await waitFor("the agent listening", () => agent.stderr().includes("agent a1 started"), 15_000);
+    const sock = dgram.createSocket("udp4");
+    for (let i = 0; i < 200; i++) sock.send(`<13>1 - - a - - - d${i}`, udp, "127.0.0.1");
+    const m = await waitFor("drops in /metrics", async () => {
+      const j = (await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).json()) as Record<string, Record<string, string>>;
+      return Number(j["SOURCE.su"]?.EventsDropped ?? 0) > 0 ? j["SOURCE.su"] : undefined;
+    }, 15_000);
+    sock.close();
+    expect(Number(m["EventsDropped.channel full (maxQueued)"])).toBe(Number(m.EventsDropped));
+    const prom = await (await fetch(`http://127.0.0.1:${metrics}/metrics/prometheus`)).text();
+    expect(prom).toMatch(/sluice_source_events_dropped_by_reason_total\{[^}]*reason="channel full \(maxQueued\)"[^}]*\} [1-9]/);
+    expect(agent.stderr()).toMatch(/dropped a datagram from 127\.0\.0\.1:\d+: channel full: maxQueued \(20\)/);
+    agent.kill("SIGTERM");
+    await agent.exited;
   }, 60_000);
 
   test("validate names each bad edge-source key with file and line", async () => {

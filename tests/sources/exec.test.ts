@@ -64,9 +64,10 @@ describe("exec", () => {
     // SIGTERM now, at most one keep-alive (1 s) for a put in progress, then the rest of the pipe is given up at once.
     expect(Date.now() - t0).toBeLessThan(2500);
     const c = (r.source as ExecSource).counters;
-    expect(c.EventsDropped).toBeGreaterThan(0);
+    expect(c.dropped.total).toBeGreaterThan(0);
+    expect(c.dropped.byReason.get("stopped with the channel full")).toBe(c.dropped.total);
     expect(c.EventAcceptedCount).toBe(100);
-    expect(r.lines.filter((l) => l.startsWith("ERROR stopping:") && l.includes(`${c.EventsDropped} lines printed by the command could not be stored`))).toHaveLength(1);
+    expect(r.lines.filter((l) => l.startsWith("ERROR stopping:") && l.includes(`${c.dropped.total} lines printed by the command could not be stored`))).toHaveLength(1);
   });
 
   test("stop sends the process group SIGTERM and reaps it, pipelines included", async () => {

@@ -321,12 +321,13 @@ describe("syslogudp", () => {
     const r = await rig((p, log) => new SyslogUdpSource("u1", cfg(syslogUdpKeys, { port: 0, maxQueued: 20, batchSize: 10 }), p, log), { capacity: 10, transactionCapacity: 10 });
     const sock = dgram.createSocket("udp4");
     for (let i = 0; i < 100; i++) sock.send(`<13>1 - - a - - - d${i}`, r.source.port, "127.0.0.1");
-    await waitFor("drops counted", () => r.source.counters.EventsDropped > 0);
+    await waitFor("drops counted", () => r.source.counters.dropped.total > 0);
     await waitFor("all received", () => r.source.counters.EventReceivedCount === 100, 5000);
     sock.close();
     expect(r.lines.some((l) => /WARN dropped a datagram from 127\.0\.0\.1:\d+: channel full/.test(l))).toBe(true);
     // Nothing else is lost: what is not dropped ends up in the channel once it drains.
-    const got = await r.collect(100 - r.source.counters.EventsDropped, 10_000);
-    expect(got.length + r.source.counters.EventsDropped).toBe(100);
+    const got = await r.collect(100 - r.source.counters.dropped.total, 10_000);
+    expect(got.length + r.source.counters.dropped.total).toBe(100);
+    expect(r.source.counters.dropped.byReason.get("channel full (maxQueued)")).toBe(r.source.counters.dropped.total);
   });
 });

@@ -11,9 +11,9 @@ import { emptyHeaders, type Event } from "../../core/event.ts";
 import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import { checkCharset, decoderFor } from "../net/charset.ts";
-import { DroppingSourceCounters } from "../net/counters.ts";
 import type { Logger } from "../../util/log.ts";
 import { LineSplitter } from "../../util/lines.ts";
+import { SourceCounters } from "../../core/counters.ts";
 import { Signal } from "../../util/signal.ts";
 import { Child, commandArgv, type Exit } from "./child.ts";
 
@@ -39,7 +39,7 @@ const CR = 0x0d;
 
 export class ExecSource implements Source {
   readonly type = "exec";
-  readonly counters = new DroppingSourceCounters();
+  readonly counters = new SourceCounters();
   private readonly argv: string[];
   private child?: Child;
   private loop?: Promise<void>;
@@ -213,7 +213,7 @@ export class ExecSource implements Source {
     clearTimeout(timer);
     if (this.timer) clearTimeout(this.timer);
     if (this.lostAtStop > 0) {
-      this.counters.EventsDropped += this.lostAtStop;
+      this.counters.dropped.add("stopped with the channel full", this.lostAtStop);
       this.log.error(`stopping: ${this.lostAtStop} lines printed by the command could not be stored (the channel stayed full for stopTimeout, ${this.cfg.stopTimeout} ms) and are lost`);
     }
     this.counters.StopTime = Date.now();

@@ -10,7 +10,7 @@ import { describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { Logger } from "../../util/log.ts";
 import { Signal } from "../../util/signal.ts";
-import type { DroppingSourceCounters } from "./counters.ts";
+import type { SourceCounters } from "../../core/counters.ts";
 import { RateLimitedWarn } from "./warn.ts";
 
 export interface Datagram {
@@ -27,7 +27,7 @@ export interface UdpServerOptions {
   /** Datagrams held while a batch waits for room; beyond, they are dropped and counted. */
   maxQueued: number;
   processor: ChannelProcessor;
-  counters: DroppingSourceCounters;
+  counters: SourceCounters;
   log: Logger;
   /** The event for one datagram. */
   toEvent(d: Datagram): Event;
@@ -78,7 +78,7 @@ export class UdpSourceServer {
     const c = this.o.counters;
     c.EventReceivedCount++;
     if (this.stopping || this.queue.length >= this.o.maxQueued) {
-      c.EventsDropped++;
+      c.dropped.add(this.stopping ? "stopping" : "channel full (maxQueued)", 1);
       const why = this.stopping ? "the source is stopping" : `channel full: maxQueued (${this.o.maxQueued}) datagrams already wait for room`;
       this.warner.warn(`dropped a datagram from ${rinfo.address}:${rinfo.port}: ${why}`);
       return;
@@ -112,7 +112,7 @@ export class UdpSourceServer {
             outcome = await this.o.processor.putBatch(slice);
           } catch (err) {
             c.ChannelWriteFail++;
-            c.EventsDropped += slice.length;
+            c.dropped.add("channel error", slice.length);
             this.o.log.error(`dropped ${slice.length} datagrams: ${describeError(err)}`);
             outcome = "dropped";
           }
@@ -123,7 +123,7 @@ export class UdpSourceServer {
           if (outcome !== "full") break;
           c.ChannelWriteFail++;
           if (this.stopping) {
-            c.EventsDropped += this.queue.length;
+            c.dropped.add("stopping", this.queue.length);
             this.o.log.warn(`stopping with the channel full: ${this.queue.length} datagrams dropped`);
             this.queue = [];
             return;

@@ -7,7 +7,7 @@ import { defineType } from "../../core/component-type.ts";
 import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import type { Logger } from "../../util/log.ts";
-import { DroppingSourceCounters } from "../net/counters.ts";
+import { SourceCounters } from "../../core/counters.ts";
 import { UdpSourceServer } from "../net/udp.ts";
 
 export const netcatUdpKeys = {
@@ -24,7 +24,7 @@ const NL = 0x0a;
 
 export class NetcatUdpSource implements Source {
   readonly type = "netcatudp";
-  readonly counters = new DroppingSourceCounters();
+  readonly counters = new SourceCounters();
   readonly server: UdpSourceServer;
 
   constructor(

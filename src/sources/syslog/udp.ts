@@ -6,7 +6,7 @@ import { defineType } from "../../core/component-type.ts";
 import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import type { Logger } from "../../util/log.ts";
-import { DroppingSourceCounters } from "../net/counters.ts";
+import { SourceCounters } from "../../core/counters.ts";
 import { hostnameOf } from "../net/hostname.ts";
 import { UdpSourceServer, type Datagram } from "../net/udp.ts";
 import { addPeerHeaders, BadInput, checkSyslogCommon, keepFieldsOf, syslogCommonKeys } from "./common.ts";
@@ -30,7 +30,7 @@ const CR = 0x0d;
 
 export class SyslogUdpSource implements Source {
   readonly type = "syslogudp";
-  readonly counters = new DroppingSourceCounters();
+  readonly counters = new SourceCounters();
   readonly server: UdpSourceServer;
   private readonly names = new Map<string, string>();
   private readonly bad = new BadInput();
