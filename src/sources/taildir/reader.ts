@@ -15,7 +15,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { AckTracker } from "../../core/ack.ts";
 import type { Event } from "../../core/event.ts";
-import { LineSplitter, type OverlongPolicy, type Slab, type SlabPool } from "../../util/lines.ts";
+import { LineSplitter, SlabReader, type OverlongPolicy, type SlabClaim, type SlabPool } from "../../util/lines.ts";
 import { fingerprint, FINGERPRINT_BYTES, sameStart, type Fingerprint } from "./identity.ts";
 import { MultilineAggregator, type MultilineOptions } from "./multiline.ts";
 
@@ -33,16 +33,11 @@ export interface TailOptions {
 /** Header set on a line cut by the truncate policy or a capped multiline record. */
 export const TRUNCATED_HEADER = "truncated";
 const BYTE_OFFSET_HEADER = "byteoffset";
-/** A slab with less room than this (and than the read wants) is left for a fresh one: no tiny reads at its tail. */
-const SLAB_TAIL_BYTES = 16 * 1024;
-
 /** A batch taken for a put: its events, the offset after them (its cursor), and the slabs its events view. */
 export interface TakenBatch {
   events: Event[];
   end: number;
-  slabs: Slab[];
-  /** Acks issued for it: more than one means a put was refused and retried. */
-  attempts: number;
+  claim?: SlabClaim;
 }
 
 /**
@@ -86,13 +81,8 @@ export class TailFile {
   private ends: number[] = [];
   private qhead = 0;
   private readonly sharedHeaders: Record<string, string>;
-  /** The slab reads go into now (pooled mode). */
-  private slab?: Slab;
-  /** Slabs that queued lines may view (the current one and older ones not yet fully batched). */
-  private live: Slab[] = [];
-  /** Batches in flight that hold slabs, oldest first (released as the safe watermark passes their end). */
-  private holding: TakenBatch[] = [];
-  private holdHead = 0;
+  /** Reads through the source's slab pool, if it has one (see the header). */
+  private readonly slabs?: SlabReader;
   private readonly emitLine: (body: Uint8Array, start: number, end: number, truncated: boolean) => void;
 
   constructor(
@@ -104,8 +94,9 @@ export class TailFile {
     headers: Record<string, string>,
     private readonly o: TailOptions,
     private readonly onSafe: (tf: TailFile) => void,
-    private readonly pool?: SlabPool,
+    pool?: SlabPool,
   ) {
+    if (pool) this.slabs = new SlabReader(pool);
     this.readPos = startOffset;
     this.safeOffset = startOffset;
     this.takenOffset = startOffset;
@@ -123,8 +114,7 @@ export class TailFile {
       }
       this.queue.push({ headers: h, body });
       this.ends.push(end);
-      // A view of the current slab holds it until its batch is safe; carried and partial lines are copies.
-      if (this.slab !== undefined && body.buffer === this.slab.buf.buffer) this.slab.hold();
+      this.slabs?.viewed(body);
     };
   }
 
@@ -133,7 +123,7 @@ export class TailFile {
       // A tracker replaced after truncation still reports its old batches: they no longer describe this file.
       if (t !== this.tracker) return;
       this.safeOffset = end;
-      this.releaseSafe(end);
+      this.slabs?.safe(end);
       this.onSafe(this);
     });
     return t;
@@ -160,9 +150,7 @@ export class TailFile {
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
-    // Nothing more is read into the current slab; its lines still hold it.
-    this.slab?.release();
-    this.slab = undefined;
+    this.slabs?.close();
     await fh?.close().catch(() => {});
   }
 
@@ -207,48 +195,14 @@ export class TailFile {
     }
     this.fp = { crc: 0, len: 0 };
     // The old tracker's batches never report safe: what they and the kept lines view is left to the collector.
-    this.abandonSlabs();
+    this.slabs?.abandon();
     this.tracker = this.newTracker();
-  }
-
-  /** Every slab this file holds is given up for good (never reused); the collector frees each once nothing views it. */
-  private abandonSlabs(): void {
-    for (const s of this.live) s.abandoned = true;
-    for (let i = this.holdHead; i < this.holding.length; i++) for (const s of this.holding[i]!.slabs) s.abandoned = true;
-    this.slab = undefined;
-    this.live = [];
-    this.holding = [];
-    this.holdHead = 0;
-  }
-
-  /** Releases the slabs of the batches the safe watermark `end` passed. */
-  private releaseSafe(end: number): void {
-    while (this.holdHead < this.holding.length && this.holding[this.holdHead]!.end <= end) {
-      for (const s of this.holding[this.holdHead++]!.slabs) s.release();
-    }
-    if (this.holdHead === this.holding.length) {
-      this.holding = [];
-      this.holdHead = 0;
-    }
   }
 
   /** The Ack for one put attempt of `b`; a second attempt abandons its slabs (a channel may hold the first). */
   issue(b: TakenBatch) {
-    if (++b.attempts > 1) for (const s of b.slabs) s.abandoned = true;
+    if (b.claim) this.slabs!.attempt(b.claim);
     return this.tracker.issue(b.end);
-  }
-
-  /** Where the next read goes: the current slab, or a new one from the pool when it is (nearly) full. */
-  private slabFor(want: number): Slab {
-    let s = this.slab;
-    if (!s || s.free < Math.min(want, SLAB_TAIL_BYTES)) {
-      s?.release();
-      s = this.pool!.take();
-      s.hold();
-      this.slab = s;
-      this.live.push(s);
-    }
-    return s;
   }
 
   /**
@@ -263,11 +217,11 @@ export class TailFile {
       let want = Math.min(this.o.readBytes, this.size - this.readPos);
       let buf: Uint8Array;
       let at = 0;
-      const slab = this.pool ? this.slabFor(want) : undefined;
-      if (slab) {
-        buf = slab.buf;
-        at = slab.used;
-        want = Math.min(want, slab.free);
+      if (this.slabs) {
+        const t = this.slabs.target(want);
+        buf = t.buf;
+        at = t.at;
+        want = t.len;
       } else {
         buf = new Uint8Array(want);
       }
@@ -277,7 +231,7 @@ export class TailFile {
         this.size = this.readPos;
         break;
       }
-      if (slab) slab.used += bytesRead;
+      this.slabs?.filled(bytesRead);
       this.readPos += bytesRead;
       total += bytesRead;
       const chunk = at === 0 && bytesRead === buf.length ? buf : buf.subarray(at, at + bytesRead);
@@ -334,38 +288,6 @@ export class TailFile {
       this.ends = [];
       this.qhead = 0;
     }
-    const b: TakenBatch = { events, end, slabs: this.live.length > 0 ? this.slabsOf(events) : [], attempts: 0 };
-    if (b.slabs.length > 0) this.holding.push(b);
-    return b;
-  }
-
-  /** The slabs `events` view, each now held once by the batch instead of once per line. */
-  private slabsOf(events: Event[]): Slab[] {
-    const out: Slab[] = [];
-    const views: number[] = [];
-    let last = -1;
-    for (const e of events) {
-      const buf = e.body.buffer;
-      if (last >= 0 && buf === out[last]!.buf.buffer) {
-        views[last]!++;
-        continue;
-      }
-      let i = out.findIndex((x) => x.buf.buffer === buf);
-      if (i < 0) {
-        const found = this.live.find((x) => x.buf.buffer === buf);
-        if (!found) continue; // a copy (a carried or partial line)
-        i = out.push(found) - 1;
-        views.push(0);
-      }
-      views[i]!++;
-      last = i;
-    }
-    for (let i = 0; i < out.length; i++) {
-      out[i]!.hold();
-      out[i]!.release(views[i]!);
-    }
-    // Slabs fully batched and no longer read into drop out of the lookup list.
-    if (this.live.length > 1) this.live = this.live.filter((s) => s === this.slab || s.holds > 0);
-    return out;
+    return { events, end, claim: this.slabs?.claim(events, end) };
   }
 }
