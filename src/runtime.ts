@@ -117,13 +117,3 @@ export function selfCommand(): string[] {
   }
   return [process.execPath, process.argv[1] ?? "main.ts"];
 }
-
-/**
- * A synchronous full garbage collection where the runtime offers one (Bun); a no-op elsewhere. For sources that
- * read far faster than the collector's heuristics assume: each read buffer is retained by event views until a sink
- * takes them, and collecting every few MiB keeps the resident set flat (see bench/taildir.ts).
- */
-export function collectGarbage(): void {
-  // deno-lint-ignore no-explicit-any
-  (globalThis as any).Bun?.gc(true);
-}

@@ -22,6 +22,8 @@ export type MemoryChannelConfig = ConfigOf<typeof memoryKeys>;
 
 export class MemoryChannel implements Channel, ChannelStore<MemoryTake> {
   readonly durable = false;
+  /** A batch is safe only when a sink's take of all its events committed: nothing of it is held any more. */
+  readonly releasesWhenSafe = true;
   readonly counters = new ChannelCounters();
   private readonly signal = new Signal();
   private readonly q: MemoryQueue;

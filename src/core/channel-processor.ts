@@ -53,6 +53,14 @@ export class ChannelProcessor {
     return this.selector.channels;
   }
 
+  /**
+   * True when a source may reuse the buffers behind a batch's bodies once its Ack is safe: every channel this
+   * processor puts to releases events when safe (interceptors keep no event after intercept()).
+   */
+  get releasesWhenSafe(): boolean {
+    return this.channels.length > 0 && this.channels.every((c) => c.releasesWhenSafe === true);
+  }
+
   async start(): Promise<void> {
     for (const i of this.interceptors) await i.start?.();
   }

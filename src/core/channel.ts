@@ -47,6 +47,12 @@ export interface Channel extends Lifecycle {
   readonly type: string;
   /** True when a committed put survives kill -9 and power loss (the commit fsynced). */
   readonly durable: boolean;
+  /**
+   * True when the channel references none of a put batch's events once that batch's Ack is safe (the memory
+   * channel: a safe batch was taken and committed). A source may then reuse the buffers its bodies are views of.
+   * Absent or false (the file channel keeps recent puts in its cache): bodies must stay untouched.
+   */
+  readonly releasesWhenSafe?: boolean;
   readonly counters: ChannelCounters;
   begin(): Transaction;
   /** Events committed and not yet taken. */

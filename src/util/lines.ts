@@ -176,3 +176,187 @@ export function concat(parts: readonly Uint8Array[], len: number, tail?: Uint8Ar
   if (tail) out.set(tail, at);
   return out;
 }
+
+/**
+ * A read buffer that lines are views of. Its lifetime is explicit: `holds` counts what may still read it — being
+ * the buffer reads go into now, lines queued and not yet in a batch, and batches not yet safe. At zero it goes back
+ * to its pool and the next read overwrites it. A slab whose batch may have left a copy behind (a put that failed
+ * and is retried) is `abandoned`: it never returns to the pool, and the collector frees it once nothing views it.
+ */
+export class Slab {
+  /** Bytes filled so far (reads append after them). */
+  used = 0;
+  holds = 0;
+  abandoned = false;
+  constructor(
+    readonly buf: Uint8Array,
+    private readonly pool: SlabPool,
+  ) {}
+
+  get free(): number {
+    return this.buf.length - this.used;
+  }
+
+  hold(n = 1): void {
+    this.holds += n;
+  }
+
+  release(n = 1): void {
+    this.holds -= n;
+    if (this.holds === 0 && !this.abandoned) this.pool.give(this);
+  }
+}
+
+/**
+ * Reusable read buffers of one size, shared by the files of a source: reads go into recycled memory instead of a
+ * fresh allocation each, so the resident set stays flat without forcing the collector. Keeps at most `maxFree`
+ * idle slabs (more are left to the collector).
+ */
+export class SlabPool {
+  private readonly idle: Slab[] = [];
+  /** Slabs handed out again after a recycle (for tests and the benchmark's curiosity). */
+  reused = 0;
+  allocated = 0;
+
+  constructor(
+    readonly slabBytes: number,
+    private readonly maxFree: number,
+  ) {}
+
+  take(): Slab {
+    const s = this.idle.pop();
+    if (s) {
+      this.reused++;
+      s.used = 0;
+      return s;
+    }
+    this.allocated++;
+    return new Slab(new Uint8Array(this.slabBytes), this);
+  }
+
+  /** @internal Slab.release() returns a slab here. */
+  give(s: Slab): void {
+    if (this.idle.length < this.maxFree) this.idle.push(s);
+  }
+}
+
+/** A batch's claim on the slabs its events view (see SlabReader). */
+export interface SlabClaim {
+  /** The batch's cursor: its claim ends when the safe watermark reaches it. */
+  end: number;
+  slabs: Slab[];
+  /** Put attempts: more than one means a channel may hold a copy of the first (the slabs are then abandoned). */
+  attempts: number;
+}
+
+/** A slab with less room than this (and than the read wants) is left for a fresh one: no tiny reads at its tail. */
+const SLAB_TAIL_BYTES = 16 * 1024;
+
+/**
+ * The read side of one input stream over a SlabPool, with the lifetime of its slabs made explicit. A slab is held
+ * while reads go into it (`current`), by each line emitted as a view of it and not yet in a batch (`viewed`), and by
+ * each batch with lines in it until the batch is safe (`claim` → `safe`). With no hold left it goes back to the pool
+ * and is overwritten by a later read. For streams whose lines are emitted while their chunk is pushed (the line
+ * splitter's views; carried lines are copies): a consumer that keeps views across reads (a multiline record, a blob)
+ * must not read through a pool.
+ */
+export class SlabReader {
+  private current?: Slab;
+  /** Slabs that queued lines may view: the current one and older ones not yet fully claimed. */
+  private live: Slab[] = [];
+  /** Claims of batches not yet safe, oldest first. */
+  private claims: SlabClaim[] = [];
+  private head = 0;
+
+  constructor(private readonly pool: SlabPool) {}
+
+  /** Where a read of up to `want` bytes goes: `buf` from `at`, at most `len` bytes. */
+  target(want: number): { buf: Uint8Array; at: number; len: number } {
+    let s = this.current;
+    if (!s || s.free < Math.min(want, SLAB_TAIL_BYTES)) {
+      s?.release();
+      s = this.pool.take();
+      s.hold();
+      this.current = s;
+      this.live.push(s);
+    }
+    return { buf: s.buf, at: s.used, len: Math.min(want, s.free) };
+  }
+
+  /** `n` bytes were read into the last target. */
+  filled(n: number): void {
+    this.current!.used += n;
+  }
+
+  /** A line was emitted as `body`: a view of the current slab holds it until its batch claims it. */
+  viewed(body: Uint8Array): void {
+    if (this.current !== undefined && body.buffer === this.current.buf.buffer) this.current.hold();
+  }
+
+  /** A batch of `events` (cursor `end`) was taken: their views' holds become one hold per slab until it is safe. */
+  claim(events: readonly { body: Uint8Array }[], end: number): SlabClaim {
+    const c: SlabClaim = { end, slabs: [], attempts: 0 };
+    if (this.live.length === 0) return c;
+    const views: number[] = [];
+    let last = -1;
+    for (const e of events) {
+      const buf = e.body.buffer;
+      if (last >= 0 && buf === c.slabs[last]!.buf.buffer) {
+        views[last]!++;
+        continue;
+      }
+      let i = c.slabs.findIndex((x) => x.buf.buffer === buf);
+      if (i < 0) {
+        const found = this.live.find((x) => x.buf.buffer === buf);
+        if (!found) continue; // a copy (a carried or partial line)
+        i = c.slabs.push(found) - 1;
+        views.push(0);
+      }
+      views[i]!++;
+      last = i;
+    }
+    for (let i = 0; i < c.slabs.length; i++) {
+      c.slabs[i]!.hold();
+      c.slabs[i]!.release(views[i]!);
+    }
+    if (c.slabs.length > 0) this.claims.push(c);
+    // Slabs fully claimed and no longer read into drop out of the lookup list.
+    if (this.live.length > 1) this.live = this.live.filter((s) => s === this.current || s.holds > 0);
+    return c;
+  }
+
+  /** One more put attempt of the claimed batch: from the second on, its slabs are never reused. */
+  attempt(c: SlabClaim): void {
+    if (++c.attempts > 1) for (const s of c.slabs) s.abandoned = true;
+  }
+
+  /** The safe watermark reached `end`: the claims of the batches it passed end. */
+  safe(end: number): void {
+    while (this.head < this.claims.length && this.claims[this.head]!.end <= end) {
+      for (const s of this.claims[this.head++]!.slabs) s.release();
+    }
+    if (this.head === this.claims.length) {
+      this.claims = [];
+      this.head = 0;
+    }
+  }
+
+  /** No more reads into the current slab (the stream is closed); its lines still hold it. */
+  close(): void {
+    this.current?.release();
+    this.current = undefined;
+  }
+
+  /**
+   * Every slab of this stream is given up for good (its offsets restart, so its claims never end): never reused, each
+   * freed by the collector once nothing views it.
+   */
+  abandon(): void {
+    for (const s of this.live) s.abandoned = true;
+    for (let i = this.head; i < this.claims.length; i++) for (const s of this.claims[i]!.slabs) s.abandoned = true;
+    this.current = undefined;
+    this.live = [];
+    this.claims = [];
+    this.head = 0;
+  }
+}

@@ -3,11 +3,11 @@
 // every rename, so nothing is read twice and nothing is lost, however one listing interleaves with the renames.
 
 import { describe, expect, test } from "bun:test";
-import { mkdir } from "node:fs/promises";
+import { appendFile, mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ROOT, spawnSluice, tempDir, waitFor } from "../helpers/index.ts";
 import { seqOf, writerArgs, type WriterOptions } from "../../bench/taildir-rotation-common.ts";
-import { delivered, startAgent } from "./taildir-harness.ts";
+import { delivered, numbered, range, startAgent, waitForLines } from "./taildir-harness.ts";
 
 const WRITER = join(ROOT, "bench/taildir-rotation-common.ts");
 
@@ -78,5 +78,35 @@ describe("TAILDIR numbered rotation cascades", () => {
   test("a pattern that sees only the even names (a file leaves and re-enters it at every rotation): every line once", async () => {
     const { t } = await cascade("app[.]log([.][0-9]*[02468])?", run);
     expect(t).toEqual({ unique: t.unique, duplicates: 0, lost: 0 });
+  }, 60_000);
+});
+
+describe("TAILDIR files that leave the pattern and come back", () => {
+  test("a file renamed out of the pattern, forgotten, then renamed back resumes where it was read to — across a restart too", async () => {
+    const root = await tempDir("sluice-taildir-dormant-");
+    const logs = join(root, "logs");
+    await mkdir(logs);
+    const keys = ["type = TAILDIR", "filegroups = g1", `filegroups.g1 = ${logs}/app[.]log[.][0-9]+`, "batchSize = 50", "backoffSleepIncrement = 50", "maxBackoffSleep = 200"];
+    const f = (n: string) => join(logs, n);
+    await writeFile(f("app.log.1"), numbered("a", 0, 100));
+    let r = await startAgent(root, keys);
+    await waitForLines(r.out, 100);
+    // Out of the pattern long enough to be declared gone, read to its end and forgotten (closed).
+    await rename(f("app.log.1"), f("app.log.x"));
+    await waitFor("the file forgotten", () => r.agent.sources.get("r1")!.source.gauges!().OpenFiles === 0, 10_000, 100);
+    await rename(f("app.log.x"), f("app.log.2"));
+    await appendFile(f("app.log.2"), numbered("a", 100, 110));
+    await waitForLines(r.out, 110);
+    // Out of the pattern again, and the agent restarts meanwhile: the position file kept its record.
+    await rename(f("app.log.2"), f("app.log.y"));
+    await waitFor("the file forgotten", () => r.agent.sources.get("r1")!.source.gauges!().OpenFiles === 0, 10_000, 100);
+    await r.stop();
+    await rename(f("app.log.y"), f("app.log.3"));
+    await appendFile(f("app.log.3"), numbered("a", 110, 120));
+    r = await startAgent(root, keys);
+    await waitForLines(r.out, 120);
+    await Bun.sleep(500);
+    await r.stop();
+    expect(await delivered(r.out)).toEqual(range("a", 0, 120));
   }, 60_000);
 });

@@ -6,7 +6,6 @@ import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, isAbsolute, join, relative } from "node:path";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError, ValueError } from "../../core/errors.ts";
-import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
 import { DirWatch } from "../dir-watch.ts";
 import { SourceCounters } from "../../core/counters.ts";
@@ -17,7 +16,8 @@ import { createDeserializer, type DecodeErrorPolicy } from "./deserializers.ts";
 import type { AvroSchemaType } from "./avro-deserializer.ts";
 import { Tracker, type Progress } from "./tracker.ts";
 import { listCandidates, type Candidate, type ListSettings } from "./listing.ts";
-import { SpoolFile } from "./spool-file.ts";
+import { READ_BYTES, SpoolFile } from "./spool-file.ts";
+import { SlabPool } from "../../util/lines.ts";
 
 export interface SpoolSettings extends ListSettings {
   deletePolicy: "never" | "immediate";
@@ -34,6 +34,8 @@ export interface SpoolSettings extends ListSettings {
   backoff: { incrementMs: number; maxMs: number };
 }
 
+/** Idle read slabs kept for reuse (1 MiB each). */
+const IDLE_SLABS = 4;
 /** Progress rewrites are coalesced (no fsync); completion and close write durably. */
 const META_COALESCE_MS = 20;
 
@@ -51,6 +53,7 @@ export class SpoolDirSource implements PollableSource {
   private metaWrite: Promise<void> = Promise.resolve();
   private readonly warned = new Set<string>();
   private readonly putter: BatchPutter;
+  private readonly pool?: SlabPool;
 
   constructor(
     readonly name: string,
@@ -60,6 +63,9 @@ export class SpoolDirSource implements PollableSource {
     private readonly once: boolean,
   ) {
     this.putter = new BatchPutter(processor, this.counters);
+    // Reused read buffers only for LINE (its lines are views emitted while their chunk is pushed) and only where a
+    // safe batch is referenced by nobody (util/lines.ts SlabReader); BLOB and AVRO hold views across reads.
+    if (s.deserializer === "LINE" && processor.releasesWhenSafe) this.pool = new SlabPool(READ_BYTES, IDLE_SLABS);
     this.backoff = s.backoff;
     this.tracker = new Tracker(s.trackerDir);
     // Any change in the spool directory ends a back-off sleep; the listing itself runs when the source picks a file.
@@ -103,7 +109,7 @@ export class SpoolDirSource implements PollableSource {
     const c = this.cur;
     if (c) {
       await this.saveMeta(true);
-      await c.fh.close().catch(() => {});
+      await c.close();
     }
     await this.metaWrite;
   }
@@ -136,18 +142,13 @@ export class SpoolDirSource implements PollableSource {
       else await this.setAside(c, r.reason, r.keepQueued, r.now);
     }
     const batch = c.takeBatch(this.s.batchSize);
-    if (batch) return this.put(batch.events, batch.end);
+    if (batch) return this.putter.put(batch.events, () => c.issue(batch));
     if (!c.eof) return "ready";
     // Everything read and put: retire the file once its batches are safe (a file set aside is only forgotten).
     if (c.tracker.inFlight > 0) return "backoff";
     if (c.setAside) await this.forget(c);
     else await this.retire(c);
     return "ready";
-  }
-
-  private put(events: Event[], end: number): Promise<PollStatus> {
-    const tracker = this.cur!.tracker;
-    return this.putter.put(events, () => tracker.issue(end));
   }
 
   private async openFile(f: Candidate): Promise<boolean> {
@@ -186,14 +187,14 @@ export class SpoolDirSource implements PollableSource {
     this.cur = new SpoolFile(f, fh, start, createDeserializer(this.s, start, frozen), frozen, (c) => {
       this.scheduleMeta();
       if (c.tracker.inFlight === 0) this.poke();
-    });
+    }, this.pool);
     this.pendingBytes = Math.max(0, this.pendingBytes - f.size);
     await this.saveMeta(false);
     return true;
   }
 
   private async forget(c: SpoolFile): Promise<void> {
-    await c.fh.close().catch(() => {});
+    await c.close();
     this.cur = undefined;
     clearTimeout(this.metaTimer);
     this.metaTimer = undefined;

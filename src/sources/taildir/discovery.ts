@@ -19,6 +19,7 @@
 import { readdir, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { describeError } from "../../core/errors.ts";
+import type { SlabPool } from "../../util/lines.ts";
 import type { Logger } from "../../util/log.ts";
 import { fingerprint, identityKey, regularFiles, sameStart, startsLike, type Listed } from "./identity.ts";
 import type { PositionRecord } from "./position-file.ts";
@@ -110,6 +111,7 @@ export class Discovery {
     private readonly s: TaildirSettings,
     private readonly watch: TailWatch,
     private readonly log: Logger,
+    private readonly pool: SlabPool | undefined,
     private readonly hooks: DiscoveryHooks,
   ) {}
 
@@ -268,7 +270,7 @@ export class Discovery {
   /** Starts tracking a file: where its record says (same identity, same start), or at 0 (its end with skipToEnd at start). */
   private async track(path: string, dev: number, ino: number, size: number, g: FileGroup, state: "active" | "gone" = "active", from?: { read: number; safe: number }): Promise<TailFile | undefined> {
     const headers = this.s.fileHeaderKey ? { ...g.headers, [this.s.fileHeaderKey]: path } : g.headers;
-    const tf = new TailFile(path, dev, ino, g.name, 0, headers, this.s, () => this.hooks.changed());
+    const tf = new TailFile(path, dev, ino, g.name, 0, headers, this.s, () => this.hooks.changed(), this.pool);
     try {
       await tf.open();
     } catch (err) {

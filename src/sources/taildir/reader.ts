@@ -3,11 +3,19 @@
 //
 // Offsets, from oldest to newest: safeOffset ≤ (ends of batches in flight) ≤ queued lines ≤ splitter/multiline hold
 // ≤ readPos ≤ size. Only safeOffset is ever persisted.
+//
+// Read buffers. With a slab pool (the source gives one when every channel releases a batch once it is safe, and no
+// multiline aggregator holds views across reads), reads append into a reused slab and lines are views of it. A slab
+// is held while reads go into it, by each queued line that views it, and by each batch in flight that has lines in
+// it; the batch's hold is released when the batch is safe (its events are then referenced by nobody), and a slab
+// with no holds is overwritten by a later read. A batch whose put is retried may have left events in a channel
+// that took it before another refused: its slabs are abandoned, never reused. Without a pool, each read gets a
+// fresh buffer sized to what is left, which the collector frees once nothing views it.
 
 import { open, type FileHandle } from "node:fs/promises";
 import { AckTracker } from "../../core/ack.ts";
 import type { Event } from "../../core/event.ts";
-import { LineSplitter, type OverlongPolicy } from "../../util/lines.ts";
+import { LineSplitter, SlabReader, type OverlongPolicy, type SlabClaim, type SlabPool } from "../../util/lines.ts";
 import { fingerprint, FINGERPRINT_BYTES, sameStart, type Fingerprint } from "./identity.ts";
 import { MultilineAggregator, type MultilineOptions } from "./multiline.ts";
 
@@ -25,6 +33,12 @@ export interface TailOptions {
 /** Header set on a line cut by the truncate policy or a capped multiline record. */
 export const TRUNCATED_HEADER = "truncated";
 const BYTE_OFFSET_HEADER = "byteoffset";
+/** A batch taken for a put: its events, the offset after them (its cursor), and the slabs its events view. */
+export interface TakenBatch {
+  events: Event[];
+  end: number;
+  claim?: SlabClaim;
+}
 
 /**
  * `active`: the last listing of its directory saw it under a matching name. `unseen`: a listing that raced with
@@ -67,6 +81,8 @@ export class TailFile {
   private ends: number[] = [];
   private qhead = 0;
   private readonly sharedHeaders: Record<string, string>;
+  /** Reads through the source's slab pool, if it has one (see the header). */
+  private readonly slabs?: SlabReader;
   private readonly emitLine: (body: Uint8Array, start: number, end: number, truncated: boolean) => void;
 
   constructor(
@@ -78,7 +94,9 @@ export class TailFile {
     headers: Record<string, string>,
     private readonly o: TailOptions,
     private readonly onSafe: (tf: TailFile) => void,
+    pool?: SlabPool,
   ) {
+    if (pool) this.slabs = new SlabReader(pool);
     this.readPos = startOffset;
     this.safeOffset = startOffset;
     this.takenOffset = startOffset;
@@ -96,6 +114,7 @@ export class TailFile {
       }
       this.queue.push({ headers: h, body });
       this.ends.push(end);
+      this.slabs?.viewed(body);
     };
   }
 
@@ -104,6 +123,7 @@ export class TailFile {
       // A tracker replaced after truncation still reports its old batches: they no longer describe this file.
       if (t !== this.tracker) return;
       this.safeOffset = end;
+      this.slabs?.safe(end);
       this.onSafe(this);
     });
     return t;
@@ -130,6 +150,7 @@ export class TailFile {
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
+    this.slabs?.close();
     await fh?.close().catch(() => {});
   }
 
@@ -173,30 +194,47 @@ export class TailFile {
       this.qhead = 0;
     }
     this.fp = { crc: 0, len: 0 };
+    // The old tracker's batches never report safe: what they and the kept lines view is left to the collector.
+    this.slabs?.abandon();
     this.tracker = this.newTracker();
   }
 
+  /** The Ack for one put attempt of `b`; a second attempt abandons its slabs (a channel may hold the first). */
+  issue(b: TakenBatch) {
+    if (b.claim) this.slabs!.attempt(b.claim);
+    return this.tracker.issue(b.end);
+  }
+
   /**
-   * Reads until a batch's worth of lines is queued or the known size is reached. Returns the bytes read.
-   * Each read gets a fresh buffer sized to what is left (capped at readBytes): lines are views into it and may live
-   * in a memory channel until a sink takes them, so buffers are never reused.
+   * Reads until a batch's worth of lines is queued or the known size is reached. Returns the bytes read. Reads go
+   * into the current slab, or a fresh buffer without a pool (see the header).
    */
   async fill(now: number): Promise<number> {
     const fh = this.fh;
     if (!fh) return 0;
     let total = 0;
     while (this.queued < this.o.batchSize && this.readPos < this.size) {
-      const want = Math.min(this.o.readBytes, this.size - this.readPos);
-      const buf = new Uint8Array(want);
-      const { bytesRead } = await fh.read(buf, 0, want, this.readPos);
+      let want = Math.min(this.o.readBytes, this.size - this.readPos);
+      let buf: Uint8Array;
+      let at = 0;
+      if (this.slabs) {
+        const t = this.slabs.target(want);
+        buf = t.buf;
+        at = t.at;
+        want = t.len;
+      } else {
+        buf = new Uint8Array(want);
+      }
+      const { bytesRead } = await fh.read(buf, at, want, this.readPos);
       if (bytesRead === 0) {
         // Shorter than the last fstat said: truncated under us; the next stat notices.
         this.size = this.readPos;
         break;
       }
+      this.slabs?.filled(bytesRead);
       this.readPos += bytesRead;
       total += bytesRead;
-      const chunk = bytesRead === want ? buf : buf.subarray(0, bytesRead);
+      const chunk = at === 0 && bytesRead === buf.length ? buf : buf.subarray(at, at + bytesRead);
       if (this.ml) {
         const ml = this.ml;
         this.splitter.push(chunk, (line, s, e, t) => ml.push(line, s, e, t, this.emitLine, now));
@@ -238,7 +276,7 @@ export class TailFile {
   }
 
   /** Takes up to batchSize queued lines and the offset after the last of them (the batch's cursor). */
-  takeBatch(): { events: Event[]; end: number } | undefined {
+  takeBatch(): TakenBatch | undefined {
     const n = Math.min(this.queued, this.o.batchSize);
     if (n === 0) return undefined;
     const events = this.queue.slice(this.qhead, this.qhead + n);
@@ -250,6 +288,6 @@ export class TailFile {
       this.ends = [];
       this.qhead = 0;
     }
-    return { events, end };
+    return { events, end, claim: this.slabs?.claim(events, end) };
   }
 }

@@ -6,13 +6,12 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
 import { describeError } from "../../core/errors.ts";
-import type { Event } from "../../core/event.ts";
 import type { PollableSource, PollStatus } from "../../core/source.ts";
 import { SourceCounters } from "../../core/counters.ts";
 import { BatchPutter } from "../../core/batch-putter.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
-import { collectGarbage } from "../../runtime.ts";
+import { SlabPool } from "../../util/lines.ts";
 import { Discovery } from "./discovery.ts";
 import { PositionWriter, readPositions, type PositionRecord } from "./position-file.ts";
 import type { TailFile } from "./reader.ts";
@@ -20,11 +19,10 @@ import type { TaildirSettings } from "./settings.ts";
 import { watchGroups, type TailWatch } from "./watch.ts";
 
 /**
- * Read buffers are garbage once a sink took their lines, but a backlog read at hundreds of MiB/s outruns the
- * collector's heuristics and the resident set balloons; a collection every 16 MiB read keeps it flat at no measurable cost
- * (bench/taildir.ts: peak RSS 100 → 75 MiB).
+ * Idle read slabs a source keeps for reuse (the rest are left to the collector): enough for the slabs freed between
+ * two reads of a busy backlog.
  */
-const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+const IDLE_SLABS = 16;
 /** While a backlog keeps the source busy, directories and files are still surveyed this often (new files, rotation). */
 const BUSY_REFRESH_MS = 1000;
 
@@ -38,7 +36,6 @@ export class TaildirSource implements PollableSource {
   private readonly discovery: Discovery;
   private lastRefresh = 0;
   private bytesRead = 0;
-  private collectedAt = 0;
   private readonly positions: PositionWriter;
   private readonly putter: BatchPutter;
 
@@ -53,7 +50,10 @@ export class TaildirSource implements PollableSource {
     this.backoff = s.backoff;
     this.positions = new PositionWriter(s.positionFile, s.writePosIntervalMs, () => this.records(), (m) => log.error(m));
     this.watch = watchGroups(s.groups);
-    this.discovery = new Discovery(s, this.watch, log, {
+    // Reused read buffers only where a safe batch is referenced by nobody (tail/reader.ts explains the lifetime);
+    // a multiline record holds line views across reads, so it reads into fresh buffers.
+    const pool = processor.releasesWhenSafe && !s.multiline ? new SlabPool(s.readBytes, IDLE_SLABS) : undefined;
+    this.discovery = new Discovery(s, this.watch, log, pool, {
       changed: () => this.positions.changed(),
       enqueue: (tf) => this.enqueue(tf),
       readFailed: (tf, err) => this.readFailed(tf, err),
@@ -122,10 +122,6 @@ export class TaildirSource implements PollableSource {
       try {
         const n = await tf.fill(Date.now());
         this.bytesRead += n;
-        if (this.bytesRead - this.collectedAt >= COLLECT_EVERY_BYTES) {
-          this.collectedAt = this.bytesRead;
-          collectGarbage();
-        }
       } catch (err) {
         this.readFailed(tf, err);
       }
@@ -142,13 +138,10 @@ export class TaildirSource implements PollableSource {
       tf.inRow = 0;
       this.ready.push(this.ready.shift()!);
     }
-    return this.put(tf, batch.events, batch.end);
-  }
-
-  private put(tf: TailFile, events: Event[], end: number): Promise<PollStatus> {
     // Lines beyond multiline.maxLines / maxBytes: their record carries truncated=true; the lines are counted here.
     this.counters.dropped.add("multiline cap (lines)", tf.takeDroppedLines());
-    return this.putter.put(events, () => tf.tracker.issue(end));
+    const taken = batch;
+    return this.putter.put(taken.events, () => tf.issue(taken));
   }
 
   private readFailed(tf: TailFile, err: unknown): void {
