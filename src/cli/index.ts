@@ -8,6 +8,7 @@ import { EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME } from "./exit-codes.ts";
 import { validateCommand } from "./validate.ts";
 import { statusCommand } from "./status.ts";
 import { serviceCommand } from "./service.ts";
+import { topCommand } from "./top.ts";
 import { VERSION } from "../version.ts";
 
 export const HELP = `sluice ${VERSION} — a single-binary edge log collector (Flume's Source → Channel → Sink model)
@@ -18,6 +19,7 @@ commands:
   agent -f FILE [-n NAME]      run an agent from a Flume-format properties file
   validate -f FILE [-n NAME]   check a config file: every error with file:line and key (exit 2), or OK and the graph
   status -f FILE [-n NAME]     the agent's state on disk (offsets, lag, backlog, lock holder), running or not; --json
+  top --metrics-port N         a live view of a running agent (events/s, channel fill, sink state, bytes behind); q quits
   service print systemd|launchd|cron -f FILE [-n NAME]
                                a service file for this machine (this binary's path and the config filled in)
   version                      print the version
@@ -32,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   validate: validateCommand,
   status: statusCommand,
   service: serviceCommand,
+  top: topCommand,
   version: async (_argv, out) => {
     out(`sluice ${VERSION} (${runtimeVersion()})`);
     return EXIT_OK;

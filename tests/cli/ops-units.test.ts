@@ -116,3 +116,28 @@ describe("did-you-mean hints", () => {
     expect(closest("chanel1", ["channel1"])).toBe("channel1");
   });
 });
+
+describe("the oldest event's age per channel", () => {
+  test("is the time since the first sample whose puts exceed today's takes; 0 when empty; pruned as takes go on", async () => {
+    const { ChannelAges } = await import("../../src/metrics/ages.ts");
+    const counters = { EventPutSuccessCount: 0, EventTakeSuccessCount: 0 };
+    let size = 0;
+    const agent = { channels: new Map([["c1", { counters, size: () => size }]]) } as never;
+    const ages = new ChannelAges();
+    ages.sample(agent, 1000);
+    counters.EventPutSuccessCount = 100; // 100 events put by t=2000
+    size = 100;
+    ages.sample(agent, 2000);
+    counters.EventPutSuccessCount = 300;
+    size = 300;
+    ages.sample(agent, 3000);
+    expect(ages.oldestAgeMs(agent, "c1", 5000)).toBe(3000); // the first 100 were put by 2000
+    counters.EventTakeSuccessCount = 150; // the oldest now is the 151st, put between 2000 and 3000
+    size = 150;
+    ages.sample(agent, 4000);
+    expect(ages.oldestAgeMs(agent, "c1", 5000)).toBe(2000);
+    counters.EventTakeSuccessCount = 300;
+    size = 0;
+    expect(ages.oldestAgeMs(agent, "c1", 6000)).toBe(0);
+  });
+});
