@@ -284,7 +284,9 @@ class SpecBuilder {
         if (!raw) continue;
         const rel = relativePaths(d, raw.value);
         if (rel.length === 0) continue;
-        this.warn(raw.line, `${cc.prefix}${spelled} = ${raw.value} is a relative path: resolved against the working directory as ${rel.map(resolvePath).join(", ")} (as Flume does; an absolute path does not depend on where the agent is started)`);
+        // `~/x` is no home directory to Java either: Flume reads it as the relative directory "~".
+        const tilde = rel.some((p) => p.startsWith("~")) ? "; ~ is not expanded (by Flume neither): write the home directory out" : "";
+        this.warn(raw.line, `${cc.prefix}${spelled} = ${raw.value} is a relative path: resolved against the working directory as ${rel.map(resolvePath).join(", ")} (as Flume does; an absolute path does not depend on where the agent is started${tilde})`);
       }
     }
   }

@@ -117,9 +117,12 @@ export const avroSinkType = defineType({
   kind: "sink",
   names: ["avro", "org.apache.flume.sink.AvroSink"],
   keys: avroSinkKeys,
-  check(cfg, report) {
+  check(cfg, report, ctx) {
     if (cfg.ssl) {
       checkExcludedProtocols(cfg["exclude-protocols"], report);
+    }
+    if (cfg["compression-layer"] === "inside-tls" && !(cfg.ssl && cfg["compression-type"] === "deflate")) {
+      ctx.warn?.("compression-layer", "inside-tls has no effect unless ssl = true and compression-type = deflate (it orders those two layers)");
     }
   },
   create: (cfg, ctx, deps) => new AvroSink(ctx.name, deps.channel, cfg, ctx.log),

@@ -4,6 +4,7 @@
 
 import { describe, expect, test } from "bun:test";
 import net from "node:net";
+import { buildAgentSpec } from "../../src/config/load.ts";
 import type { AvroSink } from "../../src/sinks/avro.ts";
 import { waitFor } from "../helpers/index.ts";
 import { avroSource, drain, selfSigned, sourceOnly, spawnPeer, startAgent, text } from "./helpers.ts";
@@ -98,5 +99,12 @@ describe("ssl with deflate, both layerings", () => {
     });
     expect(outcome).toBe("closed");
     expect(agg.channels.get("c1")!.size()).toBe(0);
+  });
+
+  test("compression-layer = inside-tls without both ssl and deflate is a warning that it does nothing", () => {
+    const lines = edge(4545, "/tmp/ca.pem", 1, "inside-tls").filter((l) => !l.includes("compression-type"));
+    const { problems, warnings } = buildAgentSpec(lines.join("\n"), "t.conf", "a1");
+    expect(problems).toEqual([]);
+    expect(warnings.join("\n")).toContain("a1.sinks.k1.compression-layer: inside-tls has no effect unless ssl = true and compression-type = deflate");
   });
 });

@@ -42,6 +42,16 @@ describe("configs Flume accepts", () => {
     expect(text).not.toContain(`${resolve("state/d1")}, /abs/d2`);
   });
 
+  test("a path starting with ~ is relative to Java too: the warning says ~ is not expanded", () => {
+    const { warnings } = build([
+      "a1.sources = r1", "a1.channels = c1", "a1.sinks = k1",
+      "a1.sources.r1.type = spooldir", "a1.sources.r1.spoolDir = ~/work/in", "a1.sources.r1.channels = c1",
+      "a1.channels.c1.type = memory", "a1.sinks.k1.type = logger", "a1.sinks.k1.channel = c1",
+    ]);
+    expect(warnings.join("\n")).toContain(`resolved against the working directory as ${resolve("~/work/in")}`);
+    expect(warnings.join("\n")).toContain("~ is not expanded (by Flume neither)");
+  });
+
   test("a component defined with its type but in no list is a warning naming it, and it does not run", () => {
     const { spec, problems, warnings } = build([...BASE, "a1.sinks.spare.type = logger", "a1.sinks.spare.channel = c1"]);
     expect(problems).toEqual([]);

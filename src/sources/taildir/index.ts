@@ -14,7 +14,7 @@ import { TaildirSource } from "./source.ts";
 
 export const taildirKeys = {
   filegroups: key.list("space-separated names of file groups", { required: true }),
-  filegroupPaths: key.prefixed("`filegroups.<g>`: absolute path of group g; the directory part is literal, the file name part a regex matched against whole names", "filegroups"),
+  filegroupPaths: key.prefixed("`filegroups.<g>`: path of group g (a relative directory is resolved against the working directory); the directory part is literal, the file name part a regex matched against whole names", "filegroups"),
   positionFile: key.path("JSON position file (Flume's format)", { use: "writtenFile", defaultText: "`<state-dir>/<agent>/<source>/taildir_position.json`" }),
   headers: key.prefixed("`headers.<g>.<key>`: static header added to every event of group g"),
   byteOffsetHeader: key.bool("add header `byteoffset` = offset of the line's first byte", { default: false }),
