@@ -135,7 +135,7 @@ export class HttpSource implements Source {
       this.log.debug(`${body.status} to ${peer}: ${body.message}`);
       return reply(body.status, body.message, { Connection: "close" });
     }
-    const decoded = this.handler(body.bytes, req, this.cfg.maxBodyBytes);
+    const decoded = await this.handler(body.bytes, req, this.cfg.maxBodyBytes);
     if (!decoded.ok) {
       this.counters.EventReadFail++;
       this.log.debug(`${decoded.status} to ${peer}: ${decoded.message}`);
