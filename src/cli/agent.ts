@@ -12,6 +12,7 @@ import { onSignal } from "../runtime.ts";
 import { getLogger, type Logger } from "../util/log.ts";
 import { LockedError, StateLock } from "../core/lock.ts";
 import { startMetricsServer, type MetricsServer, type MetricsSource } from "../metrics/server.ts";
+import { startDroppedFile } from "../metrics/dropped-file.ts";
 import { applyLogOptions, CONFIG_OPTIONS, LOG_OPTIONS, resolveStateDir } from "./common.ts";
 import { splitDefines } from "./defines.ts";
 import { parseOrUsage } from "./args.ts";
@@ -155,17 +156,21 @@ export async function agentCommand(argv: string[], out: (s: string) => void): Pr
   };
   const offs = [onSignal("SIGTERM", onStop("SIGTERM")), onSignal("SIGINT", onStop("SIGINT"))];
   let metrics: MetricsServer | undefined;
+  // The drop counts for `sluice status` (metrics/dropped-file.ts).
+  let dropped: { stop(): Promise<void> } | undefined;
   try {
     if (once) {
       const agent = await Agent.build(spec, { stateDir, once: true });
       const src: MetricsSource = { agentName: spec.agent, stateDir, current: () => agent, state: () => "running" };
       if (metricsPort !== undefined) metrics = await serveMetrics(src, metricsBind, metricsPort, log);
+      dropped = startDroppedFile(src, (m) => log.warn(m));
       offs.push(onSignal("SIGHUP", () => log.warn("SIGHUP ignored: a --once run does not reload its configuration")));
       return await runOnce(agent, { maxRuntimeMs, drainMs, log, tty: Boolean(process.stderr.isTTY), stopRequested, describeStartError: (err) => describeStartError(err, spec) });
     }
-    return await runService(spec, text, { file, name: values.name, stateDir, drainMs, reloadMs, metricsPort, metricsBind, log, stopRequested, offs, setMetrics: (m) => (metrics = m) });
+    return await runService(spec, text, { file, name: values.name, stateDir, drainMs, reloadMs, metricsPort, metricsBind, log, stopRequested, offs, setMetrics: (m) => (metrics = m), setDropped: (d) => (dropped = d) });
   } finally {
     for (const off of offs) off();
+    await dropped?.stop().catch(() => {});
     await metrics?.stop().catch(() => {});
     await lock.release();
   }
@@ -189,6 +194,7 @@ interface ServiceOptions {
   stopRequested: Promise<void>;
   offs: Array<() => void>;
   setMetrics(m: MetricsServer): void;
+  setDropped(d: { stop(): Promise<void> }): void;
 }
 
 /** The long-running form: supervisor, metrics, reload, until a stop signal (or a reload that left nothing running). */
@@ -208,6 +214,7 @@ async function runService(spec: AgentSpec, text: string, o: ServiceOptions): Pro
     },
   });
   if (o.metricsPort !== undefined) o.setMetrics(await serveMetrics(sup, o.metricsBind, o.metricsPort, o.log));
+  o.setDropped(startDroppedFile(sup, (m) => o.log.warn(m)));
   // Subscribed before the graph starts: SIGHUP's default action would end the process.
   o.offs.push(onSignal("SIGHUP", () => void sup.reload("SIGHUP")));
   try {

@@ -9,6 +9,7 @@ import type { InspectReport } from "../core/component-type.ts";
 import { describeError } from "../core/errors.ts";
 import { lockHolder, lockPath } from "../core/lock.ts";
 import { inspectComponent } from "../metrics/inspect.ts";
+import { readDropped, type DroppedReport } from "../metrics/dropped-file.ts";
 import { CONFIG_OPTIONS, loadConfig, resolveStateDir } from "./common.ts";
 import { EXIT_OK } from "./exit-codes.ts";
 
@@ -16,7 +17,8 @@ export const STATUS_HELP = `usage: sluice status -f FILE [-n NAME] [--state-dir 
 
 Shows the agent's state on disk, whether or not the agent runs (read-only): per tailed file its path, inode, offset,
 size and lag; per spool directory the files pending and in progress; per channel the events and bytes in its log and
-the checkpoint's age; and whether an agent holds the lock (its pid).
+the checkpoint's age; whether an agent holds the lock (its pid); and the events each component dropped on purpose,
+per reason, since the agent started (EventsDropped, as the agent last wrote it to <state-dir>/<agent>/dropped.json).
 
 options:
   -f, --conf-file FILE   the agent's config file
@@ -41,6 +43,8 @@ export interface StatusReport {
   stateDir: string;
   lock: { held: true; pid: number; startedAt?: string; path: string } | { held: false; path: string };
   components: ComponentStatus[];
+  /** Events dropped on purpose, per component and reason, as the agent last wrote them (since its start). */
+  dropped?: DroppedReport;
 }
 
 async function inspectOne(spec: AgentSpec, r: Resolved, stateDir: string): Promise<ComponentStatus> {
@@ -63,6 +67,7 @@ export async function collectStatus(spec: AgentSpec, stateDir: string): Promise<
     stateDir,
     lock: holder ? { held: true, pid: holder.pid, startedAt: holder.startedAt, path } : { held: false, path },
     components,
+    dropped: await readDropped(stateDir, spec.agent),
   };
 }
 
@@ -93,6 +98,13 @@ export function formatStatus(s: StatusReport): string {
       lines.push(``, `${head}${summary ? `: ${summary}` : ""}`);
       if (c.report.items && c.report.items.length > 0) lines.push(...table(c.report.items));
     }
+  }
+  const d = s.dropped;
+  if (d) {
+    const rows = Object.entries(d.components).flatMap(([component, reasons]) => Object.entries(reasons).map(([reason, events]) => ({ component, reason, events })));
+    const whose = s.lock.held && s.lock.pid === d.pid ? "the running agent" : `pid ${d.pid}, no longer running`;
+    lines.push(``, `events dropped on purpose (EventsDropped) since ${d.since} (${whose}, as of ${d.updatedAt})${rows.length === 0 ? ": none" : ""}`);
+    if (rows.length > 0) lines.push(...table(rows));
   }
   return lines.join("\n");
 }

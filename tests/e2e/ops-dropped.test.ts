@@ -1,11 +1,11 @@
 // Events dropped on purpose are counted per component and reason, not only logged: a regex_filter interceptor's
 // drops under its source, an http sink's `rollback.CODE = false` drops under the sink — in Flume's JSON at /metrics
-// and in the Prometheus text (a total and a split by reason).
+// and in the Prometheus text (a total and a split by reason), and in `sluice status`.
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { freePort, onCleanup, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { freePort, onCleanup, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { getJson } from "./ops-helpers.ts";
 
 describe("events dropped on purpose", () => {
@@ -45,6 +45,19 @@ describe("events dropped on purpose", () => {
     const byReason = family("sluice_sink_events_dropped_by_reason_total")?.metrics.find((x) => x.labels.name === "k1");
     expect(byReason?.labels.reason).toBe("status 404 with rollback false");
     expect(byReason?.value).toBe("89");
+
+    // `sluice status` shows them too, from the file the agent keeps (written within a second of a change).
+    const st = await waitFor("status to show the drops", async () => {
+      const r = await runSluice(["status", "-f", conf, "--state-dir", join(dir, "state"), "--json"]);
+      const rep = JSON.parse(r.stdout);
+      return rep.dropped?.components?.["SINK.k1"]?.["status 404 with rollback false"] === 89 ? rep : undefined;
+    }, 10_000, 200);
+    expect(st.dropped.pid).toBe(agent.proc.pid);
+    expect(st.dropped.components["SOURCE.r1"]).toEqual({ "regex_filter i1": 11 });
+    const statusText = (await runSluice(["status", "-f", conf, "--state-dir", join(dir, "state")])).stdout;
+    expect(statusText).toContain("events dropped on purpose (EventsDropped)");
+    expect(statusText).toContain("the running agent");
+    expect(statusText).toMatch(/SOURCE\.r1\s+regex_filter i1\s+11/);
     agent.kill("SIGTERM");
     expect(await agent.exited).toBe(0);
   }, 40_000);

@@ -18,14 +18,56 @@ const BACKSLASH = 0x5c;
 
 /** Events of a canonical json (`[…]`) or ndjson body, or undefined when the body is anything else. */
 export function decodeCanonical(bytes: Uint8Array, ndjson: boolean): Event[] | undefined {
-  const end = bytes.byteLength;
-  if (end === 0 || !isUtf8(bytes)) return undefined;
+  const run = startCanonical(bytes, ndjson);
+  if (!run) return undefined;
+  return continueCanonical(run, Infinity) as Event[] | undefined;
+}
+
+const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/**
+ * decodeCanonical for request bodies, without holding the event loop: the events are read in slices of at most
+ * `sliceMs`, yielding between them (a 15 MiB body of small events held the loop for ~150 ms in one piece).
+ */
+export async function decodeCanonicalSliced(bytes: Uint8Array, ndjson: boolean, sliceMs = 20): Promise<Event[] | undefined> {
+  const run = startCanonical(bytes, ndjson);
+  if (!run) return undefined;
+  for (;;) {
+    const r = continueCanonical(run, performance.now() + sliceMs);
+    if (r !== PAUSED) return r;
+    await yieldToLoop();
+  }
+}
+
+interface CanonicalRun {
+  bytes: Uint8Array;
+  ndjson: boolean;
+  p: Parser;
+  events: Event[];
+}
+
+const PAUSED = Symbol("paused");
+
+function startCanonical(bytes: Uint8Array, ndjson: boolean): CanonicalRun | undefined {
+  if (bytes.byteLength === 0 || !isUtf8(bytes)) return undefined;
   // TextDecoder drops a byte-order mark; the general path handles that.
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return undefined;
   const p = new Parser(bytes);
-  const events: Event[] = [];
-  if (ndjson) {
+  if (!ndjson) {
+    if (bytes[0] !== 0x5b) return undefined;
+    p.pos = 1;
+  }
+  return { bytes, ndjson, p, events: [] };
+}
+
+/** Reads events until the body ends (the events), is not canonical (undefined) or `until` passed (PAUSED). */
+function continueCanonical(run: CanonicalRun, until: number): Event[] | undefined | typeof PAUSED {
+  const { bytes, p, events } = run;
+  const end = bytes.byteLength;
+  if (run.ndjson) {
     while (p.pos < end) {
+      // The clock is read every 512 events only: it costs more than a small event.
+      if ((events.length & 511) === 511 && performance.now() > until) return PAUSED;
       const e = p.object();
       if (!e) return undefined;
       events.push(e);
@@ -35,10 +77,9 @@ export function decodeCanonical(bytes: Uint8Array, ndjson: boolean): Event[] | u
     }
     return events;
   }
-  if (bytes[0] !== 0x5b) return undefined;
-  p.pos = 1;
-  if (bytes[1] === 0x5d) return p.pos + 1 === end ? events : undefined;
+  if (events.length === 0 && bytes[1] === 0x5d) return p.pos + 1 === end ? events : undefined;
   for (;;) {
+    if ((events.length & 511) === 511 && performance.now() > until) return PAUSED;
     const e = p.object();
     if (!e) return undefined;
     events.push(e);

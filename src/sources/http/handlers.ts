@@ -4,12 +4,13 @@
 // Every rejection names what is malformed and where ("event 3: body is not a string").
 
 import { setHeader, type Event } from "../../core/event.ts";
-import { ContainerError, decodeAvroContainer } from "../../avro/container.ts";
-import { decodeCanonical } from "./fast-json.ts";
+import { ContainerError, decodeAvroContainerSliced } from "../../avro/container.ts";
+import { decodeCanonicalSliced } from "./fast-json.ts";
 
 export type Decoded = { ok: true; events: Event[] } | { ok: false; status: 400 | 413 | 415; message: string };
 
-export type Handler = (bytes: Uint8Array, req: Request, maxBytes: number) => Decoded;
+/** Decoding of a large body yields to the event loop between slices (no request holds it for long). */
+export type Handler = (bytes: Uint8Array, req: Request, maxBytes: number) => Decoded | Promise<Decoded>;
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -28,11 +29,11 @@ function mediaType(req: Request): { type: string; charset: string } {
   return { type: type.trim().toLowerCase(), charset };
 }
 
-export const jsonHandler: Handler = (bytes, req, maxBytes) => {
+export const jsonHandler: Handler = async (bytes, req, maxBytes) => {
   const { type, charset } = mediaType(req);
   if (AVRO_TYPES.has(type)) {
     try {
-      return { ok: true, events: decodeAvroContainer(bytes, maxBytes) };
+      return { ok: true, events: await decodeAvroContainerSliced(bytes, maxBytes) };
     } catch (err) {
       if (err instanceof ContainerError) return { ok: false, status: err.tooLarge ? 413 : 400, message: `avro container: ${err.message}` };
       throw err;
@@ -44,7 +45,7 @@ export const jsonHandler: Handler = (bytes, req, maxBytes) => {
   }
   if (charset !== "utf-8" && charset !== "utf8") return { ok: false, status: 415, message: `unsupported charset "${charset}" (UTF-8)` };
   // What sluice's http sink sends, read from the bytes (no string per event); anything else goes the general way.
-  const canonical = decodeCanonical(bytes, ndjson);
+  const canonical = await decodeCanonicalSliced(bytes, ndjson);
   if (canonical) return { ok: true, events: canonical };
   let text: string;
   try {
