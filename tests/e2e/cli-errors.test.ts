@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { freePort, onCleanup, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { BUN, DENO, MAIN, freePort, onCleanup, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 
 const ERROR_LINE = /^error: /;
 
@@ -76,8 +76,9 @@ async function busyPort(): Promise<number> {
 }
 
 describe("start failures name the component, the key and the value first", () => {
-  for (const type of ["http", "avro"]) {
-    test(`a busy port of the ${type} source: the cause with file:line comes before the stop, exit 1`, async () => {
+  const runtimes = [{ name: "bun", bin: [BUN, MAIN] }, { name: "deno", bin: [DENO, "run", "-A", MAIN] }];
+  for (const [type, rt] of runtimes.flatMap((rt) => ["http", "avro"].map((t) => [t, rt] as const))) {
+    test(`a busy port of the ${type} source under ${rt.name}: the cause with file:line comes before the stop, exit 1`, async () => {
       const dir = await tempDir();
       const port = await busyPort();
       const conf = await writeConfig(dir, [
@@ -85,7 +86,7 @@ describe("start failures name the component, the key and the value first", () =>
         `a1.sources.r1.type = ${type}`, "a1.sources.r1.bind = 127.0.0.1", `a1.sources.r1.port = ${port}`, "a1.sources.r1.channels = c1",
         "a1.channels.c1.type = memory", "a1.sinks.k1.type = logger", "a1.sinks.k1.channel = c1",
       ]);
-      const r = await runSluice(["agent", "-f", conf, "--state-dir", join(dir, "state")]);
+      const r = await runSluice(["agent", "-f", conf, "--state-dir", join(dir, "state")], { bin: rt.bin, timeoutMs: 60_000 });
       expect(r.code).toBe(1);
       const lines = r.stderr.trim().split("\n");
       const cause = lines.findIndex((l) => l.includes(`ERROR [a1] ${conf}:6: a1.sources.r1.port = ${port}: address already in use on 127.0.0.1`));

@@ -1,11 +1,11 @@
 // `sluice top` against a real running agent: in a real terminal (tmux) it shows per-component rates, channel fill
 // and the oldest event's age, sink state and last error, bytes behind per file; it fits the terminal and follows a
-// resize; q quits. Without a terminal it prints one snapshot.
+// resize; q quits. Without a terminal it prints one snapshot (under Bun and Deno).
 
 import { describe, expect, test } from "bun:test";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { BUN, MAIN, freePort, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
+import { BUN, DENO, MAIN, freePort, runSluice, spawnSluice, tempDir, waitFor, writeConfig } from "../helpers/index.ts";
 import { logFile, writeLines } from "./ops-helpers.ts";
 import { openTerminal } from "./cli-tmux.ts";
 
@@ -74,6 +74,10 @@ describe("sluice top", () => {
     expect(row(rows, "c2")).toBeDefined();
     expect(row(rows, "k2")?.[3]).toBe("failing");
     expect(Number(row(rows, "r2")?.[1])).toBeGreaterThan(0);
+    // Deno runs the same command.
+    const d = await runSluice(["top", "--metrics-port", String(a.port), "--interval", "500ms"], { bin: [DENO, "run", "-A", MAIN], timeoutMs: 60_000 });
+    expect(d.code).toBe(0);
+    expect(row(d.stdout.split("\n"), "k2")?.[3]).toBe("failing");
     a.agent.kill("SIGTERM");
     expect(await a.agent.exited).toBe(0);
     const down = await runSluice(["top", "--metrics-port", String(a.deadPeer)]);
