@@ -105,7 +105,9 @@ export class LayerStream extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.deflate?.close();
     this.inflate?.close();
-    this.raw.destroy();
+    // TLS over a JS stream closes when we do but may not pass the reason on: the TCP socket carries it to its
+    // listeners (the connection's error handler, the handshake's).
+    this.raw.destroy(err ?? undefined);
     cb(err);
   }
 }

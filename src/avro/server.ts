@@ -167,17 +167,22 @@ export class AvroRpcServer {
       s.destroy();
       raw.destroy();
     }, this.o.readTimeoutMs);
+    let reported = false;
     const failed = (err: Error) => {
       clearTimeout(timer);
+      if (reported) return;
+      reported = true;
       this.warn(`TLS handshake with ${peer} failed: ${describeError(err)}`);
       s.destroy();
       raw.destroy();
     };
     s.once("error", failed);
+    if (under !== raw) raw.once("error", failed);
     s.once("close", () => clearTimeout(timer));
     s.once("secure", () => {
       clearTimeout(timer);
       s.off("error", failed);
+      raw.off("error", failed);
       this.serve(raw, s, deflateLevel);
     });
   }

@@ -6,8 +6,12 @@ import { describe, expect, test } from "bun:test";
 import net from "node:net";
 import { buildAgentSpec } from "../../src/config/load.ts";
 import type { AvroSink } from "../../src/sinks/avro.ts";
+import { configureLogging } from "../../src/util/log.ts";
 import { waitFor } from "../helpers/index.ts";
 import { avroSource, drain, selfSigned, sourceOnly, spawnPeer, startAgent, text } from "./helpers.ts";
+
+const logged: string[] = [];
+configureLogging({ level: "warn", write: (l) => logged.push(l) });
 
 const LAYERS = ["outside-tls", "inside-tls"] as const;
 
@@ -84,11 +88,9 @@ describe("ssl with deflate, both layerings", () => {
     expect(bodies).toEqual(Array.from({ length: 300 }, (_, i) => [String(i), String(i)]).flat());
   });
 
-  test("a connection that starts with neither a TLS record nor a zlib header is closed at once", async () => {
-    const { cert, key } = await selfSigned();
-    const agg = await startAgent(secureSource(cert, key));
-    const outcome = await new Promise<string>((resolve) => {
-      const s = net.connect(avroSource(agg).port, "127.0.0.1", () => s.write("GET / HTTP/1.1\r\n\r\n"));
+  const send = (port: number, bytes: Uint8Array | string) =>
+    new Promise<string>((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => s.write(bytes));
       const timer = setTimeout(() => resolve("still open"), 5000);
       s.on("data", () => {});
       s.on("error", () => {});
@@ -97,8 +99,24 @@ describe("ssl with deflate, both layerings", () => {
         resolve("closed");
       });
     });
-    expect(outcome).toBe("closed");
+
+  test("a connection that starts with neither a TLS record nor a zlib header is closed at once, with a warning naming its first bytes", async () => {
+    const { cert, key } = await selfSigned();
+    const agg = await startAgent(secureSource(cert, key));
+    logged.length = 0;
+    expect(await send(avroSource(agg).port, "GET / HTTP/1.1\r\n\r\n")).toBe("closed");
     expect(agg.channels.get("c1")!.size()).toBe(0);
+    await waitFor("the warning", () => logged.find((l) => l.includes("first bytes 0x47 0x45 0x54 0x20 are neither a TLS handshake")));
+  });
+
+  test("a zlib header followed by bytes that do not inflate is closed with one warning naming the peer and the deflate error", async () => {
+    const { cert, key } = await selfSigned();
+    const agg = await startAgent(secureSource(cert, key));
+    logged.length = 0;
+    expect(await send(avroSource(agg).port, new Uint8Array([0x78, 0x9c, 1, 2, 3, 4, 5, 6, 7, 8]))).toBe("closed");
+    const w = await waitFor("the warning", () => logged.find((l) => /TLS handshake with 127\.0\.0\.1:\d+ failed: bad deflate stream/.test(l)));
+    expect(w).toBeDefined();
+    expect(logged.filter((l) => l.includes("TLS handshake with")).length).toBe(1);
   });
 
   test("compression-layer = inside-tls without both ssl and deflate is a warning that it does nothing", () => {
