@@ -173,16 +173,22 @@ function openSocket(o: ClientOptions, peer: string): Promise<Opened> {
   return new Promise((resolve, reject) => {
     const raw = net.connect({ host: o.host, port: o.port });
     let top: Duplex = raw;
+    // Failing once TCP is up, with ssl and deflate both on: most likely the peer stacks them the other way.
+    let tcpUp = false;
+    const hint = () =>
+      tcpUp && o.tls && o.deflateLevel !== undefined
+        ? ` (with ssl and deflate, Flume 1.10+ sources need compression-layer = outside-tls, Flume 1.9 ones inside-tls; this sink uses ${outerDeflate ? "outside-tls" : "inside-tls"})`
+        : "";
     const timer = setTimeout(() => {
       top.destroy();
       raw.destroy();
-      reject(new DeliveryError(`cannot connect to avro peer ${peer} within connect-timeout (${o.connectTimeoutMs} ms)`));
+      reject(new DeliveryError(`cannot connect to avro peer ${peer} within connect-timeout (${o.connectTimeoutMs} ms)${hint()}`));
     }, o.connectTimeoutMs);
     const failed = (err: Error) => {
       clearTimeout(timer);
       top.destroy();
       raw.destroy();
-      reject(new DeliveryError(`cannot connect to avro peer ${peer}: ${describeError(err)}`, { cause: err }));
+      reject(new DeliveryError(`cannot connect to avro peer ${peer}: ${describeError(err)}${hint()}`, { cause: err }));
     };
     const ready = () => {
       clearTimeout(timer);
@@ -192,6 +198,7 @@ function openSocket(o: ClientOptions, peer: string): Promise<Opened> {
     };
     raw.once("error", failed);
     raw.once("connect", () => {
+      tcpUp = true;
       if (!o.tls) return ready();
       const under: Duplex = outerDeflate ? new LayerStream(raw, o.deflateLevel) : raw;
       const secure = tls.connect({ socket: under, servername: net.isIP(o.host) ? undefined : o.host, ...o.tls });

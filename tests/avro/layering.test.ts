@@ -74,6 +74,7 @@ describe("ssl with deflate, both layerings", () => {
     const sink = agent.sinks.get("k1") as AvroSink;
     await waitFor("a failed connection", () => sink.counters.ConnectionFailedCount > 0, 15_000);
     expect(received(peer)).toEqual([]);
+    expect(agent.runners[0]!.lastError ?? "").toContain("Flume 1.10+ sources need compression-layer = outside-tls, Flume 1.9 ones inside-tls; this sink uses inside-tls");
   });
 
   test("one source port takes sinks of both layerings at once", async () => {
