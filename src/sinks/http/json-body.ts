@@ -105,6 +105,9 @@ class BodyWriter {
   /** A DataView of the bodies' buffer (bodies of one take are mostly views into a few read buffers). */
   private viewOf?: ArrayBufferLike;
   private view?: DataView;
+  /** A DataView of `buf` (made again when buf is replaced). */
+  private ownViewOf?: Uint8Array;
+  private ownView?: DataView;
   constructor(
     size: number,
     private readonly pool?: BufferPool,
@@ -139,11 +142,43 @@ class BodyWriter {
     this.buf[this.pos++] = b;
   }
 
-  /** `src` as the inside of a JSON string. */
+  /**
+   * `src` as the inside of a JSON string. Most bodies need no escape: the body is copied whole, then the copy is
+   * checked four bytes at a time (a DataView of our own buffer: no per-body view of the body's buffer); only a body
+   * with something to escape or to check as UTF-8 takes escapedFrom() from its first such byte.
+   */
   escaped(src: Uint8Array): void {
+    const n = src.byteLength;
+    this.room(n);
+    const buf = this.buf;
+    const start = this.pos;
+    if (n <= SMALL_COPY) {
+      for (let k = 0; k < n; k++) buf[start + k] = src[k]!;
+    } else buf.set(src, start);
+    if (this.ownViewOf !== buf) {
+      this.ownViewOf = buf;
+      this.ownView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const view = this.ownView!;
+    const end = start + n;
+    let i = start;
+    while (i + 4 <= end) {
+      const w = view.getInt32(i, true);
+      const q = w ^ 0x22222222;
+      const s = w ^ 0x5c5c5c5c;
+      if (((w | ((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s)) & 0x80808080) !== 0) break;
+      i += 4;
+    }
+    while (i < end && PLAIN[buf[i]!] === 1) i++;
+    this.pos = i;
+    if (i < end) this.escapedFrom(src, i - start);
+  }
+
+  /** The rest of `src` from `from` (the bytes before it are written) as the inside of a JSON string. */
+  private escapedFrom(src: Uint8Array, from: number): void {
     const end = src.byteLength;
-    let run = 0;
-    let i = 0;
+    let run = from;
+    let i = from;
     if (src.buffer !== this.viewOf) {
       this.viewOf = src.buffer;
       this.view = new DataView(src.buffer);
@@ -197,8 +232,7 @@ class BodyWriter {
       }
       run = i;
     }
-    if (run === 0) this.raw(src);
-    else if (end > run) this.raw(src.subarray(run, end));
+    if (end > run) this.raw(src.subarray(run, end));
   }
 
   done(): Uint8Array {
