@@ -46,6 +46,7 @@ await withTempDir("sluice-bench-avro-tail-", async (dir) => {
     `a1.sinks.k1.batch-size = ${BATCH}`,
   ].join("\n") + "\n");
   const t0 = performance.now();
+  const aggCpu0 = process.cpuUsage();
   const p = Bun.spawn([bin, "agent", "--once", "-f", conf, "--state-dir", join(dir, "edge"), "--max-runtime", "20m", "--log-level", "warn"], { stdout: "ignore", stderr: "inherit" });
   let peak = 0;
   let cpu = 0;
@@ -62,6 +63,7 @@ await withTempDir("sluice-bench-avro-tail-", async (dir) => {
   const deadline = Date.now() + 30_000;
   while (sink.counters.EventDrainSuccessCount < LINES && Date.now() < deadline) await Bun.sleep(5);
   const got = sink.counters.EventDrainSuccessCount;
+  const aggCpu = process.cpuUsage(aggCpu0);
   await agg.stop(0);
   if (code !== 0 || got !== LINES) {
     console.error(`avro-tail: the edge exited ${code}; the aggregator drained ${got} of ${LINES} events`);
@@ -70,4 +72,6 @@ await withTempDir("sluice-bench-avro-tail-", async (dir) => {
   report("avro-tail", `tail → memory → avro sink → avro source → null (plain, batch ${BATCH}), ${MIB} MiB of 200 B lines: MiB/s`, figure(mib / secs), ">= 300");
   report("avro-tail", "edge agent CPU s per GiB", figure((cpu / mib) * 1024));
   report("avro-tail", "edge agent peak RSS MiB (VmHWM)", Math.round(peak / 1024 / 1024));
+  // The receiving side's share (this process: avro source, channel, null sink, and the sampler).
+  report("avro-tail", "aggregator CPU s per GiB", figure(((aggCpu.user + aggCpu.system) / 1e6 / mib) * 1024));
 });

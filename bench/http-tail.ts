@@ -3,7 +3,8 @@
 // sender POSTing the same lines in the same batch size to a fresh receiver: the ceiling of this path on this machine.
 // The agent runs `dist/sluice agent --once`, timed from spawn to exit (start-up and the final position write
 // included); CPU s is its utime + stime from /proc just before exit, peak RSS its VmHWM (sampled every 20 ms).
-// Run: node_modules/.bin/bun bench/http-tail.ts [MiB]   (default $BENCH_MIB, else 1024)
+// Run: node_modules/.bin/bun bench/http-tail.ts [MiB]   (default $BENCH_MIB, else 1024); $CHANNELS picks channel types,
+// $HTTP_PARALLEL sets the sink's parallelRequests, $TAIL_BATCH the source's batchSize, $SLUICE_BIN another build.
 
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,6 +19,8 @@ const SOURCE_BATCH = Number(process.env.TAIL_BATCH ?? 1000);
 /** The sink's parallel requests ($HTTP_PARALLEL, default the sink's own default). */
 const PARALLEL = process.env.HTTP_PARALLEL;
 const BUN = join(ROOT, "node_modules/.bin/bun");
+/** Channel types to run ($CHANNELS, comma-separated; default all three). */
+const CHANNELS = (process.env.CHANNELS ?? "memory,spillablememory,file").split(",").map((c) => c.trim());
 
 interface Receiver {
   url: string;
@@ -92,7 +95,7 @@ await withTempDir("sluice-bench-http-tail-", async (dir) => {
   }
   const ceiling = ceilings.get(Number(PARALLEL ?? 1))!;
 
-  for (const type of ["memory", "spillablememory", "file"]) {
+  for (const type of CHANNELS) {
     const r = await receiver();
     const run = join(dir, type);
     const conf = join(dir, `${type}.conf`);

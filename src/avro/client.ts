@@ -1,6 +1,7 @@
 // The client side of Flume's Avro RPC (what NettyAvroRpcClient does): one connection, one call at a time, Java's
 // exact bytes (serials from 1, handshake with meta {} on the first call of a connection only).
 
+import { Buffer } from "node:buffer";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
@@ -28,6 +29,8 @@ export interface ClientOptions {
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);
+/** A request buffer larger than this (a rare huge batch) is not kept for the next call. */
+const MAX_SPARE_BYTES = 16 * 1024 * 1024;
 
 interface PendingCall {
   serial: number;
@@ -82,6 +85,9 @@ export class AvroRpcClient {
     }, raw);
   }
 
+  /** The last answered request's buffer, reused for the next one. */
+  private spare?: Buffer;
+
   appendBatch(events: readonly Event[]): Promise<Status> {
     // The events are encoded straight into the request pack, in Java's 8 KiB buffers: one copy of the bodies.
     return this.call("appendBatch", new EventRecords(events));
@@ -106,7 +112,12 @@ export class AvroRpcClient {
       const hs = this.handshaken ? EMPTY : encodeHandshakeRequest(this.serverHash, withProtocol);
       const head = new Writer(hs.byteLength + 16).raw(hs).byte(0).string(name).done();
       const serial = ++this.serial;
-      const reply = await this.roundTrip(serial, encodeRequestPack(serial, head, params));
+      const pack = encodeRequestPack(serial, head, params, this.spare);
+      this.spare = undefined;
+      const reply = await this.roundTrip(serial, pack);
+      // Answered: the peer has read the whole pack, so its buffer is free for the next call (a failed call's buffer
+      // may still sit in a socket queue and is left to the collector).
+      if (pack.buffer.byteLength <= MAX_SPARE_BYTES) this.spare = Buffer.from(pack.buffer);
       const r = new Reader(reply.payload);
       if (!this.handshaken) {
         const res = readHandshakeResponse(r);

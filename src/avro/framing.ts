@@ -187,12 +187,14 @@ export interface PackParams {
 
 /**
  * Encodes a request pack: `head` as the first buffer, then `params` in Java's 8 KiB buffers, written straight into
- * the pack (the parameters are never encoded into a buffer of their own first).
+ * the pack (the parameters are never encoded into a buffer of their own first); into `spare` when it is big enough.
  */
-export function encodeRequestPack(serial: number, head: Uint8Array, params: PackParams): Uint8Array {
+export function encodeRequestPack(serial: number, head: Uint8Array, params: PackParams, spare?: Buffer): Buffer {
   const pieces = Math.max(1, Math.ceil(params.size / JAVA_BUFFER_BYTES));
-  // Not zeroed: every byte is written (PieceWriter.complete checks it).
-  const out = Buffer.allocUnsafe(8 + 4 + head.byteLength + pieces * 4 + params.size);
+  const size = 8 + 4 + head.byteLength + pieces * 4 + params.size;
+  // Not zeroed: every byte is written (PieceWriter.complete checks it). Its own ArrayBuffer, so the caller may keep
+  // it whole as the next call's `spare`.
+  const out = spare && spare.byteLength >= size ? spare.subarray(0, size) : Buffer.allocUnsafeSlow(size);
   out.writeInt32BE(serial, 0);
   out.writeInt32BE(1 + pieces, 4);
   out.writeInt32BE(head.byteLength, 8);

@@ -141,3 +141,26 @@ describe("avro records read back", () => {
     expect(Object.isFrozen(back[0]!.headers) && Object.isFrozen(back[3]!.headers)).toBe(true);
   });
 });
+
+describe("request buffer pool", () => {
+  test("writes the next body into a buffer given back, takes back only its own buffers, and keeps at most its count", async () => {
+    const { BufferPool } = await import("../../src/sinks/http/json-body.ts");
+    const pool = new BufferPool(1);
+    const ev = (s: string): Event => ({ headers: {}, body: utf8.encode(s) });
+    const first = encodeNdjson([ev("a".repeat(100))], pool);
+    const firstText = new TextDecoder().decode(first);
+    pool.give(first);
+    const second = encodeNdjson([ev("b")], pool);
+    expect(second.buffer).toBe(first.buffer);
+    expect(new TextDecoder().decode(second)).toBe('{"headers":{},"body":"b"}\n');
+    expect(firstText).toBe(`{"headers":{},"body":"${"a".repeat(100)}"}\n`);
+    // A body too large for the free buffer gets a new one; foreign buffers are never kept.
+    const third = encodeNdjson([ev("c".repeat(5000))], pool);
+    expect(third.buffer).not.toBe(second.buffer);
+    pool.give(new Uint8Array(64));
+    pool.give(second);
+    pool.give(third);
+    const fourth = encodeNdjson([ev("d")], pool);
+    expect(fourth.buffer === second.buffer || fourth.buffer === third.buffer).toBe(true);
+  });
+});

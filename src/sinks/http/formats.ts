@@ -5,7 +5,7 @@
 
 import type { Event } from "../../core/event.ts";
 import { encodeAvroContainer } from "../../avro/container.ts";
-import { encodeJson, encodeNdjson } from "./json-body.ts";
+import { encodeJson, encodeNdjson, type BufferPool } from "./json-body.ts";
 
 export type Format = "json" | "ndjson" | "avro";
 
@@ -15,12 +15,13 @@ export const CONTENT_TYPES: Record<Format, string> = {
   avro: "avro/binary",
 };
 
-export function encoderFor(format: Format): (events: readonly Event[]) => Uint8Array {
+/** The encoder of a format; json and ndjson write into `pool`'s buffers when one is given (see BufferPool). */
+export function encoderFor(format: Format, pool?: BufferPool): (events: readonly Event[]) => Uint8Array {
   switch (format) {
     case "json":
-      return encodeJson;
+      return (events) => encodeJson(events, pool);
     case "ndjson":
-      return encodeNdjson;
+      return (events) => encodeNdjson(events, pool);
     case "avro":
       return encodeAvroContainer;
   }

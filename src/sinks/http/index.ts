@@ -15,6 +15,7 @@ import { SinkCounters } from "../../core/counters.ts";
 import { fetchTrusting } from "../../runtime.ts";
 import type { Logger } from "../../util/log.ts";
 import { CONTENT_TYPES, encoderFor, eventSize } from "./formats.ts";
+import { BufferPool } from "./json-body.ts";
 import { checkPolicyKeys, StatusPolicies } from "./policy.ts";
 
 const gzipAsync = promisify(gzip) as (data: Uint8Array, opts: { level: number }) => Promise<Uint8Array>;
@@ -47,7 +48,9 @@ export class HttpSink implements Sink {
   readonly type = "http";
   readonly counters = new SinkCounters();
   readonly maxBackoffMs: number;
-  private readonly encode: (events: readonly Event[]) => Uint8Array | Promise<Uint8Array>;
+  private readonly encodeRaw: (events: readonly Event[]) => Uint8Array;
+  private readonly pool: BufferPool;
+  private readonly gzipLevel?: number;
   private readonly requestHeaders: Record<string, string>;
   private readonly policies: StatusPolicies;
   private readonly fetch: typeof fetch;
@@ -66,10 +69,10 @@ export class HttpSink implements Sink {
   ) {
     this.maxBackoffMs = cfg.maxBackoff;
     const gzip = cfg.compression === "gzip";
-    const encode = encoderFor(cfg.format);
-    const level = cfg["compression-level"];
-    // gzip runs on zlib's thread pool: a 4 MiB body compresses without holding the event loop (and the sources).
-    this.encode = gzip ? (events) => gzipAsync(encode(events), { level }) : encode;
+    // One request buffer per request on the wire (and one being written) is reused instead of allocated per take.
+    this.pool = new BufferPool(cfg.parallelRequests + 1);
+    this.encodeRaw = encoderFor(cfg.format, this.pool);
+    this.gzipLevel = gzip ? cfg["compression-level"] : undefined;
     this.requestHeaders = {
       "Content-Type": cfg.contentTypeHeader ?? CONTENT_TYPES[cfg.format],
       Accept: cfg.acceptHeader,
@@ -180,7 +183,22 @@ export class HttpSink implements Sink {
 
   /** Sends one request; resolves undefined on 2xx, the status otherwise; throws on network errors and timeouts. */
   private async post(events: Event[]): Promise<{ status: number; text: string; retryAfterMs?: number } | undefined> {
-    const body = await this.encode(events);
+    const raw = this.encodeRaw(events);
+    if (this.gzipLevel === undefined) {
+      try {
+        return await this.send(raw);
+      } finally {
+        // The runtime has done with the body once the exchange is over (Bun copies it when fetch() is called).
+        this.pool.give(raw);
+      }
+    }
+    // gzip runs on zlib's thread pool: a 4 MiB body compresses without holding the event loop (and the sources).
+    const body = await gzipAsync(raw, { level: this.gzipLevel });
+    this.pool.give(raw);
+    return this.send(body);
+  }
+
+  private async send(body: Uint8Array): Promise<{ status: number; text: string; retryAfterMs?: number } | undefined> {
     const signals = [AbortSignal.timeout(this.timeoutMs)];
     if (this.stopping) signals.push(this.stopping.signal);
     let res: Response;

@@ -61,6 +61,43 @@ function sameMap(a: Record<string, string>, b: Record<string, string>): boolean 
   return true;
 }
 
+/** Request buffers kept by one sink for its next requests: a take's body is written into one it no longer sends. */
+export class BufferPool {
+  private readonly free: Uint8Array[] = [];
+  /** Buffers this pool allocated (give() takes back only those). */
+  private readonly mine = new WeakSet<ArrayBufferLike>();
+
+  constructor(
+    private readonly keep: number,
+    private readonly maxBytes = MAX_POOLED_BYTES,
+  ) {}
+
+  take(size: number): Uint8Array {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const b = this.free[i]!;
+      if (b.byteLength >= size) {
+        this.free.splice(i, 1);
+        return b;
+      }
+    }
+    // Its own ArrayBuffer (never a slice of the runtime's shared pool), not zeroed; a little headroom so a take
+    // slightly larger than the last reuses it.
+    const b = Buffer.allocUnsafeSlow(size + (size >> 3));
+    this.mine.add(b.buffer);
+    return b;
+  }
+
+  /** Takes back the buffer behind `view` (a body encoded into it) once nothing reads the body any more. */
+  give(view: Uint8Array): void {
+    const ab = view.buffer;
+    if (!this.mine.has(ab) || ab.byteLength > this.maxBytes || this.free.length >= this.keep) return;
+    if (!this.free.some((b) => b.buffer === ab)) this.free.push(new Uint8Array(ab));
+  }
+}
+
+/** Buffers larger than this are left to the collector rather than kept (a rare huge take). */
+const MAX_POOLED_BYTES = 16 * 1024 * 1024;
+
 /** A request body being written: one buffer, grown (rarely: it starts at the unescaped size) when escapes need room. */
 class BodyWriter {
   buf: Uint8Array;
@@ -68,15 +105,23 @@ class BodyWriter {
   /** A DataView of the bodies' buffer (bodies of one take are mostly views into a few read buffers). */
   private viewOf?: ArrayBufferLike;
   private view?: DataView;
-  constructor(size: number) {
+  /** A DataView of `buf` (made again when buf is replaced). */
+  private ownViewOf?: Uint8Array;
+  private ownView?: DataView;
+  constructor(
+    size: number,
+    private readonly pool?: BufferPool,
+  ) {
     // Not zeroed: every byte up to pos is written before it is read (zeroing a 1 MiB request cost 2-3 % of the sink).
-    this.buf = Buffer.allocUnsafe(size);
+    this.buf = pool ? pool.take(size) : Buffer.allocUnsafe(size);
   }
 
   room(n: number): void {
     if (this.pos + n <= this.buf.byteLength) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.byteLength * 2, this.pos + n + 1024));
+    const size = Math.max(this.buf.byteLength * 2, this.pos + n + 1024);
+    const next = this.pool ? this.pool.take(size) : Buffer.allocUnsafe(size);
     next.set(this.buf.subarray(0, this.pos));
+    this.pool?.give(this.buf);
     this.buf = next;
   }
 
@@ -97,11 +142,43 @@ class BodyWriter {
     this.buf[this.pos++] = b;
   }
 
-  /** `src` as the inside of a JSON string. */
+  /**
+   * `src` as the inside of a JSON string. Most bodies need no escape: the body is copied whole, then the copy is
+   * checked four bytes at a time (a DataView of our own buffer: no per-body view of the body's buffer); only a body
+   * with something to escape or to check as UTF-8 takes escapedFrom() from its first such byte.
+   */
   escaped(src: Uint8Array): void {
+    const n = src.byteLength;
+    this.room(n);
+    const buf = this.buf;
+    const start = this.pos;
+    if (n <= SMALL_COPY) {
+      for (let k = 0; k < n; k++) buf[start + k] = src[k]!;
+    } else buf.set(src, start);
+    if (this.ownViewOf !== buf) {
+      this.ownViewOf = buf;
+      this.ownView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const view = this.ownView!;
+    const end = start + n;
+    let i = start;
+    while (i + 4 <= end) {
+      const w = view.getInt32(i, true);
+      const q = w ^ 0x22222222;
+      const s = w ^ 0x5c5c5c5c;
+      if (((w | ((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s)) & 0x80808080) !== 0) break;
+      i += 4;
+    }
+    while (i < end && PLAIN[buf[i]!] === 1) i++;
+    this.pos = i;
+    if (i < end) this.escapedFrom(src, i - start);
+  }
+
+  /** The rest of `src` from `from` (the bytes before it are written) as the inside of a JSON string. */
+  private escapedFrom(src: Uint8Array, from: number): void {
     const end = src.byteLength;
-    let run = 0;
-    let i = 0;
+    let run = from;
+    let i = from;
     if (src.buffer !== this.viewOf) {
       this.viewOf = src.buffer;
       this.view = new DataView(src.buffer);
@@ -155,8 +232,7 @@ class BodyWriter {
       }
       run = i;
     }
-    if (run === 0) this.raw(src);
-    else if (end > run) this.raw(src.subarray(run, end));
+    if (end > run) this.raw(src.subarray(run, end));
   }
 
   done(): Uint8Array {
@@ -214,8 +290,8 @@ function sizeHint(events: readonly Event[]): number {
 }
 
 /** `[{"headers":{…},"body":"…"},…]` */
-export function encodeJson(events: readonly Event[]): Uint8Array {
-  const w = new BodyWriter(sizeHint(events));
+export function encodeJson(events: readonly Event[], pool?: BufferPool): Uint8Array {
+  const w = new BodyWriter(sizeHint(events), pool);
   w.byte(0x5b);
   let lastMap: Record<string, string> | undefined;
   let lastHead: Uint8Array = EMPTY_HEAD;
@@ -237,9 +313,9 @@ export function encodeJson(events: readonly Event[]): Uint8Array {
 }
 
 /** One `{"headers":{…},"body":"…"}` per line, each line ending in \n. */
-export function encodeNdjson(events: readonly Event[]): Uint8Array {
+export function encodeNdjson(events: readonly Event[], pool?: BufferPool): Uint8Array {
   if (events.length === 0) return new Uint8Array([0x0a]);
-  const w = new BodyWriter(sizeHint(events));
+  const w = new BodyWriter(sizeHint(events), pool);
   let lastMap: Record<string, string> | undefined;
   let lastHead: Uint8Array = EMPTY_HEAD;
   for (let i = 0; i < events.length; i++) {
