@@ -6,9 +6,9 @@
 // it — the tracker's progress record (tracker.ts: magic "SLSP", version 1, CRC32C) of the file in progress with the
 // batch's end as offset — committed in the same write as the batch. At start it moves the tracker's record forward: with
 // several channels the smallest offset (all must name the same file, else the tracker alone decides); it applies when
-// it names the tracker's file (same path and inode) at a larger offset, or when the tracker has no record and the file
-// was not read to its end (a file read to its end was retired or is retired again from its end). The tracker file
-// stays a cache: with a memory-held channel it is the only record, as before.
+// it names the tracker's file (same path and inode) at a larger offset, or when the tracker has no record (a file it
+// names that was retired is never picked again; one read to its end and not yet retired is retired from its end). The
+// tracker file stays a cache: with a memory-held channel it is the only record, as before.
 
 import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, isAbsolute, join, relative } from "node:path";
@@ -110,6 +110,8 @@ export class SpoolDirSource implements PollableSource {
 
   /** Every channel durable: batches carry cursors, and the committed ones may move `resume` forward (see header). */
   private durable = false;
+  /** `resume` comes from a cursor alone (no tracker record). */
+  private resumeCursorOnly = false;
 
   private resumeFromCursors(): void {
     this.durable = this.processor.cursorsDurable;
@@ -127,9 +129,13 @@ export class SpoolDirSource implements PollableSource {
     }
     const r = this.resume;
     if (!min) return;
-    if (r ? r.path === min.path && r.ino === min.ino && min.offset > r.offset : min.offset < min.size) {
+    if (r ? r.path === min.path && r.ino === min.ino && min.offset > r.offset : true) {
       this.log.info(`${min.path}: resuming at offset ${min.offset}, from the cursor its channel(s) committed (the tracker file said ${r ? r.offset : "nothing"})`);
       this.resume = r ? { ...r, offset: min.offset } : min;
+      // Without a tracker record the cursor may name a file retired since (gone or marked: never picked again) or
+      // read to its end and not yet retired (retired now, from its end); a file by that name and inode that differs
+      // is another file that reuses both, read from its start.
+      this.resumeCursorOnly = r === undefined;
     }
   }
 
@@ -206,8 +212,10 @@ export class SpoolDirSource implements PollableSource {
     }
     let start = 0;
     const r = this.resume;
+    const cursorOnly = this.resumeCursorOnly;
     this.resume = undefined;
-    if (r && r.path === f.rel && r.ino === f.ino) {
+    this.resumeCursorOnly = false;
+    if (r && r.path === f.rel && r.ino === f.ino && !(cursorOnly && (r.size !== f.size || r.mtimeMs !== f.mtimeMs))) {
       if (r.size !== f.size || r.mtimeMs !== f.mtimeMs) {
         await fh.close().catch(() => {});
         await this.tracker.clear();
