@@ -5,6 +5,7 @@
 import type { Ack } from "./ack.ts";
 import type { ChannelProcessor } from "./channel-processor.ts";
 import type { SourceCounters } from "./counters.ts";
+import type { SourceCursor } from "./channel.ts";
 import type { Event } from "./event.ts";
 import type { PollStatus } from "./source.ts";
 
@@ -12,7 +13,7 @@ import type { PollStatus } from "./source.ts";
 export type IssueAck = () => Ack | undefined;
 
 export class BatchPutter {
-  private kept?: { events: Event[]; issue?: IssueAck };
+  private kept?: { events: Event[]; issue?: IssueAck; cursor?: SourceCursor };
 
   constructor(
     private readonly processor: ChannelProcessor,
@@ -24,15 +25,19 @@ export class BatchPutter {
     const k = this.kept;
     if (!k) return undefined;
     this.kept = undefined;
-    return this.put(k.events, k.issue);
+    return this.put(k.events, k.issue, k.cursor);
   }
 
-  /** `ready` once every required channel took the batch; `backoff` when one is full (the batch is kept). */
-  async put(events: Event[], issue?: IssueAck): Promise<PollStatus> {
+  /**
+   * `ready` once every required channel took the batch; `backoff` when one is full (the batch is kept, with its
+   * cursor: the retry comes before anything new is read, so the position after the batch is still the same).
+   * `cursor`: the source's position after this batch, for durable channels (ChannelProcessor.putBatch).
+   */
+  async put(events: Event[], issue?: IssueAck, cursor?: SourceCursor): Promise<PollStatus> {
     this.counters.EventReceivedCount += events.length;
     this.counters.AppendBatchReceivedCount++;
-    this.kept = { events, issue };
-    const outcome = await this.processor.putBatch(events, issue?.());
+    this.kept = { events, issue, cursor };
+    const outcome = await this.processor.putBatch(events, issue?.(), cursor);
     if (outcome === "full") {
       this.counters.ChannelWriteFail++;
       return "backoff";

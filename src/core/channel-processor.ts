@@ -2,7 +2,7 @@
 // channel, then the Ack's seal is released. The only door from sources to channels.
 
 import type { Ack } from "./ack.ts";
-import type { Channel } from "./channel.ts";
+import type { Channel, SourceCursor } from "./channel.ts";
 import type { Event } from "./event.ts";
 import type { Lifecycle } from "./component.ts";
 import { ChannelFullError, SluiceError, describeError } from "./errors.ts";
@@ -61,6 +61,30 @@ export class ChannelProcessor {
     return this.channels.length > 0 && this.channels.every((c) => c.releasesWhenSafe === true);
   }
 
+  /**
+   * True when every channel this source may reach is durable (commits source cursors, `Channel.committedCursor`):
+   * only then may the source resume from a committed cursor. With any memory-held channel in the graph, what the
+   * cursor covers may be lost in a crash, so the source keeps to its Acks and its own position file.
+   */
+  get cursorsDurable(): boolean {
+    return this.selector.channels.length > 0 && this.selector.channels.every((c) => c.committedCursor !== undefined);
+  }
+
+  /**
+   * The cursor `source` committed with each of its channels, one per channel (the source takes what is safe for all:
+   * e.g. per file the smallest offset); undefined unless every channel is durable and has one.
+   */
+  committedCursors(source: string): Uint8Array[] | undefined {
+    if (!this.cursorsDurable) return undefined;
+    const out: Uint8Array[] = [];
+    for (const c of this.selector.channels) {
+      const cur = c.committedCursor!(source);
+      if (!cur) return undefined;
+      out.push(cur);
+    }
+    return out;
+  }
+
   async start(): Promise<void> {
     for (const i of this.interceptors) await i.start?.();
   }
@@ -72,8 +96,13 @@ export class ChannelProcessor {
   /**
    * Puts one batch. On `full` (or a thrown error) the Ack is cancelled and the caller must retry the same batch
    * (with a new Ack) before reading further. Events rejected by a filter interceptor count as delivered.
+   *
+   * `cursor` (the source's position after this batch; give it only when `cursorsDurable`) is committed with the batch
+   * in every channel: with its events where the selector routes some, alone (a cursor-only put) in each durable channel
+   * the batch does not reach (filtered whole, or routed elsewhere), so every channel's committed cursor stays current
+   * and the smallest of them, which the source resumes from, re-reads nothing that all of them hold.
    */
-  async putBatch(events: Event[], ack?: Ack): Promise<PutOutcome> {
+  async putBatch(events: Event[], ack?: Ack, cursor?: SourceCursor): Promise<PutOutcome> {
     let batch = events;
     for (let k = 0; k < this.interceptors.length; k++) {
       const before = batch.length;
@@ -83,19 +112,24 @@ export class ChannelProcessor {
     }
     const drops = new DropCounts();
     try {
-      if (batch.length > 0) {
-        for (const route of this.selector.route(batch, drops)) {
-          if (route.events.length === 0) continue;
-          const tx = route.channel.begin();
-          try {
-            tx.put(route.events, ack);
-            await tx.commit();
-            this.log.debug(`committed a batch of ${route.events.length} events to channel ${route.channel.name}`);
-          } catch (err) {
-            await tx.rollback().catch(() => {});
-            if (!route.optional) throw err;
-            this.log.warn(`optional channel ${route.channel.name} refused a batch: ${describeError(err)}`);
-          }
+      const routes = batch.length > 0 ? this.selector.route(batch, drops).filter((r) => r.events.length > 0) : [];
+      if (cursor) {
+        // Optional: a cursor that cannot be written leaves that channel's cursor behind (re-reads after a crash, never
+        // a loss); refusing the batch would put its events twice into the channels that took them.
+        for (const channel of this.selector.channels) {
+          if (channel.committedCursor && !routes.some((r) => r.channel === channel)) routes.push({ channel, events: [], optional: true });
+        }
+      }
+      for (const route of routes) {
+        const tx = route.channel.begin();
+        try {
+          tx.put(route.events, ack, cursor);
+          await tx.commit();
+          this.log.debug(`committed a batch of ${route.events.length} events to channel ${route.channel.name}`);
+        } catch (err) {
+          await tx.rollback().catch(() => {});
+          if (!route.optional) throw err;
+          this.log.warn(`optional channel ${route.channel.name} refused a batch: ${describeError(err)}`);
         }
       }
     } catch (err) {

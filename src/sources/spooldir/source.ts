@@ -1,6 +1,14 @@
 // The spooldir source at run time: picks the next complete file of the spool directory, reads it in batches (spool-file.ts), and
 // retires it (rename, tracker mark or delete) only once every batch is safe. A file that breaks Flume's rules
 // (changed after pickup, a name reused) is set aside with a clear error; the rest of the directory goes on.
+//
+// Cursor (core/channel.ts SourceCursor): when every channel is durable, each batch carries the source's position after
+// it — the tracker's progress record (tracker.ts: magic "SLSP", version 1, CRC32C) of the file in progress with the
+// batch's end as offset — committed in the same write as the batch. At start it moves the tracker's record forward: with
+// several channels the smallest offset (all must name the same file, else the tracker alone decides); it applies when
+// it names the tracker's file (same path and inode) at a larger offset, or when the tracker has no record (a file it
+// names that was retired is never picked again; one read to its end and not yet retired is retired from its end). The
+// tracker file stays a cache: with a memory-held channel it is the only record, as before.
 
 import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, isAbsolute, join, relative } from "node:path";
@@ -14,7 +22,7 @@ import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { createDeserializer, type DecodeErrorPolicy } from "./deserializers.ts";
 import type { AvroSchemaType } from "./avro-deserializer.ts";
-import { Tracker, type Progress } from "./tracker.ts";
+import { Tracker, decodeProgress, encodeProgress, type Progress } from "./tracker.ts";
 import { listCandidates, type Candidate, type ListSettings } from "./listing.ts";
 import { READ_BYTES, SpoolFile } from "./spool-file.ts";
 import { SlabPool } from "../../util/lines.ts";
@@ -58,7 +66,7 @@ export class SpoolDirSource implements PollableSource {
   constructor(
     readonly name: string,
     private readonly s: SpoolSettings,
-    processor: ChannelProcessor,
+    private readonly processor: ChannelProcessor,
     private readonly log: Logger,
     private readonly once: boolean,
   ) {
@@ -95,8 +103,40 @@ export class SpoolDirSource implements PollableSource {
         await this.tracker.dropFlume();
       }
     }
+    this.resumeFromCursors();
     this.watch.start();
     this.counters.StartTime = Date.now();
+  }
+
+  /** Every channel durable: batches carry cursors, and the committed ones may move `resume` forward (see header). */
+  private durable = false;
+  /** `resume` comes from a cursor alone (no tracker record). */
+  private resumeCursorOnly = false;
+
+  private resumeFromCursors(): void {
+    this.durable = this.processor.cursorsDurable;
+    const committed = this.processor.committedCursors(this.name);
+    if (!committed) return;
+    let min: Progress | undefined;
+    for (const [i, buf] of committed.entries()) {
+      const p = decodeProgress(buf);
+      if (typeof p === "string") {
+        this.log.warn(`the cursor committed in channel ${i + 1} of this source is unusable (${p}); resuming from the tracker file alone`);
+        return;
+      }
+      if (min && (min.path !== p.path || min.ino !== p.ino)) return; // the channels disagree on the file: the tracker decides
+      if (!min || p.offset < min.offset) min = p;
+    }
+    const r = this.resume;
+    if (!min) return;
+    if (r ? r.path === min.path && r.ino === min.ino && min.offset > r.offset : true) {
+      this.log.info(`${min.path}: resuming at offset ${min.offset}, from the cursor its channel(s) committed (the tracker file said ${r ? r.offset : "nothing"})`);
+      this.resume = r ? { ...r, offset: min.offset } : min;
+      // Without a tracker record the cursor may name a file retired since (gone or marked: never picked again) or
+      // read to its end and not yet retired (retired now, from its end); a file by that name and inode that differs
+      // is another file that reuses both, read from its start.
+      this.resumeCursorOnly = r === undefined;
+    }
   }
 
   async stop(): Promise<void> {
@@ -142,7 +182,10 @@ export class SpoolDirSource implements PollableSource {
       else await this.setAside(c, r.reason, r.keepQueued, r.now);
     }
     const batch = c.takeBatch(this.s.batchSize);
-    if (batch) return this.putter.put(batch.events, () => c.issue(batch));
+    if (batch) {
+      const cursor = this.durable ? { source: this.name, cursor: encodeProgress({ path: c.rel, offset: batch.end, size: c.size, mtimeMs: c.mtimeMs, ino: c.ino }) } : undefined;
+      return this.putter.put(batch.events, () => c.issue(batch), cursor);
+    }
     if (!c.eof) return "ready";
     // Everything read and put: retire the file once its batches are safe (a file set aside is only forgotten).
     if (c.tracker.inFlight > 0) return "backoff";
@@ -169,8 +212,10 @@ export class SpoolDirSource implements PollableSource {
     }
     let start = 0;
     const r = this.resume;
+    const cursorOnly = this.resumeCursorOnly;
     this.resume = undefined;
-    if (r && r.path === f.rel && r.ino === f.ino) {
+    this.resumeCursorOnly = false;
+    if (r && r.path === f.rel && r.ino === f.ino && !(cursorOnly && (r.size !== f.size || r.mtimeMs !== f.mtimeMs))) {
       if (r.size !== f.size || r.mtimeMs !== f.mtimeMs) {
         await fh.close().catch(() => {});
         await this.tracker.clear();

@@ -12,6 +12,7 @@ import { BatchPutter } from "../../core/batch-putter.ts";
 import { initCrc32c } from "../../util/crc.ts";
 import type { Logger } from "../../util/log.ts";
 import { SlabPool } from "../../util/lines.ts";
+import { CursorBuilder, resumeRecords } from "./cursor.ts";
 import { Discovery } from "./discovery.ts";
 import { PositionWriter, readPositions, type PositionRecord } from "./position-file.ts";
 import type { TailFile } from "./reader.ts";
@@ -25,6 +26,8 @@ import { watchGroups, type TailWatch } from "./watch.ts";
 const IDLE_SLABS = 16;
 /** While a backlog keeps the source busy, directories and files are still surveyed this often (new files, rotation). */
 const BUSY_REFRESH_MS = 1000;
+/** Cursor entries of files the position file no longer names are dropped this often. */
+const CURSOR_RETAIN_MS = 10_000;
 
 export class TaildirSource implements PollableSource {
   readonly type = "TAILDIR";
@@ -38,11 +41,14 @@ export class TaildirSource implements PollableSource {
   private bytesRead = 0;
   private readonly positions: PositionWriter;
   private readonly putter: BatchPutter;
+  /** Set at start when every channel is durable: each batch then carries the source's cursor (cursor.ts). */
+  private cursor?: CursorBuilder;
+  private cursorRetainedAt = 0;
 
   constructor(
     readonly name: string,
     private readonly s: TaildirSettings,
-    processor: ChannelProcessor,
+    private readonly processor: ChannelProcessor,
     private readonly log: Logger,
     private readonly once: boolean,
   ) {
@@ -69,7 +75,19 @@ export class TaildirSource implements PollableSource {
 
   async start(): Promise<void> {
     await initCrc32c();
-    this.discovery.load(await readPositions(this.s.positionFile, (m) => this.log.warn(m)));
+    let records = await readPositions(this.s.positionFile, (m) => this.log.warn(m));
+    if (this.processor.cursorsDurable) {
+      // Every channel is durable: resume from what they committed where it is newer than the position file (a cache).
+      this.cursor = new CursorBuilder();
+      const committed = this.processor.committedCursors(this.name);
+      if (committed) {
+        const r = resumeRecords(records, committed, (m) => this.log.warn(m));
+        records = r.records;
+        if (r.resumed > 0) this.log.info(`${r.resumed} file(s) resume from the cursor their channel(s) committed, past the position file`);
+      }
+      this.cursor.seed(records);
+    }
+    this.discovery.load(records);
     this.positionsLoaded = true;
     await mkdir(dirname(this.s.positionFile), { recursive: true });
     this.counters.StartTime = Date.now();
@@ -141,7 +159,13 @@ export class TaildirSource implements PollableSource {
     // Lines beyond multiline.maxLines / maxBytes: their record carries truncated=true; the lines are counted here.
     this.counters.dropped.add("multiline cap (lines)", tf.takeDroppedLines());
     const taken = batch;
-    return this.putter.put(taken.events, () => tf.issue(taken));
+    const c = this.cursor;
+    if (!c) return this.putter.put(taken.events, () => tf.issue(taken));
+    if (Date.now() - this.cursorRetainedAt >= CURSOR_RETAIN_MS) {
+      this.cursorRetainedAt = Date.now();
+      c.retain(this.records());
+    }
+    return this.putter.put(taken.events, () => tf.issue(taken), { source: this.name, cursor: c.after(tf, taken.end) });
   }
 
   private readFailed(tf: TailFile, err: unknown): void {
