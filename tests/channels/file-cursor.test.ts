@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { crashImage, drain, events, names, openFile } from "./file-helpers.ts";
 import { BUN, tempDir, waitFor } from "../helpers/index.ts";
 import type { Channel } from "../../src/core/channel.ts";
+import { SluiceError } from "../../src/core/errors.ts";
 import { crc32c, initCrc32c } from "../../src/util/crc.ts";
 
 const enc = new TextEncoder();
@@ -103,6 +104,19 @@ describe("file channel source cursors", () => {
     const back = await openFile(img);
     expect(new Map([...back.committedCursors()].map(([k, v]) => [k, text(v)]))).toEqual(new Map([["r1/ino-2", "40"], ["r1/ino-3", "7"]]));
     await back.stop();
+  });
+
+  test("a cursor longer than 64 KiB fails its put with a typed error naming the source, and nothing is committed", async () => {
+    const dir = await tempDir();
+    const ch = await openFile(dir);
+    const tx = ch.begin();
+    tx.put(events(0, 2), undefined, { source: "r1", cursor: new Uint8Array(64 * 1024 + 1) });
+    const err = await tx.commit().then(() => undefined, (e) => e);
+    expect(err).toBeInstanceOf(SluiceError);
+    expect(String(err.message)).toContain("source r1");
+    expect(ch.size()).toBe(0);
+    expect(ch.committedCursor("r1")).toBeUndefined();
+    await ch.stop();
   });
 
   test("memory-held channels ignore cursors and have no committed cursor", async () => {

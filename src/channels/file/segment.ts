@@ -52,6 +52,7 @@
 // which the channel reports with segment and offset and refuses to start on (unless skipCorruptRecords).
 
 import type { SourceCursor } from "../../core/channel.ts";
+import { SluiceError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import { crc32c } from "../../util/crc.ts";
 
@@ -331,8 +332,9 @@ export function encodeCursorSection(cursors: readonly SourceCursor[]): Uint8Arra
   const names = cursors.map((c) => encoder.encode(c.source));
   let size = 0;
   for (let i = 0; i < cursors.length; i++) {
-    if (names[i]!.byteLength > MAX_SOURCE_NAME_BYTES) throw new RangeError(`source name of ${names[i]!.byteLength} bytes is too long for a cursor`);
-    if (cursors[i]!.cursor.byteLength > MAX_CURSOR_BYTES) throw new RangeError(`cursor of ${cursors[i]!.cursor.byteLength} bytes is longer than ${MAX_CURSOR_BYTES}`);
+    // A source's bug, not bad input: the put fails (the source keeps its batch) and says whose cursor it was.
+    if (names[i]!.byteLength > MAX_SOURCE_NAME_BYTES) throw new SluiceError("INTERNAL", `source cursor key of ${names[i]!.byteLength} bytes is longer than ${MAX_SOURCE_NAME_BYTES}`, false);
+    if (cursors[i]!.cursor.byteLength > MAX_CURSOR_BYTES) throw new SluiceError("INTERNAL", `cursor of source ${cursors[i]!.source} is ${cursors[i]!.cursor.byteLength} bytes, longer than ${MAX_CURSOR_BYTES}`, false);
     size += 2 + names[i]!.byteLength + 4 + cursors[i]!.cursor.byteLength;
   }
   const b = new Uint8Array(size);
