@@ -105,6 +105,9 @@ export class Discovery {
   scannedOnce = false;
   private lastFullSurvey = 0;
   private lastPrune = 0;
+  /** Each directory's mtime at its last consistent prune listing, and whether records were added since. */
+  private readonly prunedAt = new Map<string, number>();
+  private dormantAdded = true;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -200,6 +203,7 @@ export class Discovery {
     if (this.byPath.get(tf.path) === tf) this.byPath.delete(tf.path);
     if (!tf.deleted) {
       this.dormant.push({ inode: tf.ino, pos: tf.safeOffset, file: tf.path, dev: tf.dev, fp: tf.fp.crc, fplen: tf.fp.len });
+      this.dormantAdded = true;
       if (this.dormant.length > DORMANT_MAX) this.dormant.shift();
     }
     this.hooks.changed();
@@ -325,13 +329,22 @@ export class Discovery {
   private async pruneDormant(now: number): Promise<void> {
     this.lastPrune = now;
     const before = this.dormant.length;
+    const added = this.dormantAdded;
+    this.dormantAdded = false;
     for (const dir of new Set(this.dormant.map((r) => dirname(r.file)))) {
       if (!this.s.groups.some((g) => g.dir === dir)) {
         this.dormant = this.dormant.filter((r) => dirname(r.file) !== dir);
         continue;
       }
+      // Nothing removed from the directory and no record added since the last prune: nothing can have gone.
+      const mtime = (await stat(dir).catch(() => undefined))?.mtimeMs;
+      if (!added && mtime !== undefined && this.prunedAt.get(dir) === mtime) continue;
       const { result: all, consistent } = await consistentListing(dir, () => regularFiles(dir));
-      if (!consistent) continue;
+      if (!consistent) {
+        this.dormantAdded = true;
+        continue;
+      }
+      if (mtime !== undefined) this.prunedAt.set(dir, mtime);
       this.dormant = this.dormant.filter((r) => dirname(r.file) !== dir || all.some((f) => f.ino === r.inode && (r.dev === undefined || f.dev === r.dev)));
     }
     if (this.dormant.length !== before) this.hooks.changed();
