@@ -272,7 +272,7 @@ export class Discovery {
   }
 
   /** Starts tracking a file: where its record says (same identity, same start), or at 0 (its end with skipToEnd at start). */
-  private async track(path: string, dev: number, ino: number, size: number, g: FileGroup, state: "active" | "gone" = "active", from?: { read: number; safe: number }): Promise<TailFile | undefined> {
+  private async track(path: string, dev: number, ino: number, size: number, g: FileGroup, state: "active" | "gone" = "active", from?: { read: number; safe: number }, moves = 0): Promise<TailFile | undefined> {
     const headers = this.s.fileHeaderKey ? { ...g.headers, [this.s.fileHeaderKey]: path } : g.headers;
     const tf = new TailFile(path, dev, ino, g.name, 0, headers, this.s, () => this.hooks.changed(), this.pool);
     try {
@@ -280,6 +280,18 @@ export class Discovery {
     } catch (err) {
       this.warnOnce(`open:${path}`, `cannot open ${path}: ${describeError(err)}`);
       return;
+    }
+    if (!(await tf.opened())) {
+      // Renamed between the listing's stat and the open (a rotation): the descriptor holds whatever took the name.
+      // The listed file is followed to where it went, by identity; the newcomer is found by the next listing.
+      await tf.close();
+      const dir = this.watch.dirs.get(dirname(path));
+      if (dir) dir.rescan = true;
+      const moved = moves < 3 ? (await regularFiles(dirname(path))).find((f) => f.dev === dev && f.ino === ino) : undefined;
+      if (!moved) return;
+      const matches = g.pattern.test(basename(moved.path));
+      this.log.debug(`${path} was renamed to ${moved.path} as it was opened; following it`);
+      return this.track(moved.path, dev, ino, moved.size, g, matches ? state : "gone", from, moves + 1);
     }
     tf.size = size;
     const fp = await fingerprint(tf.fh!, size);
@@ -364,6 +376,10 @@ export class Discovery {
         await tf.open();
       } catch (err) {
         this.warnOnce(`open:${tf.path}`, `cannot reopen ${tf.path}: ${describeError(err)}`);
+        return;
+      }
+      if (!(await tf.opened())) {
+        await tf.close(); // renamed between the stat and the open: the next listing follows it
         return;
       }
       tf.failed = false;
