@@ -3,7 +3,7 @@
 // every rename, so nothing is read twice and nothing is lost, however one listing interleaves with the renames.
 
 import { describe, expect, test } from "bun:test";
-import { appendFile, mkdir, rename, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ROOT, spawnSluice, tempDir, waitFor } from "../helpers/index.ts";
 import { seqOf, writerArgs, type WriterOptions } from "../../bench/taildir-rotation-common.ts";
@@ -109,4 +109,21 @@ describe("TAILDIR files that leave the pattern and come back", () => {
     await r.stop();
     expect(await delivered(r.out)).toEqual(range("a", 0, 120));
   }, 60_000);
+
+  test("the dormant record of a file out of the pattern stays in the position file while the file exists, and goes once it is deleted", async () => {
+    const root = await tempDir("sluice-taildir-dormant-");
+    const logs = join(root, "logs");
+    await mkdir(logs);
+    await writeFile(join(logs, "app.log"), numbered("p", 0, 20));
+    const ino = (await stat(join(logs, "app.log"))).ino;
+    const r = await startAgent(root, ["type = TAILDIR", "filegroups = g1", `filegroups.g1 = ${logs}/app[.]log`, "backoffSleepIncrement = 50", "maxBackoffSleep = 200"]);
+    await waitForLines(r.out, 20);
+    const positions = async () => JSON.parse(await readFile(join(root, "state", "a1", "r1", "taildir_position.json"), "utf8")) as Array<{ inode: number }>;
+    await rename(join(logs, "app.log"), join(logs, "app.log.1"));
+    await waitFor("the file forgotten", () => r.agent.sources.get("r1")!.source.gauges!().OpenFiles === 0, 10_000, 100);
+    expect((await positions()).map((p) => p.inode)).toContain(ino);
+    await unlink(join(logs, "app.log.1"));
+    await waitFor("its record pruned", async () => !(await positions()).some((p) => p.inode === ino), 20_000, 200);
+    await r.stop();
+  }, 40_000);
 });

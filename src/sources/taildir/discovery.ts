@@ -105,6 +105,9 @@ export class Discovery {
   scannedOnce = false;
   private lastFullSurvey = 0;
   private lastPrune = 0;
+  /** Each directory's mtime at its last consistent prune listing, and whether records were added since. */
+  private readonly prunedAt = new Map<string, number>();
+  private dormantAdded = true;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -200,6 +203,7 @@ export class Discovery {
     if (this.byPath.get(tf.path) === tf) this.byPath.delete(tf.path);
     if (!tf.deleted) {
       this.dormant.push({ inode: tf.ino, pos: tf.safeOffset, file: tf.path, dev: tf.dev, fp: tf.fp.crc, fplen: tf.fp.len });
+      this.dormantAdded = true;
       if (this.dormant.length > DORMANT_MAX) this.dormant.shift();
     }
     this.hooks.changed();
@@ -268,7 +272,7 @@ export class Discovery {
   }
 
   /** Starts tracking a file: where its record says (same identity, same start), or at 0 (its end with skipToEnd at start). */
-  private async track(path: string, dev: number, ino: number, size: number, g: FileGroup, state: "active" | "gone" = "active", from?: { read: number; safe: number }): Promise<TailFile | undefined> {
+  private async track(path: string, dev: number, ino: number, size: number, g: FileGroup, state: "active" | "gone" = "active", from?: { read: number; safe: number }, moves = 0): Promise<TailFile | undefined> {
     const headers = this.s.fileHeaderKey ? { ...g.headers, [this.s.fileHeaderKey]: path } : g.headers;
     const tf = new TailFile(path, dev, ino, g.name, 0, headers, this.s, () => this.hooks.changed(), this.pool);
     try {
@@ -276,6 +280,18 @@ export class Discovery {
     } catch (err) {
       this.warnOnce(`open:${path}`, `cannot open ${path}: ${describeError(err)}`);
       return;
+    }
+    if (!(await tf.opened())) {
+      // Renamed between the listing's stat and the open (a rotation): the descriptor holds whatever took the name.
+      // The listed file is followed to where it went, by identity; the newcomer is found by the next listing.
+      await tf.close();
+      const dir = this.watch.dirs.get(dirname(path));
+      if (dir) dir.rescan = true;
+      const moved = moves < 3 ? (await regularFiles(dirname(path))).find((f) => f.dev === dev && f.ino === ino) : undefined;
+      if (!moved) return;
+      const matches = g.pattern.test(basename(moved.path));
+      this.log.debug(`${path} was renamed to ${moved.path} as it was opened; following it`);
+      return this.track(moved.path, dev, ino, moved.size, g, matches ? state : "gone", from, moves + 1);
     }
     tf.size = size;
     const fp = await fingerprint(tf.fh!, size);
@@ -325,13 +341,22 @@ export class Discovery {
   private async pruneDormant(now: number): Promise<void> {
     this.lastPrune = now;
     const before = this.dormant.length;
+    const added = this.dormantAdded;
+    this.dormantAdded = false;
     for (const dir of new Set(this.dormant.map((r) => dirname(r.file)))) {
       if (!this.s.groups.some((g) => g.dir === dir)) {
         this.dormant = this.dormant.filter((r) => dirname(r.file) !== dir);
         continue;
       }
+      // Nothing removed from the directory and no record added since the last prune: nothing can have gone.
+      const mtime = (await stat(dir).catch(() => undefined))?.mtimeMs;
+      if (!added && mtime !== undefined && this.prunedAt.get(dir) === mtime) continue;
       const { result: all, consistent } = await consistentListing(dir, () => regularFiles(dir));
-      if (!consistent) continue;
+      if (!consistent) {
+        this.dormantAdded = true;
+        continue;
+      }
+      if (mtime !== undefined) this.prunedAt.set(dir, mtime);
       this.dormant = this.dormant.filter((r) => dirname(r.file) !== dir || all.some((f) => f.ino === r.inode && (r.dev === undefined || f.dev === r.dev)));
     }
     if (this.dormant.length !== before) this.hooks.changed();
@@ -351,6 +376,10 @@ export class Discovery {
         await tf.open();
       } catch (err) {
         this.warnOnce(`open:${tf.path}`, `cannot reopen ${tf.path}: ${describeError(err)}`);
+        return;
+      }
+      if (!(await tf.opened())) {
+        await tf.close(); // renamed between the stat and the open: the next listing follows it
         return;
       }
       tf.failed = false;

@@ -147,6 +147,12 @@ export class TailFile {
     if (!this.fh) this.fh = await open(this.path, "r");
   }
 
+  /** True when the descriptor open() gave is this file (its path may have changed hands between a stat and the open). */
+  async opened(): Promise<boolean> {
+    const st = await this.fh?.stat().catch(() => undefined);
+    return st !== undefined && st.ino === this.ino && st.dev === this.dev;
+  }
+
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
