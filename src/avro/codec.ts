@@ -167,6 +167,27 @@ export class Reader {
     return { headers, body: this.bytes() };
   }
 
+  /**
+   * events() without holding the event loop: a large call (maxFrameBytes allows 32 MiB) is read in slices of at most
+   * `sliceMs`, yielding between them. The same bounds, the same errors.
+   */
+  async eventsSliced(sliceMs = 20): Promise<Event[]> {
+    const out: Event[] = [];
+    let until = performance.now() + sliceMs;
+    for (;;) {
+      const n = this.block("array block", 2);
+      if (n === 0) return out;
+      for (let i = 0; i < n; i++) {
+        // The clock is read every 512 events only: it costs more than a small event.
+        if ((out.length & 511) === 511 && performance.now() > until) {
+          await new Promise<void>((r) => setTimeout(r, 0));
+          until = performance.now() + sliceMs;
+        }
+        out.push(this.event());
+      }
+    }
+  }
+
   /** array<AvroFlumeEvent>; every event needs at least 2 bytes, so a block count is bounded by the bytes left. */
   events(): Event[] {
     const out: Event[] = [];

@@ -371,7 +371,7 @@ class ServerConnection {
     const name = r.string();
     if (name === "") return encodePack(pack.serial, [hs]);
     let events: Event[];
-    if (name === "appendBatch") events = r.events();
+    if (name === "appendBatch") events = await r.eventsSliced();
     else if (name === "append") events = [r.event()];
     else return encodePack(pack.serial, [hs, META_EMPTY, errorReply(`org.apache.avro.AvroRuntimeException: No such remote message: ${name}`)]);
     if (r.left !== 0) throw new AvroProtocolError(`${r.left} unexpected bytes after the ${name} parameters`);

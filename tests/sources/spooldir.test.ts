@@ -329,6 +329,22 @@ describe("spooldir tracker file corrupt, with a temp file beside it", () => {
   });
 });
 
+describe("spooldir set-aside marks", () => {
+  test("a file whose set-aside mark is corrupt stays set aside (never read again silently); the others are read", async () => {
+    const { root, dir } = await setup();
+    await put(dir, "a.log", numbered("a", 0, 5), 10);
+    await put(dir, "b.log", numbered("b", 0, 5), 5);
+    await mkdir(join(dir, ".flumespool"), { recursive: true });
+    await writeFile(join(dir, ".flumespool", "a.log.sluice-failed"), '{"ino":12');
+    const r = await startAgent(root, spool(dir));
+    await waitForLines(r.out, 5);
+    await Bun.sleep(300);
+    expect(await delivered(r.out)).toEqual(range("b", 0, 5));
+    expect(await readdir(dir)).toContain("a.log");
+    await r.stop();
+  });
+});
+
 describe("spooldir across a kill -9", () => {
   test("resumes mid-file from its tracker after kill -9: every line delivered, duplicates only from unsafe batches", async () => {
     const { root, dir } = await setup();

@@ -53,7 +53,7 @@ export const jsonHandler: Handler = async (bytes, req, maxBytes) => {
   } catch {
     return { ok: false, status: 400, message: "body is not valid UTF-8" };
   }
-  return ndjson ? parseNdjson(text) : parseJsonArray(text);
+  return ndjson ? parseNdjsonSliced(text) : parseJsonArray(text);
 };
 
 function parseJsonArray(text: string): Decoded {
@@ -77,9 +77,26 @@ function isOneObject(line: string): boolean {
   return a < b && line.charCodeAt(a) === 0x7b && line.charCodeAt(b) === 0x7d;
 }
 
-function parseNdjson(text: string): Decoded {
+/** Lines parsed per slice of a general NDJSON body, yielding to the event loop between slices. */
+const NDJSON_SLICE_LINES = 4096;
+
+/** A general NDJSON body, in slices of NDJSON_SLICE_LINES lines with a turn of the event loop between them. */
+async function parseNdjsonSliced(text: string): Promise<Decoded> {
   const lines = text.split("\n");
   if (lines.length > 0 && lines[lines.length - 1]!.trim() === "") lines.pop();
+  if (lines.length <= NDJSON_SLICE_LINES) return parseNdjson(lines, 0);
+  const events: Event[] = [];
+  for (let at = 0; at < lines.length; at += NDJSON_SLICE_LINES) {
+    if (at > 0) await new Promise((r) => setTimeout(r, 0));
+    const d = parseNdjson(lines.slice(at, at + NDJSON_SLICE_LINES), at);
+    if (!d.ok) return d;
+    for (const e of d.events) events.push(e);
+  }
+  return { ok: true, events };
+}
+
+/** Lines of an NDJSON body; `first` is the index of lines[0] in the body (for the line numbers of errors). */
+function parseNdjson(lines: string[], first: number): Decoded {
   // One JSON.parse for the whole body is several times faster than one per line. Joined lines could parse even when
   // single lines do not (a value split across two lines), so the fast path is taken only when every line is one
   // object on its own (starts with { and ends with }) and the count matches; otherwise every line is parsed alone,
@@ -99,11 +116,11 @@ function parseNdjson(text: string): Decoded {
       try {
         values.push(JSON.parse(lines[i]!));
       } catch (err) {
-        return { ok: false, status: 400, message: `line ${i + 1}: malformed JSON: ${(err as Error).message}` };
+        return { ok: false, status: 400, message: `line ${first + i + 1}: malformed JSON: ${(err as Error).message}` };
       }
     }
   }
-  return toEvents(values, "line");
+  return toEvents(values, "line", first);
 }
 
 function describe(v: unknown): string {
@@ -112,10 +129,10 @@ function describe(v: unknown): string {
 
 /** Validates `[{headers?, body?}]`, then encodes the bodies (one small allocation each: measured 3× faster than
  * encodeInto views of one shared buffer). */
-function toEvents(values: unknown[], unit: "event" | "line"): Decoded {
+function toEvents(values: unknown[], unit: "event" | "line", first = 0): Decoded {
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as { headers?: unknown; body?: unknown } | null;
-    const where = `${unit} ${unit === "line" ? i + 1 : i}`;
+    const where = `${unit} ${unit === "line" ? first + i + 1 : i}`;
     if (typeof v !== "object" || v === null || Array.isArray(v)) return { ok: false, status: 400, message: `${where}: expected an object {"headers":{…},"body":"…"}, got ${describe(v)}` };
     if (v.body !== undefined && v.body !== null && typeof v.body !== "string") return { ok: false, status: 400, message: `${where}: body is not a string (${describe(v.body)})` };
     const h = v.headers;

@@ -64,6 +64,7 @@ export async function listCandidates(
       if (mark && st.mtimeMs <= mark.mtimeMs) continue;
     }
     const failed = await tracker.failedMark(rel);
+    if (failed === "unreadable") continue;
     if (failed && failed.ino === st.ino && failed.size === st.size && failed.mtimeMs === st.mtimeMs) continue;
     out.push({ path, rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
   }

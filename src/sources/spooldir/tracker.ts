@@ -8,7 +8,8 @@
 //                            deleted once its content is carried into .sluice-main.meta
 //   <rel path><fileSuffix>   trackingPolicy = tracker_dir: an empty file marking <rel path> as fully ingested (Flume's)
 //   <rel path>.sluice-failed a file set aside (changed after pickup, name reused, undecodable): JSON {ino,size,mtimeMs,
-//                            reason}; the file is skipped while it still has that inode
+//                            reason}; the file is skipped while it still has that inode. A mark that cannot be read
+//                            (and has no usable temp) keeps its file set aside: delete the mark to read it again
 //
 // .sluice-main.meta, little-endian, one record:
 //   0   4  magic "SLSP"
@@ -97,6 +98,16 @@ export function decodeProgress(buf: Uint8Array): Progress | string {
     ino: Number(v.getBigUint64(32, true)),
     path: decoder.decode(buf.subarray(HEADER_BYTES, HEADER_BYTES + n)),
   };
+}
+
+function decodeFailedMark(bytes: Uint8Array): FailedMark | string {
+  try {
+    const m = JSON.parse(decoder.decode(bytes)) as FailedMark;
+    if (typeof m?.ino !== "number" || typeof m.size !== "number" || typeof m.mtimeMs !== "number") return "not a {ino, size, mtimeMs, reason} object";
+    return m;
+  } catch (err) {
+    return `not valid JSON (${(err as Error).message})`;
+  }
 }
 
 /** The progress record is unusable and its temp cannot stand in for it: start refuses, saying how to recover. */
@@ -221,13 +232,13 @@ export class Tracker {
     await atomicWriteFile(p, JSON.stringify(m) + "\n");
   }
 
-  async failedMark(rel: string): Promise<FailedMark | undefined> {
-    const text = await readFile(join(this.dir, rel + FAILED_SUFFIX), "utf8").catch(() => undefined);
-    if (!text) return undefined;
-    try {
-      return JSON.parse(text) as FailedMark;
-    } catch {
-      return undefined;
-    }
+  /**
+   * The mark setting `rel` aside (read with the shared temp policy), or "unreadable" when it is corrupt: the file then
+   * stays set aside — never read again silently — until the operator deletes the mark.
+   */
+  async failedMark(rel: string): Promise<FailedMark | "unreadable" | undefined> {
+    const r = await readStateFile(join(this.dir, rel + FAILED_SUFFIX), decodeFailedMark).catch(() => undefined);
+    if (!r || r.kind === "none") return undefined;
+    return r.kind === "bad" ? "unreadable" : r.value;
   }
 }
