@@ -12,8 +12,16 @@ import { describeError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { SourceCounters } from "../../core/counters.ts";
 import type { Logger } from "../../util/log.ts";
+import { key } from "../../core/keys.ts";
 import { Signal } from "../../util/signal.ts";
+import { putWhileFull } from "./put.ts";
 import { RateLimitedWarn } from "./warn.ts";
+
+/** The connection limits every TCP source has (netcat, syslogtcp, multiport_syslogtcp). */
+export const tcpConnectionKeys = {
+  maxConnections: key.int("sluice: connections open at once; more are closed on accept", { default: 1000, min: 1 }),
+  idleTimeout: key.duration("sluice: close a connection that sent nothing for this long (0 = never, as Flume)", { default: 0, unit: "ms" }),
+};
 
 /** What a decoder sees of its connection. */
 export interface TcpConnection {
@@ -43,6 +51,8 @@ export interface ConnectionDecoder {
 }
 
 export interface TcpServerOptions {
+  /** The source's type, for the log line when it listens. */
+  label: string;
   host: string;
   ports: readonly number[];
   maxConnections: number;
@@ -62,9 +72,6 @@ const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Replies queued to a peer that does not read them, before it is closed. */
 const MAX_UNREAD_REPLY_BYTES = 1024 * 1024;
-/** Retry pause while a channel is full: starts here, doubles up to the max. */
-const FULL_BACKOFF_MIN_MS = 50;
-const FULL_BACKOFF_MAX_MS = 1000;
 /** How long stop() lets a batch in progress reach the channel before connections are closed. */
 const STOP_GRACE_MS = 3000;
 
@@ -151,13 +158,15 @@ export class TcpSourceServer {
           resolve();
         });
       }).catch(async (err) => {
-        await this.stop();
+        await this.shutdown();
         throw new Error(`cannot listen on ${this.o.host}:${port}: ${describeError(err)}`);
       });
       server.on("error", (err) => this.o.log.error(`listener on ${this.o.host}:${port}: ${describeError(err)}`));
       this.servers.push(server);
       this.ports.push((server.address() as net.AddressInfo).port);
     }
+    this.o.counters.StartTime = Date.now();
+    this.o.log.info(`${this.o.label} listening on ${this.o.host}:${this.ports.join(",")}${this.o.tls ? " (TLS)" : ""}`);
     return this.ports;
   }
 
@@ -252,34 +261,28 @@ export class TcpSourceServer {
     cnt.EventReceivedCount += events.length;
     for (let from = 0; from < events.length; from += this.o.batchSize) {
       const slice = events.slice(from, from + this.o.batchSize);
-      cnt.AppendBatchReceivedCount++;
-      let backoff = FULL_BACKOFF_MIN_MS;
-      for (;;) {
-        let outcome: string;
-        try {
-          outcome = await this.o.processor.putBatch(slice);
-        } catch (err) {
-          cnt.ChannelWriteFail++;
-          this.o.log.error(`cannot put ${events.length - from} events from ${c.peer}, closing it: ${describeError(err)}`);
-          c.close("its events could not be stored");
-          return;
-        }
-        if (outcome === "ok") break;
-        cnt.ChannelWriteFail++;
-        if (this.stopping) {
-          this.o.log.warn(`stopping with the channel full: ${events.length - from} events read from ${c.peer} were not stored`);
-          return;
-        }
-        await this.wake.wait(backoff);
-        backoff = Math.min(backoff * 2, FULL_BACKOFF_MAX_MS);
+      let put: "stored" | "stopping";
+      try {
+        put = await putWhileFull(this.o.processor, slice, cnt, this.wake, () => this.stopping);
+      } catch (err) {
+        this.o.log.error(`cannot put ${events.length - from} events from ${c.peer}, closing it: ${describeError(err)}`);
+        c.close("its events could not be stored");
+        return;
       }
-      cnt.AppendBatchAcceptedCount++;
-      cnt.EventAcceptedCount += slice.length;
+      if (put === "stopping") {
+        this.o.log.warn(`stopping with the channel full: ${events.length - from} events read from ${c.peer} were not stored`);
+        return;
+      }
       c.decoder.committed?.(slice.length);
     }
   }
 
   async stop(): Promise<void> {
+    await this.shutdown();
+    this.o.counters.StopTime = Date.now();
+  }
+
+  private async shutdown(): Promise<void> {
     this.stopping = true;
     this.wake.notify();
     // close() stops accepting at once; its callback waits for the open connections, closed below.

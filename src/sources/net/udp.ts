@@ -11,7 +11,22 @@ import type { Event } from "../../core/event.ts";
 import type { Logger } from "../../util/log.ts";
 import { Signal } from "../../util/signal.ts";
 import type { SourceCounters } from "../../core/counters.ts";
+import { key, type ConfigOf } from "../../core/keys.ts";
+import { putWhileFull } from "./put.ts";
 import { RateLimitedWarn } from "./warn.ts";
+
+/** The keys of the queue and socket every UDP source has (netcatudp, syslogudp). */
+export const udpQueueKeys = {
+  batchSize: key.int("sluice: datagrams per channel transaction (at most)", { default: 100, min: 1 }),
+  maxQueued: key.int("sluice: datagrams held while a channel is full; beyond, they are dropped and counted (EventsDropped)", { default: 10_000, min: 1 }),
+  receiveBufferBytes: key.bytes("sluice: the socket's kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max; 0 = the kernel's default): room for bursts", { default: 4 * 1024 * 1024 }),
+};
+export type UdpQueueSettings = ConfigOf<typeof udpQueueKeys>;
+
+/** The udpQueueKeys of a source's configuration. */
+export function udpQueueOf(cfg: UdpQueueSettings): UdpQueueSettings {
+  return { batchSize: cfg.batchSize, maxQueued: cfg.maxQueued, receiveBufferBytes: cfg.receiveBufferBytes };
+}
 
 export interface Datagram {
   bytes: Uint8Array;
@@ -20,23 +35,18 @@ export interface Datagram {
   port: number;
 }
 
-export interface UdpServerOptions {
+export interface UdpServerOptions extends UdpQueueSettings {
+  /** The source's type, for the log line when it listens. */
+  label: string;
   host: string;
   port: number;
-  batchSize: number;
-  /** Datagrams held while a batch waits for room; beyond, they are dropped and counted. */
-  maxQueued: number;
   processor: ChannelProcessor;
   counters: SourceCounters;
   log: Logger;
   /** The event for one datagram. */
   toEvent(d: Datagram): Event;
-  /** SO_RCVBUF asked of the kernel (it caps it at net.core.rmem_max); 0 keeps the kernel's default. */
-  receiveBufferBytes: number;
 }
 
-const FULL_BACKOFF_MIN_MS = 50;
-const FULL_BACKOFF_MAX_MS = 1000;
 /** How long stop() lets a batch in progress reach the channel. */
 const STOP_GRACE_MS = 3000;
 
@@ -71,6 +81,8 @@ export class UdpSourceServer {
     socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => this.receive(msg, rinfo));
     this.socket = socket;
     this.port = socket.address().port;
+    this.o.counters.StartTime = Date.now();
+    this.o.log.info(`${this.o.label} listening on udp ${this.o.host}:${this.port}`);
     return this.port;
   }
 
@@ -104,32 +116,19 @@ export class UdpSourceServer {
     try {
       while (this.queue.length > 0) {
         const slice = this.queue.slice(0, this.o.batchSize);
-        c.AppendBatchReceivedCount++;
-        let backoff = FULL_BACKOFF_MIN_MS;
-        for (;;) {
-          let outcome: string;
-          try {
-            outcome = await this.o.processor.putBatch(slice);
-          } catch (err) {
-            c.ChannelWriteFail++;
-            c.dropped.add("channel error", slice.length);
-            this.o.log.error(`dropped ${slice.length} datagrams: ${describeError(err)}`);
-            outcome = "dropped";
-          }
-          if (outcome === "ok") {
-            c.AppendBatchAcceptedCount++;
-            c.EventAcceptedCount += slice.length;
-          }
-          if (outcome !== "full") break;
-          c.ChannelWriteFail++;
-          if (this.stopping) {
-            c.dropped.add("stopping", this.queue.length);
-            this.o.log.warn(`stopping with the channel full: ${this.queue.length} datagrams dropped`);
-            this.queue = [];
-            return;
-          }
-          await this.wake.wait(backoff);
-          backoff = Math.min(backoff * 2, FULL_BACKOFF_MAX_MS);
+        let put: "stored" | "stopping" | "error";
+        try {
+          put = await putWhileFull(this.o.processor, slice, c, this.wake, () => this.stopping);
+        } catch (err) {
+          c.dropped.add("channel error", slice.length);
+          this.o.log.error(`dropped ${slice.length} datagrams: ${describeError(err)}`);
+          put = "error";
+        }
+        if (put === "stopping") {
+          c.dropped.add("stopping", this.queue.length);
+          this.o.log.warn(`stopping with the channel full: ${this.queue.length} datagrams dropped`);
+          this.queue = [];
+          return;
         }
         this.queue.splice(0, slice.length);
       }
@@ -148,5 +147,6 @@ export class UdpSourceServer {
     const deadline = Date.now() + STOP_GRACE_MS;
     while (this.flushing && Date.now() < deadline) await this.done.wait(100);
     this.warner.flush();
+    this.o.counters.StopTime = Date.now();
   }
 }

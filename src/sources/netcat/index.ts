@@ -12,7 +12,7 @@ import { SourceCounters } from "../../core/counters.ts";
 import type { Logger } from "../../util/log.ts";
 import { LineSplitter } from "../../util/lines.ts";
 import { checkCharset } from "../net/charset.ts";
-import { TcpSourceServer, type ConnectionDecoder, type TcpConnection } from "../net/tcp.ts";
+import { TcpSourceServer, tcpConnectionKeys, type ConnectionDecoder, type TcpConnection } from "../net/tcp.ts";
 
 export const netcatKeys = {
   bind: key.string("address to listen on (Flume: required; sluice: loopback unless you ask)", { default: "127.0.0.1" }),
@@ -21,8 +21,7 @@ export const netcatKeys = {
   "max-line-length": key.int("longest line in bytes, newline included; longer is answered FAILED and the connection closed", { default: 512, min: 2 }),
   encoding: key.string("Flume's character set of the lines; sluice keeps the bytes as received (UTF-8 and ASCII-compatible charsets)", { default: "utf-8" }),
   batchSize: key.int("sluice: lines per channel transaction (at most)", { default: 100, min: 1 }),
-  maxConnections: key.int("sluice: connections open at once; more are closed on accept", { default: 1000, min: 1 }),
-  idleTimeout: key.duration("sluice: close a connection that sent nothing for this long (0 = never, as Flume)", { default: 0, unit: "ms" }),
+  ...tcpConnectionKeys,
 };
 type Cfg = ConfigOf<typeof netcatKeys>;
 
@@ -71,9 +70,10 @@ export class NetcatSource implements Source {
     readonly name: string,
     private readonly cfg: Cfg,
     processor: ChannelProcessor,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     this.server = new TcpSourceServer({
+      label: this.type,
       host: cfg.bind,
       ports: [cfg.port],
       maxConnections: cfg.maxConnections,
@@ -91,14 +91,11 @@ export class NetcatSource implements Source {
   }
 
   async start(): Promise<void> {
-    const [port] = await this.server.start();
-    this.counters.StartTime = Date.now();
-    this.log.info(`netcat listening on ${this.cfg.bind}:${port}`);
+    await this.server.start();
   }
 
-  async stop(): Promise<void> {
-    await this.server.stop();
-    this.counters.StopTime = Date.now();
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }
 

@@ -8,15 +8,13 @@ import type { Source } from "../../core/source.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 import type { Logger } from "../../util/log.ts";
 import { SourceCounters } from "../../core/counters.ts";
-import { UdpSourceServer } from "../net/udp.ts";
+import { UdpSourceServer, udpQueueKeys, udpQueueOf } from "../net/udp.ts";
 
 export const netcatUdpKeys = {
   bind: key.string("address to listen on (Flume: every interface; sluice: loopback unless you ask)", { default: "127.0.0.1" }),
   port: key.int("UDP port (0 = any free port)", { required: true, min: 0, max: 65535 }),
   remoteAddress: key.string("name of the header to put the sender (`/ip:port`) in", { default: "REMOTE_ADDRESS" }),
-  batchSize: key.int("sluice: datagrams per channel transaction (at most)", { default: 100, min: 1 }),
-  maxQueued: key.int("sluice: datagrams held while a channel is full; beyond, they are dropped and counted (EventsDropped)", { default: 10_000, min: 1 }),
-  receiveBufferBytes: key.bytes("sluice: the socket's kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max; 0 = the kernel's default): room for bursts", { default: 4 * 1024 * 1024 }),
+  ...udpQueueKeys,
 };
 type Cfg = ConfigOf<typeof netcatUdpKeys>;
 
@@ -29,17 +27,16 @@ export class NetcatUdpSource implements Source {
 
   constructor(
     readonly name: string,
-    private readonly cfg: Cfg,
+    cfg: Cfg,
     processor: ChannelProcessor,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     const header = cfg.remoteAddress;
     this.server = new UdpSourceServer({
+      label: this.type,
       host: cfg.bind,
       port: cfg.port,
-      batchSize: cfg.batchSize,
-      maxQueued: cfg.maxQueued,
-      receiveBufferBytes: cfg.receiveBufferBytes,
+      ...udpQueueOf(cfg),
       processor,
       counters: this.counters,
       log,
@@ -56,14 +53,11 @@ export class NetcatUdpSource implements Source {
   }
 
   async start(): Promise<void> {
-    const port = await this.server.start();
-    this.counters.StartTime = Date.now();
-    this.log.info(`netcatudp listening on udp ${this.cfg.bind}:${port}`);
+    await this.server.start();
   }
 
-  async stop(): Promise<void> {
-    await this.server.stop();
-    this.counters.StopTime = Date.now();
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }
 

@@ -5,7 +5,7 @@ import { key, type ConfigOf, type RawValue } from "../../core/keys.ts";
 import type { Event } from "../../core/event.ts";
 import { checkExcludedProtocols } from "../../avro/tls.ts";
 import { hostnameOf } from "../net/hostname.ts";
-import type { ConnectionDecoder, TcpConnection } from "../net/tcp.ts";
+import { tcpConnectionKeys, type ConnectionDecoder, type TcpConnection } from "../net/tcp.ts";
 import { SyslogFramer } from "./framing.ts";
 import { parseKeepFields, parseSyslog, STATUS_HEADER, type KeepFields, type ParseOptions } from "./parse.ts";
 
@@ -29,8 +29,7 @@ export const syslogTcpExtraKeys = {
   "exclude-protocols": key.list("TLS versions not to accept, space-separated", { default: ["SSLv3"] }),
   portHeader: key.string("header to put the port the message arrived on in"),
   batchSize: key.int("events per channel transaction", { default: 100, min: 1 }),
-  maxConnections: key.int("sluice: connections open at once; more are closed on accept", { default: 1000, min: 1 }),
-  idleTimeout: key.duration("sluice: close a connection that sent nothing for this long (0 = never, as Flume)", { default: 0, unit: "ms" }),
+  ...tcpConnectionKeys,
 };
 
 type Common = ConfigOf<typeof syslogCommonKeys>;

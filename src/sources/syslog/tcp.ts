@@ -41,10 +41,10 @@ export class SyslogTcpSource implements Source {
   constructor(
     readonly name: string,
     readonly type: string,
-    private readonly cfg: TcpCfg | MultiCfg,
+    cfg: TcpCfg | MultiCfg,
     ports: number[],
     processor: ChannelProcessor,
-    private readonly log: Logger,
+    log: Logger,
     multiport: boolean,
     validate?: (msg: Uint8Array, port: number) => boolean,
   ) {
@@ -57,6 +57,7 @@ export class SyslogTcpSource implements Source {
     };
     const headers = { clientIPHeader: cfg.clientIPHeader, clientHostnameHeader: cfg.clientHostnameHeader, portHeader: cfg.portHeader };
     this.server = new TcpSourceServer({
+      label: type,
       host: cfg.host,
       ports,
       maxConnections: cfg.maxConnections,
@@ -84,14 +85,11 @@ export class SyslogTcpSource implements Source {
   }
 
   async start(): Promise<void> {
-    const ports = await this.server.start();
-    this.counters.StartTime = Date.now();
-    this.log.info(`${this.type} listening on ${this.cfg.host}:${ports.join(",")}${this.cfg.ssl ? " (TLS)" : ""}`);
+    await this.server.start();
   }
 
-  async stop(): Promise<void> {
-    await this.server.stop();
-    this.counters.StopTime = Date.now();
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }
 

@@ -8,7 +8,7 @@ import { key, type ConfigOf } from "../../core/keys.ts";
 import type { Logger } from "../../util/log.ts";
 import { SourceCounters } from "../../core/counters.ts";
 import { hostnameOf } from "../net/hostname.ts";
-import { UdpSourceServer, type Datagram } from "../net/udp.ts";
+import { UdpSourceServer, udpQueueKeys, udpQueueOf, type Datagram } from "../net/udp.ts";
 import { addPeerHeaders, BadInput, checkSyslogCommon, keepFieldsOf, syslogCommonKeys } from "./common.ts";
 import { RateLimitedWarn } from "../net/warn.ts";
 import { parseSyslog, type ParseOptions } from "./parse.ts";
@@ -17,9 +17,7 @@ export const syslogUdpKeys = {
   port: key.int("UDP port (0 = any free port)", { required: true, min: 0, max: 65535 }),
   ...syslogCommonKeys,
   portHeader: key.string("sluice: header to put the port the message arrived on in"),
-  batchSize: key.int("sluice: datagrams per channel transaction (at most)", { default: 100, min: 1 }),
-  maxQueued: key.int("sluice: datagrams held while a channel is full; beyond, they are dropped and counted (EventsDropped)", { default: 10_000, min: 1 }),
-  receiveBufferBytes: key.bytes("sluice: the socket's kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max; 0 = the kernel's default): room for bursts", { default: 4 * 1024 * 1024 }),
+  ...udpQueueKeys,
 };
 type Cfg = ConfigOf<typeof syslogUdpKeys>;
 
@@ -40,16 +38,15 @@ export class SyslogUdpSource implements Source {
     readonly name: string,
     private readonly cfg: Cfg,
     processor: ChannelProcessor,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     this.warner = new RateLimitedWarn(log);
     const parse: ParseOptions = { keepFields: keepFieldsOf(cfg), priorityHeader: "priority", versionHeader: "version" };
     this.server = new UdpSourceServer({
+      label: this.type,
       host: cfg.host,
       port: cfg.port,
-      batchSize: cfg.batchSize,
-      maxQueued: cfg.maxQueued,
-      receiveBufferBytes: cfg.receiveBufferBytes,
+      ...udpQueueOf(cfg),
       processor,
       counters: this.counters,
       log,
@@ -86,14 +83,11 @@ export class SyslogUdpSource implements Source {
   }
 
   async start(): Promise<void> {
-    const port = await this.server.start();
-    this.counters.StartTime = Date.now();
-    this.log.info(`syslogudp listening on udp ${this.cfg.host}:${port}`);
+    await this.server.start();
   }
 
-  async stop(): Promise<void> {
-    await this.server.stop();
-    this.counters.StopTime = Date.now();
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 }
 
