@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { emptyHeaders, setHeader, type Event } from "../core/event.ts";
 import { AvroProtocolError } from "./errors.ts";
+import { yieldToLoop } from "../util/yield.ts";
 
 const encoder = new TextEncoder();
 
@@ -180,7 +181,7 @@ export class Reader {
       for (let i = 0; i < n; i++) {
         // The clock is read every 512 events only: it costs more than a small event.
         if ((out.length & 511) === 511 && performance.now() > until) {
-          await new Promise<void>((r) => setTimeout(r, 0));
+          await yieldToLoop();
           until = performance.now() + sliceMs;
         }
         out.push(this.event());

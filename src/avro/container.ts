@@ -18,6 +18,7 @@ import type { Event } from "../core/event.ts";
 import { ByteWriter, EventRecords, longSize, Reader } from "./codec.ts";
 import { AvroProtocolError } from "./errors.ts";
 import { compileReader, minBytes } from "./schema-reader.ts";
+import { yieldToLoop } from "../util/yield.ts";
 
 export const AVRO_FLUME_EVENT_SCHEMA = {
   type: "record",
@@ -306,7 +307,6 @@ export function decodeAvroContainer(bytes: Uint8Array, maxInflated: number): Eve
 }
 
 const inflateRawAsync = promisify(inflateRaw);
-const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 /**
  * decodeAvroContainer for untrusted request bodies, without holding the event loop: deflate blocks inflate on zlib's

@@ -8,6 +8,7 @@
 import { Buffer, isUtf8 } from "node:buffer";
 import type { Event } from "../../core/event.ts";
 import { emptyHeaders } from "../../core/event.ts";
+import { yieldToLoop } from "../../util/yield.ts";
 
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -23,7 +24,6 @@ export function decodeCanonical(bytes: Uint8Array, ndjson: boolean): Event[] | u
   return continueCanonical(run, Infinity) as Event[] | undefined;
 }
 
-const yieldToLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
 /**
  * decodeCanonical for request bodies, without holding the event loop: the events are read in slices of at most

@@ -6,6 +6,7 @@
 import { setHeader, type Event } from "../../core/event.ts";
 import { ContainerError, decodeAvroContainerSliced } from "../../avro/container.ts";
 import { decodeCanonicalSliced } from "./fast-json.ts";
+import { yieldToLoop } from "../../util/yield.ts";
 
 export type Decoded = { ok: true; events: Event[] } | { ok: false; status: 400 | 413 | 415; message: string };
 
@@ -87,7 +88,7 @@ async function parseNdjsonSliced(text: string): Promise<Decoded> {
   if (lines.length <= NDJSON_SLICE_LINES) return parseNdjson(lines, 0);
   const events: Event[] = [];
   for (let at = 0; at < lines.length; at += NDJSON_SLICE_LINES) {
-    if (at > 0) await new Promise((r) => setTimeout(r, 0));
+    if (at > 0) await yieldToLoop();
     const d = parseNdjson(lines.slice(at, at + NDJSON_SLICE_LINES), at);
     if (!d.ok) return d;
     for (const e of d.events) events.push(e);

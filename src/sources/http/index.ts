@@ -16,6 +16,7 @@ import { serve, type Server } from "../../runtime.ts";
 import type { Logger } from "../../util/log.ts";
 import { readBody } from "./body.ts";
 import { blobHandler, jsonHandler, type Handler } from "./handlers.ts";
+import { yieldToLoop } from "../../util/yield.ts";
 
 /** Seconds a client is told to wait after a 503 (channel full, too many requests). */
 const RETRY_AFTER_S = 1;
@@ -140,7 +141,7 @@ export class HttpSource implements Source {
       this.log.debug(`${body.status} to ${peer}: ${body.message}`);
       return reply(body.status, body.message, { Connection: "close" });
     }
-    if (body.bytes.byteLength >= YIELD_BEFORE_DECODE_BYTES) await new Promise((r) => setTimeout(r, 0));
+    if (body.bytes.byteLength >= YIELD_BEFORE_DECODE_BYTES) await yieldToLoop();
     const decoded = await this.handler(body.bytes, req, this.cfg.maxBodyBytes);
     if (!decoded.ok) {
       this.counters.EventReadFail++;

@@ -22,6 +22,7 @@ import { AvroProtocolError } from "../../avro/errors.ts";
 import { schemaHashHex } from "../../avro/fingerprint.ts";
 import { compileReader, minBytes, type ReadFn } from "../../avro/schema-reader.ts";
 import { concat } from "../../util/lines.ts";
+import { yieldToLoop } from "../../util/yield.ts";
 
 export type AvroSchemaType = "HASH" | "LITERAL";
 type Emit = (body: Uint8Array, start: number, end: number, truncated: boolean, headers?: Record<string, string>) => void;
@@ -38,7 +39,6 @@ const SLICE_MS = 20;
 const CLOCK_EVERY = 256;
 
 const inflateRawAsync = promisify(inflateRaw);
-const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 
 interface Schema {
   head: ContainerHeader;
@@ -196,7 +196,7 @@ export class AvroDeserializer {
       }
       emit(data.subarray(from, rec.pos), blockAt, i === count - 1 ? blockEnd : blockAt, false, s.headers);
       if (i % CLOCK_EVERY === CLOCK_EVERY - 1 && performance.now() - this.sliceStart > SLICE_MS) {
-        await yieldNow();
+        await yieldToLoop();
         this.sliceStart = performance.now();
       }
     }
@@ -205,7 +205,7 @@ export class AvroDeserializer {
       return false;
     }
     if (performance.now() - this.sliceStart > SLICE_MS) {
-      await yieldNow();
+      await yieldToLoop();
       this.sliceStart = performance.now();
     }
     return true;
