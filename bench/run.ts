@@ -22,7 +22,7 @@ interface Row {
 
 async function runOne(name: string): Promise<Row[]> {
   const t0 = performance.now();
-  const p = Bun.spawn([join(ROOT, "node_modules/.bin/bun"), join(ROOT, "bench", `${name}.ts`)], { cwd: ROOT, stdout: "pipe", stderr: "inherit" });
+  const p = Bun.spawn([join(ROOT, "node_modules/.bin/bun"), join(ROOT, "bench", `${name}.ts`)], { cwd: ROOT, env: { ...process.env }, stdout: "pipe", stderr: "inherit" });
   const timer = setTimeout(() => p.kill("SIGKILL"), PER_BENCH_TIMEOUT_MS);
   const out = await new Response(p.stdout).text();
   const code = await p.exited;

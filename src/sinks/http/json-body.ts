@@ -49,6 +49,19 @@ function headOf(headers: Record<string, string>): Uint8Array {
   return head;
 }
 
+/** The head of an event whose map is not the previous event's map object: the previous head when the content is
+ * the same (no allocation for the common empty map: sources that decode headers make one per event). */
+function nextHead(h: Record<string, string>, last: Record<string, string> | undefined, lastHead: Uint8Array): Uint8Array {
+  let empty = true;
+  for (const _ in h) {
+    empty = false;
+    break;
+  }
+  if (empty) return EMPTY_HEAD;
+  if (last && lastHead !== EMPTY_HEAD && sameMap(h, last)) return lastHead;
+  return headOf(h);
+}
+
 /** Same keys in the same order (JSON.stringify's order) with the same values: the same JSON text. */
 function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
@@ -301,7 +314,7 @@ export function encodeJson(events: readonly Event[], pool?: BufferPool): Uint8Ar
     // Within one take a map cannot change, so consecutive events sharing one are encoded once even when not frozen;
     // so are consecutive copies with the same content (interceptors copy a map per event).
     if (e.headers !== lastMap) {
-      if (!lastMap || !sameMap(e.headers, lastMap)) lastHead = headOf(e.headers);
+      lastHead = nextHead(e.headers, lastMap, lastHead);
       lastMap = e.headers;
     }
     w.raw(lastHead);
@@ -321,7 +334,7 @@ export function encodeNdjson(events: readonly Event[], pool?: BufferPool): Uint8
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     if (e.headers !== lastMap) {
-      if (!lastMap || !sameMap(e.headers, lastMap)) lastHead = headOf(e.headers);
+      lastHead = nextHead(e.headers, lastMap, lastHead);
       lastMap = e.headers;
     }
     w.raw(lastHead);
