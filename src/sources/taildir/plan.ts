@@ -27,6 +27,9 @@ async function startOf(f: Listed, rec: PositionRecord | undefined, skipToEnd: bo
   const fh = await open(f.path, "r").catch(() => undefined);
   if (!fh) return { start: rec.pos, note: "cannot be opened" };
   try {
+    // Renamed between the listing and the open: the record's offset, unchecked (the next run follows the file).
+    const st = await fh.stat();
+    if (st.ino !== f.ino || st.dev !== f.dev) return { start: Math.min(rec.pos, f.size), note: "being renamed" };
     const r = await resumeOffset(rec, fh, f.size);
     return { start: r.start, note: r.note ?? (rec.file !== f.path ? `was ${rec.file}` : "") };
   } finally {
