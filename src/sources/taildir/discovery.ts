@@ -16,12 +16,14 @@
 //   file no file took at start, are pruned only when a consistent listing of every name in their directory shows
 //   their identity nowhere.
 
-import { readdir, stat, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { stat } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { describeError } from "../../core/errors.ts";
 import type { SlabPool } from "../../util/lines.ts";
 import type { Logger } from "../../util/log.ts";
-import { fingerprint, identityKey, regularFiles, sameStart, startsLike, type Listed } from "./identity.ts";
+import { DormantRecords } from "./dormant.ts";
+import { fingerprint, identityKey, regularFiles, startsLike } from "./identity.ts";
+import { consistentListing, matchingFiles, resumeOffset } from "./listing.ts";
 import type { PositionRecord } from "./position-file.ts";
 import { TailFile } from "./reader.ts";
 import type { FileGroup, TaildirSettings } from "./settings.ts";
@@ -31,60 +33,8 @@ import type { TailWatch } from "./watch.ts";
 const ROTATED_GRACE_MS = 1000;
 /** Every file is stat'ed at least this often, watch or not. */
 const FULL_SURVEY_MS = 1000;
-/**
- * A listing is consistent only if the directory had not changed for this long when it began: longer than the
- * coarsest timestamp granularity of the filesystems we run on (1 s), so no rename during the listing can leave the
- * directory's mtime as it was.
- */
-export const DIR_QUIET_MS = 1100;
 /** A directory that never holds still (files created all the time): unseen files are declared gone after this. */
 const UNSEEN_GIVE_UP_MS = 30_000;
-/** Dormant records are pruned (one listing of every name of their directories) at most this often. */
-const PRUNE_EVERY_MS = 10_000;
-/** Most dormant records kept (the oldest go first): bounds the position file when files leave the pattern for good. */
-const DORMANT_MAX = 1024;
-
-/** What a file found at `path` resumes from, given the record known for its identity (shared with `sluice status`). */
-export async function resumeOffset(rec: PositionRecord | undefined, fh: FileHandle, size: number): Promise<{ start: number; note?: string; recordUsed: boolean }> {
-  if (!rec) return { start: 0, recordUsed: false };
-  const sameFile = rec.fp === undefined || (await sameStart(fh, { crc: rec.fp, len: rec.fplen ?? 0 }));
-  if (!sameFile) return { start: 0, recordUsed: true, note: `reuses the inode of ${rec.file} but starts differently: a new file, read from its start` };
-  if (rec.pos > size) return { start: 0, recordUsed: true, note: `is shorter (${size} bytes) than its saved position ${rec.pos}: truncated while sluice was down; reading from its start` };
-  return { start: rec.pos, recordUsed: true };
-}
-
-/** The record of `dev:ino` in `recs` (a Flume record has no device: inode alone). */
-export function recordIndex(recs: readonly PositionRecord[], dev: number, ino: number): number {
-  return recs.findIndex((r) => r.inode === ino && (r.dev === undefined || r.dev === dev));
-}
-
-/** The regular files of `dir` whose names match one of `groups`, with their group; `skipped` gets the non-files. */
-export async function matchingFiles(dir: string, groups: readonly FileGroup[], skipped?: (path: string, g: FileGroup) => void): Promise<Array<Listed & { group: FileGroup; mtimeMs: number }>> {
-  const out: Array<Listed & { group: FileGroup; mtimeMs: number }> = [];
-  for (const n of await readdir(dir)) {
-    const g = groups.find((x) => x.pattern.test(n));
-    if (!g) continue;
-    const path = join(dir, n);
-    const st = await stat(path).catch(() => undefined); // removed between the listing and the stat
-    if (!st) continue;
-    if (!st.isFile()) {
-      skipped?.(path, g);
-      continue;
-    }
-    out.push({ path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, group: g });
-  }
-  return out;
-}
-
-/** Lists `dir` with `list` and says whether the listing was consistent (see the header). */
-export async function consistentListing<T>(dir: string, list: () => Promise<T>): Promise<{ result: T; consistent: boolean }> {
-  const began = Date.now();
-  const before = await stat(dir).catch(() => undefined);
-  const result = await list();
-  const after = await stat(dir).catch(() => undefined);
-  const consistent = before !== undefined && after !== undefined && before.mtimeMs === after.mtimeMs && before.ctimeMs === after.ctimeMs && began - Math.max(before.mtimeMs, before.ctimeMs) >= DIR_QUIET_MS;
-  return { result, consistent };
-}
 
 export interface DiscoveryHooks {
   /** The set of records changed: the position file should be rewritten. */
@@ -100,14 +50,10 @@ export class Discovery {
   readonly files = new Map<string, TailFile>();
   /** The file each watched path holds now (as far as the last listing or rename knew). */
   private readonly byPath = new Map<string, TailFile>();
-  /** Records of files not tracked now that may still exist (see the header): the position file's, then forgotten files'. */
-  private dormant: PositionRecord[] = [];
+  /** Records of files not tracked now that may still exist (dormant.ts). */
+  private readonly dormant: DormantRecords;
   scannedOnce = false;
   private lastFullSurvey = 0;
-  private lastPrune = 0;
-  /** Each directory's mtime at its last consistent prune listing, and whether records were added since. */
-  private readonly prunedAt = new Map<string, number>();
-  private dormantAdded = true;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -116,18 +62,20 @@ export class Discovery {
     private readonly log: Logger,
     private readonly pool: SlabPool | undefined,
     private readonly hooks: DiscoveryHooks,
-  ) {}
+  ) {
+    this.dormant = new DormantRecords(new Set(s.groups.map((g) => g.dir)));
+  }
 
   /** The records of the position file, before the first survey. */
   load(saved: PositionRecord[]): void {
-    this.dormant = [...saved];
+    this.dormant.load(saved);
   }
 
   /** What the position file says now: each tracked file at its safe offset, then the dormant records. */
   records(): PositionRecord[] {
     const out: PositionRecord[] = [];
     for (const tf of this.files.values()) out.push({ inode: tf.ino, pos: tf.safeOffset, file: tf.path, dev: tf.dev, fp: tf.fp.crc, fplen: tf.fp.len });
-    out.push(...this.dormant);
+    out.push(...this.dormant.all);
     return out;
   }
 
@@ -194,7 +142,7 @@ export class Discovery {
         await tf.close();
       }
     }
-    if (this.dormant.length > 0 && now - this.lastPrune >= PRUNE_EVERY_MS) await this.pruneDormant(now);
+    if (await this.dormant.prune(now)) this.hooks.changed();
   }
 
   /** Stops tracking `tf`; unless it was deleted, its record stays as a dormant one. */
@@ -202,9 +150,7 @@ export class Discovery {
     this.files.delete(identityKey(tf.dev, tf.ino));
     if (this.byPath.get(tf.path) === tf) this.byPath.delete(tf.path);
     if (!tf.deleted) {
-      this.dormant.push({ inode: tf.ino, pos: tf.safeOffset, file: tf.path, dev: tf.dev, fp: tf.fp.crc, fplen: tf.fp.len });
-      this.dormantAdded = true;
-      if (this.dormant.length > DORMANT_MAX) this.dormant.shift();
+      this.dormant.add({ inode: tf.ino, pos: tf.safeOffset, file: tf.path, dev: tf.dev, fp: tf.fp.crc, fplen: tf.fp.len });
     }
     this.hooks.changed();
   }
@@ -296,9 +242,8 @@ export class Discovery {
     tf.size = size;
     const fp = await fingerprint(tf.fh!, size);
     let start = 0;
-    const i = recordIndex(this.dormant, dev, ino);
-    if (i >= 0) {
-      const rec = this.dormant.splice(i, 1)[0]!;
+    const rec = this.dormant.take(dev, ino);
+    if (rec) {
       const r = await resumeOffset(rec, tf.fh!, size);
       // In a run, a deleted file's inode reused by a new one is everyday rotation; at start it is worth saying.
       if (r.note) (this.scannedOnce ? this.log.debug : this.log.info).call(this.log, `${path} ${r.note}`);
@@ -324,42 +269,17 @@ export class Discovery {
    * by rename). Found by identity in its old directory, it is read to its end from its saved position.
    */
   private async adoptOrphans(): Promise<void> {
-    const dirs = new Set(this.dormant.map((r) => dirname(r.file)));
+    const dirs = new Set(this.dormant.all.map((r) => dirname(r.file)));
     for (const dir of dirs) {
       const g = this.s.groups.find((x) => x.dir === dir);
       if (!g) continue;
       for (const f of await regularFiles(dir)) {
-        const i = recordIndex(this.dormant, f.dev, f.ino);
-        if (i < 0 || this.files.has(identityKey(f.dev, f.ino))) continue;
-        this.log.info(`${basename(f.path)} holds the unread end of ${this.dormant[i]!.file} (rotated while sluice was down); reading it`);
+        const rec = this.dormant.find(f.dev, f.ino);
+        if (!rec || this.files.has(identityKey(f.dev, f.ino))) continue;
+        this.log.info(`${basename(f.path)} holds the unread end of ${rec.file} (rotated while sluice was down); reading it`);
         await this.track(f.path, f.dev, f.ino, f.size, g, "gone");
       }
     }
-  }
-
-  /** Drops the dormant records whose identity a consistent listing of their directory (every name) shows nowhere. */
-  private async pruneDormant(now: number): Promise<void> {
-    this.lastPrune = now;
-    const before = this.dormant.length;
-    const added = this.dormantAdded;
-    this.dormantAdded = false;
-    for (const dir of new Set(this.dormant.map((r) => dirname(r.file)))) {
-      if (!this.s.groups.some((g) => g.dir === dir)) {
-        this.dormant = this.dormant.filter((r) => dirname(r.file) !== dir);
-        continue;
-      }
-      // Nothing removed from the directory and no record added since the last prune: nothing can have gone.
-      const mtime = (await stat(dir).catch(() => undefined))?.mtimeMs;
-      if (!added && mtime !== undefined && this.prunedAt.get(dir) === mtime) continue;
-      const { result: all, consistent } = await consistentListing(dir, () => regularFiles(dir));
-      if (!consistent) {
-        this.dormantAdded = true;
-        continue;
-      }
-      if (mtime !== undefined) this.prunedAt.set(dir, mtime);
-      this.dormant = this.dormant.filter((r) => dirname(r.file) !== dir || all.some((f) => f.ino === r.inode && (r.dev === undefined || f.dev === r.dev)));
-    }
-    if (this.dormant.length !== before) this.hooks.changed();
   }
 
   /**
@@ -427,8 +347,7 @@ export class Discovery {
     for (const f of await regularFiles(dirname(tf.path))) {
       if (f.size <= tf.takenOffset || this.files.has(identityKey(f.dev, f.ino)) || !(await startsLike(f.path, tf.fp))) continue;
       this.log.info(`${f.path} is the copy of ${tf.path} made before it was truncated; reading its unread end from offset ${tf.takenOffset}`);
-      const i = recordIndex(this.dormant, f.dev, f.ino);
-      if (i >= 0) this.dormant.splice(i, 1);
+      this.dormant.take(f.dev, f.ino);
       const copy = await this.track(f.path, f.dev, f.ino, f.size, g, "gone", { read: tf.takenOffset, safe: tf.safeOffset });
       if (copy) {
         copy.lastGrowth = Date.now();

@@ -5,7 +5,7 @@
 
 import { open } from "node:fs/promises";
 import { dirname } from "node:path";
-import { matchingFiles, recordIndex, resumeOffset } from "./discovery.ts";
+import { matchingFiles, recordIndex, resumeOffset } from "./listing.ts";
 import { identityKey, regularFiles, type Listed } from "./identity.ts";
 import type { PositionRecord } from "./position-file.ts";
 import type { FileGroup } from "./settings.ts";
