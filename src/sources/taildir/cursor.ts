@@ -163,19 +163,20 @@ const sameIdentity = (a: PositionRecord, b: PositionRecord) => a.inode === b.ino
 
 /**
  * The records to resume from: the position file's, moved forward by the channels' committed cursors (rules in the
- * header). `resumed` counts the files a cursor moved forward or added.
+ * header). `resumed` counts the files a cursor moved forward or added; `behind`, those whose record is ahead of the
+ * cursor (not expected: a record only moves once its batch is committed; a file truncated and rewritten since).
  */
-export function resumeRecords(saved: readonly PositionRecord[], cursors: readonly Uint8Array[], warn: (m: string) => void): { records: PositionRecord[]; resumed: number } {
+export function resumeRecords(saved: readonly PositionRecord[], cursors: readonly Uint8Array[], warn: (m: string) => void): { records: PositionRecord[]; resumed: number; behind: number } {
   const decoded: PositionRecord[][] = [];
   for (const [i, c] of cursors.entries()) {
     const d = decodeCursor(c);
     if (typeof d === "string") {
       warn(`the cursor committed in channel ${i + 1} of this source is unusable (${d}); resuming from the position file alone (lines since its last write are read again)`);
-      return { records: [...saved], resumed: 0 };
+      return { records: [...saved], resumed: 0, behind: 0 };
     }
     decoded.push(d);
   }
-  if (decoded.length === 0) return { records: [...saved], resumed: 0 };
+  if (decoded.length === 0) return { records: [...saved], resumed: 0, behind: 0 };
   // Per file, the smallest offset of all channels; a file some channel does not name is left to the position file.
   const safe: PositionRecord[] = [];
   for (const e of decoded[0]!) {
@@ -193,6 +194,7 @@ export function resumeRecords(saved: readonly PositionRecord[], cursors: readonl
   }
   const records = [...saved];
   let resumed = 0;
+  let behind = 0;
   for (const c of safe) {
     const i = records.findIndex((r) => sameIdentity(r, c));
     if (i < 0) {
@@ -201,10 +203,11 @@ export function resumeRecords(saved: readonly PositionRecord[], cursors: readonl
       continue;
     }
     const r = records[i]!;
+    if (c.pos < r.pos) behind++;
     if (c.pos <= r.pos) continue;
     if (r.fp !== undefined && c.fp !== undefined && r.fplen === c.fplen && r.fp !== c.fp) continue;
     records[i] = c;
     resumed++;
   }
-  return { records, resumed };
+  return { records, resumed, behind };
 }

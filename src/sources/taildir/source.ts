@@ -84,6 +84,7 @@ export class TaildirSource implements PollableSource {
         const r = resumeRecords(records, committed, (m) => this.log.warn(m));
         records = r.records;
         if (r.resumed > 0) this.log.info(`${r.resumed} file(s) resume from the cursor their channel(s) committed, past the position file`);
+        if (r.behind > 0) this.log.info(`${r.behind} file(s) of the position file are ahead of the cursor their channel(s) committed; the position file is used for them`);
       }
       this.cursor.seed(records);
     }
