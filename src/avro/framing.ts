@@ -8,6 +8,7 @@
 
 import { Buffer } from "node:buffer";
 import type { ByteSink } from "./codec.ts";
+import { SluiceError } from "../core/errors.ts";
 import { AvroProtocolError } from "./errors.ts";
 
 export interface FrameLimits {
@@ -201,7 +202,7 @@ export function encodeRequestPack(serial: number, head: Uint8Array, params: Pack
   out.set(head, 12);
   const w = new PieceWriter(out, 12 + head.byteLength, params.size);
   params.writeTo(w);
-  if (!w.complete) throw new Error(`pack ${serial}: the parameters wrote a different size than declared (a bug)`);
+  if (!w.complete) throw new SluiceError("INTERNAL", `pack ${serial}: the parameters wrote a different size than declared (a bug)`, false);
   return out;
 }
 

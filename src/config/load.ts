@@ -12,6 +12,11 @@ import { parseProperties } from "./properties.ts";
 const SECTIONS = ["sources", "channels", "sinks", "sinkgroups"] as const;
 type Section = (typeof SECTIONS)[number];
 const KIND_OF: Record<Section, string> = { sources: "source", channels: "channel", sinks: "sink", sinkgroups: "sink group" };
+/**
+ * The keys by which a source (events per put) or a sink (events per take) sets its transaction size; whichever of these
+ * a component's key block has must fit each of its channels' transactionCapacity, or every such transaction fails.
+ */
+const BATCH_KEYS = ["batchSize", "batch-size", "sink.batchSize"] as const;
 
 /** Reads and checks a config file; throws ConfigError listing every problem. */
 export async function loadAgentConfig(file: string, agent?: string): Promise<AgentSpec> {
@@ -63,6 +68,7 @@ export function buildAgentSpec(text: string, file: string, agentName?: string): 
   const sources = b.sources(graph, listed, used);
   const sinks = b.sinks(graph, listed, used);
   const groups = b.groups(graph, listed);
+  b.checkBatchSizes(channels, sources, sinks);
   b.warnUnusedChannels(listed, used);
   b.sortWarnings();
   const spec: AgentSpec = { agent, file, channels, sources, sinks, groups, warnings: b.warnings };
@@ -399,6 +405,34 @@ class SpecBuilder {
     if (channel && !listed.channels.includes(channel)) this.refuse(chRaw.line, `${cc.prefix}channel`, `channel "${channel}" is not in ${this.prefix}channels (${listed.channels.join(" ") || "empty"})`);
     used.add(channel);
     return channel;
+  }
+
+  /**
+   * Each source's and sink's batch (BATCH_KEYS) against the transactionCapacity of every channel it puts into or takes
+   * from. Reported at the batch key's line when it is set, else at the channel's transactionCapacity line (the one who
+   * lowered it), else at the component's type line.
+   */
+  checkBatchSizes(channels: readonly Resolved[], sources: readonly SourceSpec[], sinks: readonly SinkSpec[]): void {
+    const byName = new Map(channels.map((c) => [c.name, c]));
+    const pairs = [...sources.map((s) => [s, s.channels] as const), ...sinks.map((k) => [k, [k.channel]] as const)];
+    for (const [r, chNames] of pairs) {
+      const key = BATCH_KEYS.find((k) => k in r.type.keys && typeof r.config[k] === "number");
+      if (key === undefined) continue;
+      const batch = r.config[key] as number;
+      const spelled = [key, ...((r.type.keys as KeySpec)[key]!.aliases ?? [])];
+      const setAt = spelled.map((k) => r.comp.props.get(k)?.line).find((l) => l !== undefined);
+      for (const c of chNames) {
+        const ch = byName.get(c);
+        const capacity = ch?.config.transactionCapacity;
+        if (typeof capacity !== "number" || batch <= capacity) continue;
+        const line = setAt ?? ch!.comp.props.get("transactionCapacity")?.line ?? r.comp.props.get("type")?.line;
+        this.refuse(
+          line,
+          r.comp.prefix + key,
+          `${key} (${batch}) must be ≤ the channel ${c}'s transactionCapacity (${capacity}): every larger ${r.kind === "source" ? "put" : "take"} would fail; lower ${key} or raise ${ch!.comp.prefix}transactionCapacity`,
+        );
+      }
+    }
   }
 
   // ---- sink groups ---------------------------------------------------------------------------------------------

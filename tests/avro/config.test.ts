@@ -8,7 +8,8 @@ import { tempDir } from "../helpers/index.ts";
 const base = [
   "a1.sources = r1", "a1.channels = c1", "a1.sinks = k1",
   "a1.sources.r1.type = org.apache.flume.source.AvroSource", "a1.sources.r1.bind = 127.0.0.1", "a1.sources.r1.port = 0", "a1.sources.r1.channels = c1",
-  "a1.channels.c1.type = memory",
+  // Room for the batch-size 500 below: a take larger than transactionCapacity is refused at load.
+  "a1.channels.c1.type = memory", "a1.channels.c1.capacity = 1000", "a1.channels.c1.transactionCapacity = 1000",
   "a1.sinks.k1.type = org.apache.flume.sink.AvroSink", "a1.sinks.k1.hostname = 127.0.0.1", "a1.sinks.k1.port = 4545", "a1.sinks.k1.channel = c1",
 ];
 const problems = (extra: string[]) => buildAgentSpec([...base, ...extra].join("\n"), "t.conf", "a1").problems.map((p) => `${p.key}: ${p.message}`);

@@ -1,21 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { buildAgentSpec } from "../../src/config/load.ts";
-import { formatProblem } from "../../src/core/errors.ts";
+import { loaderFor, SEQ_TO_LOGGER } from "./loader-rig.ts";
 
 const FILE = "agent.conf";
-const build = (lines: string[], agent?: string) => buildAgentSpec(lines.join("\n") + "\n", FILE, agent);
-const errors = (lines: string[], agent?: string) => build(lines, agent).problems.map(formatProblem);
+const { build, errors } = loaderFor(FILE);
 
-const GOOD = [
-  "a1.sources = r1",
-  "a1.channels = c1",
-  "a1.sinks = k1",
-  "a1.sources.r1.type = seq",
-  "a1.sources.r1.channels = c1",
-  "a1.channels.c1.type = memory",
-  "a1.sinks.k1.type = logger",
-  "a1.sinks.k1.channel = c1",
-];
+const GOOD = SEQ_TO_LOGGER;
 
 describe("config loader: a valid file", () => {
   test("builds the typed graph with defaults filled in", () => {

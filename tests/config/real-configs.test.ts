@@ -3,25 +3,14 @@
 
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { buildAgentSpec } from "../../src/config/load.ts";
-import { formatProblem } from "../../src/core/errors.ts";
+import { loaderFor, SEQ_TO_LOGGER } from "./loader-rig.ts";
 import { waitFor } from "../helpers/index.ts";
 import { startAgent } from "../avro/helpers.ts";
 
 const FILE = "user.conf";
-const build = (lines: string[]) => buildAgentSpec(lines.join("\n") + "\n", FILE, "a1");
-const errors = (lines: string[]) => build(lines).problems.map(formatProblem);
+const { build, errors } = loaderFor(FILE, "a1");
 
-const BASE = [
-  "a1.sources = r1",
-  "a1.channels = c1",
-  "a1.sinks = k1",
-  "a1.sources.r1.type = seq",
-  "a1.sources.r1.channels = c1",
-  "a1.channels.c1.type = memory",
-  "a1.sinks.k1.type = logger",
-  "a1.sinks.k1.channel = c1",
-];
+const BASE = SEQ_TO_LOGGER;
 
 describe("configs Flume accepts", () => {
   test("relative paths are resolved against the working directory, with a warning naming file:line", () => {

@@ -1,7 +1,6 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { gunzipSync } from "node:zlib";
-import { parseKeys, type ConfigOf, type KeySpec } from "../../src/core/keys.ts";
 import type { Event } from "../../src/core/event.ts";
 import { MemoryChannel, memoryKeys } from "../../src/channels/memory.ts";
 import { decodeAvroContainer } from "../../src/avro/container.ts";
@@ -9,6 +8,7 @@ import { encodeJson, encodeNdjson } from "../../src/sinks/http/json-body.ts";
 import { HttpSink, httpSinkKeys } from "../../src/sinks/http/index.ts";
 import { configureLogging, getLogger } from "../../src/util/log.ts";
 import { randomBatch, rng } from "./random-events.ts";
+import { cfg, stopsAtFileEnd } from "../helpers/rig.ts";
 
 configureLogging({ level: "error", write: () => {} });
 
@@ -62,18 +62,7 @@ describe("json and ndjson bodies written from bytes", () => {
   });
 });
 
-const stops: Array<() => unknown> = [];
-afterAll(async () => {
-  for (const s of stops.reverse()) await s();
-});
-
-function cfg<S extends KeySpec>(spec: S, props: Record<string, string | number>): ConfigOf<S> {
-  const problems: unknown[] = [];
-  const map = new Map(Object.entries(props).map(([k, v]) => [k, { value: String(v), line: 1 }]));
-  const { config } = parseKeys(spec, { kind: "test", name: "t", prefix: "", file: "t", props: map }, problems as never[]);
-  expect(problems).toEqual([]);
-  return config;
-}
+const stops = stopsAtFileEnd();
 
 describe("the http sink's request bodies", () => {
   for (const format of ["json", "ndjson", "avro"] as const) {

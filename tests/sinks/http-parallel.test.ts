@@ -1,5 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { parseKeys, type ConfigOf, type KeySpec } from "../../src/core/keys.ts";
+import { describe, expect, test } from "bun:test";
 import { DeliveryError } from "../../src/core/errors.ts";
 import { makeEvent } from "../../src/core/event.ts";
 import { SinkRunner, DefaultSinkProcessor } from "../../src/core/sink.ts";
@@ -9,21 +8,11 @@ import { configureLogging, getLogger } from "../../src/util/log.ts";
 import type { Channel } from "../../src/core/channel.ts";
 import { tempDir, waitFor } from "../helpers/index.ts";
 import { openFile, openSpill } from "../channels/file-helpers.ts";
+import { cfg, stopsAtFileEnd } from "../helpers/rig.ts";
 
 configureLogging({ level: "error", write: () => {} });
 
-const stops: Array<() => unknown> = [];
-afterAll(async () => {
-  for (const s of stops.reverse()) await s();
-});
-
-function cfg<S extends KeySpec>(spec: S, props: Record<string, string | number>): ConfigOf<S> {
-  const problems: unknown[] = [];
-  const map = new Map(Object.entries(props).map(([k, v]) => [k, { value: String(v), line: 1 }]));
-  const { config } = parseKeys(spec, { kind: "test", name: "t", prefix: "", file: "t", props: map }, problems as never[]);
-  expect(problems).toEqual([]);
-  return config;
-}
+const stops = stopsAtFileEnd();
 
 /** A server that holds each request until `release()` (or answers at once when not holding), recording bodies. */
 function server(statusFor: (n: number) => number) {

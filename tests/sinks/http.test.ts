@@ -1,7 +1,6 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
-import { parseKeys, type KeySpec, type ConfigOf } from "../../src/core/keys.ts";
 import { ChannelProcessor } from "../../src/core/channel-processor.ts";
 import { DeliveryError } from "../../src/core/errors.ts";
 import { makeEvent, type Event } from "../../src/core/event.ts";
@@ -12,22 +11,12 @@ import { HttpSink, httpSinkKeys, httpSinkType } from "../../src/sinks/http/index
 import { HttpSource, httpSourceKeys } from "../../src/sources/http/index.ts";
 import { configureLogging, getLogger } from "../../src/util/log.ts";
 import { freePort, tempDir } from "../helpers/index.ts";
+import { cfg, stopsAtFileEnd } from "../helpers/rig.ts";
 
 const warnings: string[] = [];
 configureLogging({ level: "warn", write: (line) => warnings.push(line) });
 
-function cfg<S extends KeySpec>(spec: S, props: Record<string, string | number>): ConfigOf<S> {
-  const problems: unknown[] = [];
-  const map = new Map(Object.entries(props).map(([k, v]) => [k, { value: String(v), line: 1 }]));
-  const { config } = parseKeys(spec, { kind: "test", name: "t", prefix: "", file: "t", props: map }, problems as never[]);
-  expect(problems).toEqual([]);
-  return config;
-}
-
-const stops: Array<() => unknown> = [];
-afterAll(async () => {
-  for (const s of stops.reverse()) await s();
-});
+const stops = stopsAtFileEnd();
 
 interface Seen {
   headers: Headers;

@@ -1,7 +1,5 @@
 // A source wired to a real memory channel, for the network and exec source tests: build, start, drain, stop.
 
-import { expect } from "bun:test";
-import { parseKeys, type ConfigOf, type KeySpec } from "../../src/core/keys.ts";
 import { ChannelProcessor } from "../../src/core/channel-processor.ts";
 import type { Event } from "../../src/core/event.ts";
 import type { Source } from "../../src/core/source.ts";
@@ -9,14 +7,9 @@ import { MemoryChannel, memoryKeys } from "../../src/channels/memory.ts";
 import { ReplicatingSelector } from "../../src/selectors/replicating.ts";
 import type { Logger } from "../../src/util/log.ts";
 import { onCleanup } from "../helpers/index.ts";
+import { cfg } from "../helpers/rig.ts";
 
-export function cfg<S extends KeySpec>(spec: S, props: Record<string, string | number | boolean>): ConfigOf<S> {
-  const problems: unknown[] = [];
-  const map = new Map(Object.entries(props).map(([k, v]) => [k, { value: String(v), line: 1 }]));
-  const { config } = parseKeys(spec, { kind: "test", name: "t", prefix: "", file: "t", props: map }, problems as never[]);
-  expect(problems).toEqual([]);
-  return config;
-}
+export { cfg };
 
 /** A logger that keeps its warnings and errors (for "one clear line naming the peer" checks). */
 export function recordingLogger(): { log: Logger; lines: string[] } {

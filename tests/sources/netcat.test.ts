@@ -5,8 +5,11 @@ import { describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { NetcatSource, netcatKeys } from "../../src/sources/netcat/index.ts";
 import { NetcatUdpSource, netcatUdpKeys } from "../../src/sources/netcat/udp.ts";
+import { ChannelProcessor } from "../../src/core/channel-processor.ts";
+import { SluiceError } from "../../src/core/errors.ts";
+import { ReplicatingSelector } from "../../src/selectors/replicating.ts";
 import { waitFor } from "../helpers/index.ts";
-import { cfg, rig, run, text } from "./net-rig.ts";
+import { cfg, recordingLogger, rig, run, text } from "./net-rig.ts";
 
 const tcp = (props: Record<string, string | number | boolean> = {}, channel: Record<string, string | number> = {}) =>
   rig((p, log) => new NetcatSource("n1", cfg(netcatKeys, { port: 0, ...props }), p, log), channel);
@@ -99,5 +102,26 @@ describe("netcatudp", () => {
     const [e] = await r.collect(1);
     expect(text(e!)).toBe("hello udp");
     expect(e!.headers.REMOTE_ADDRESS).toMatch(/^\/127\.0\.0\.1:\d+$/);
+  });
+});
+
+describe("a port already taken", () => {
+  test("fails start with an IO error naming the address, for TCP and for UDP, and counts no start", async () => {
+    const tcp = await rig((p, log) => new NetcatSource("n1", cfg(netcatKeys, { port: 0 }), p, log));
+    const udp = await rig((p, log) => new NetcatUdpSource("u1", cfg(netcatUdpKeys, { port: 0 }), p, log));
+    const { log } = recordingLogger();
+    const processor = new ChannelProcessor(new ReplicatingSelector([tcp.channel]), [], log);
+    const taken = [
+      [new NetcatSource("n2", cfg(netcatKeys, { port: tcp.source.port }), processor, log), tcp.source.port],
+      [new NetcatUdpSource("u2", cfg(netcatUdpKeys, { port: udp.source.port }), processor, log), udp.source.port],
+    ] as const;
+    for (const [second, port] of taken) {
+      const err = await second.start().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(SluiceError);
+      expect((err as SluiceError).code).toBe("IO");
+      expect((err as SluiceError).message).toMatch(new RegExp(`^cannot listen on (udp )?127\\.0\\.0\\.1:${port}: `));
+      expect(second.counters.StartTime).toBe(0);
+      await second.stop();
+    }
   });
 });

@@ -35,6 +35,7 @@ import { join } from "node:path";
 import { atomicWriteFile, readStateFile, tempPathFor } from "../../util/atomic-file.ts";
 import { crc32c } from "../../util/crc.ts";
 import type { SourceCursor } from "../../core/channel.ts";
+import { SluiceError } from "../../core/errors.ts";
 import { encodeCursorSection, parseCursorSection, type Run } from "./segment.ts";
 
 export const CHECKPOINT_VERSION = 2;
@@ -79,7 +80,8 @@ export function encodeCheckpoint(
   let at = FIXED_BYTES;
   let n = 0;
   for (const r of runs) {
-    if (n++ === runCount) throw new Error("checkpoint: more runs than announced");
+    // The caller's count and its runs disagree: a bug in the writer, not a corrupt file (reading returns a reason).
+    if (n++ === runCount) throw new SluiceError("INTERNAL", `checkpoint: more runs than the ${runCount} announced (a bug)`, false);
     v.setUint32(at, r.seg, true);
     v.setUint32(at + 4, r.off, true);
     v.setUint32(at + 8, r.len, true);
@@ -88,7 +90,7 @@ export function encodeCheckpoint(
     v.setFloat64(at + 20, r.ts, true);
     at += RUN_BYTES;
   }
-  if (n !== runCount) throw new Error("checkpoint: fewer runs than announced");
+  if (n !== runCount) throw new SluiceError("INTERNAL", `checkpoint: ${n} runs, fewer than the ${runCount} announced (a bug)`, false);
   v.setUint32(at, section.byteLength, true);
   buf.set(section, at + 4);
   at += 4 + section.byteLength;

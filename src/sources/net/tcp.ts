@@ -8,7 +8,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
-import { describeError } from "../../core/errors.ts";
+import { describeError, SluiceError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { SourceCounters } from "../../core/counters.ts";
 import type { Logger } from "../../util/log.ts";
@@ -159,7 +159,7 @@ export class TcpSourceServer {
         });
       }).catch(async (err) => {
         await this.shutdown();
-        throw new Error(`cannot listen on ${this.o.host}:${port}: ${describeError(err)}`);
+        throw new SluiceError("IO", `cannot listen on ${this.o.host}:${port}: ${describeError(err)}`, false, { cause: err });
       });
       server.on("error", (err) => this.o.log.error(`listener on ${this.o.host}:${port}: ${describeError(err)}`));
       this.servers.push(server);

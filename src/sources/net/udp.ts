@@ -6,7 +6,7 @@
 import dgram from "node:dgram";
 import { isIP } from "node:net";
 import type { ChannelProcessor } from "../../core/channel-processor.ts";
-import { describeError } from "../../core/errors.ts";
+import { describeError, SluiceError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
 import type { Logger } from "../../util/log.ts";
 import { Signal } from "../../util/signal.ts";
@@ -75,7 +75,7 @@ export class UdpSourceServer {
       });
     }).catch((err) => {
       socket.close();
-      throw new Error(`cannot listen on udp ${this.o.host}:${this.o.port}: ${describeError(err)}`);
+      throw new SluiceError("IO", `cannot listen on udp ${this.o.host}:${this.o.port}: ${describeError(err)}`, false, { cause: err });
     });
     socket.on("error", (err) => this.o.log.error(`udp ${this.o.host}:${this.port}: ${describeError(err)}`));
     socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => this.receive(msg, rinfo));

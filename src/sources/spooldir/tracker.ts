@@ -35,7 +35,7 @@
 import { mkdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Reader } from "../../avro/codec.ts";
-import { SluiceError } from "../../core/errors.ts";
+import { CorruptLogError, describeError, SluiceError } from "../../core/errors.ts";
 import { atomicWriteFile, describeUnusable, fsyncDir, readStateFile, tempPathFor } from "../../util/atomic-file.ts";
 import { crc32c } from "../../util/crc.ts";
 
@@ -133,7 +133,7 @@ const SYNC_BYTES = 16;
  * offset, read in time proportional to its size.
  */
 export function decodeFlumeMeta(buf: Uint8Array, file: string): { target: string; offset: number } | undefined {
-  const bad = (at: number, why: string) => new Error(`${file} is not a readable Flume tracker file: ${why} (at byte ${at})`);
+  const bad = (at: number, why: string) => new CorruptLogError(`not a readable Flume tracker file: ${why}`, file, at);
   if (buf.length < 4 || AVRO_MAGIC.some((b, i) => buf[i] !== b)) throw bad(0, "no Avro container magic");
   const r = new Reader(buf, 4);
   let meta: Record<string, Uint8Array>;
@@ -142,7 +142,7 @@ export function decodeFlumeMeta(buf: Uint8Array, file: string): { target: string
     meta = r.bytesMap();
     sync = r.fixed(SYNC_BYTES);
   } catch (err) {
-    throw bad(r.pos, `its header is truncated or malformed: ${(err as Error).message}`);
+    throw bad(r.pos, `its header is truncated or malformed: ${describeError(err)}`);
   }
   const codec = meta["avro.codec"] ? decoder.decode(meta["avro.codec"]) : "null";
   if (codec !== "null") throw bad(r.pos, `codec "${codec}" (Flume writes null)`);
@@ -153,18 +153,20 @@ export function decodeFlumeMeta(buf: Uint8Array, file: string): { target: string
       const count = r.long();
       const size = r.long();
       // Each record is one long of at least one byte: a count larger than the block's bytes is a lie.
-      if (count < 0 || size < 0 || size + SYNC_BYTES > r.left || count > size) throw new Error(`block declares ${count} records in ${size} bytes; ${r.left} bytes follow`);
+      if (count < 0 || size < 0 || size + SYNC_BYTES > r.left || count > size) throw bad(at, `block declares ${count} records in ${size} bytes; ${r.left} bytes follow`);
       const block = new Reader(buf, r.pos, r.pos + size);
       for (let i = 0; i < count; i++) {
         offset = block.long();
-        if (offset < 0) throw new Error(`record ${i} has a negative offset ${offset}`);
+        if (offset < 0) throw bad(at, `block: record ${i} has a negative offset ${offset}`);
       }
-      if (block.left !== 0) throw new Error(`${block.left} bytes left after ${count} records`);
+      if (block.left !== 0) throw bad(at, `block: ${block.left} bytes left after ${count} records`);
       r.pos += size;
       const mark = r.fixed(SYNC_BYTES);
-      if (mark.some((b, i) => b !== sync[i])) throw new Error("sync marker mismatch");
+      if (mark.some((b, i) => b !== sync[i])) throw bad(at, "block: sync marker mismatch");
     } catch (err) {
-      throw bad(at, `block: ${(err as Error).message}`);
+      // The Reader's own bounds errors (a long or fixed past the end) get the block's place too.
+      if (err instanceof CorruptLogError) throw err;
+      throw bad(at, `block: ${describeError(err)}`);
     }
   }
   const target = meta.file ? decoder.decode(meta.file) : "";
