@@ -77,6 +77,8 @@ describe("edge sources in a running agent", () => {
       "a1.sinks.k1.type = avro",
       "a1.sinks.k1.hostname = 127.0.0.1",
       `a1.sinks.k1.port = ${dead}`,
+      // A take may not exceed the channel's transactionCapacity (refused at load otherwise).
+      "a1.sinks.k1.batch-size = 10",
       "a1.sinks.k1.channel = c1",
     ]);
     const agent = spawnSluice(["agent", "-f", conf, "-n", "a1", "--state-dir", join(dir, "state"), "--metrics-port", String(metrics)]);
