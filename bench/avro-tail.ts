@@ -67,7 +67,8 @@ await withTempDir("sluice-bench-avro-tail-", async (dir) => {
   await agg.stop(0);
   if (code !== 0 || got !== LINES) {
     console.error(`avro-tail: the edge exited ${code}; the aggregator drained ${got} of ${LINES} events`);
-    process.exit(1);
+    process.exitCode = 1;
+    return; // withTempDir removes the input
   }
   report("avro-tail", `tail → memory → avro sink → avro source → null (plain, batch ${BATCH}), ${MIB} MiB of 200 B lines: MiB/s`, figure(mib / secs), ">= 300");
   report("avro-tail", "edge agent CPU s per GiB", figure((cpu / mib) * 1024));

@@ -2,7 +2,7 @@
 //  - "checkpoint": clean stop (checkpointOnClose), restart loads the checkpoint and replays nothing;
 //  - "full replay": no checkpoint covers the backlog (as after kill -9 before the first checkpoint), every WAL
 //    record is read and CRC-checked. Page cache warm unless /proc/sys/vm/drop_caches is writable (then also cold).
-// Goal (issue 3): <= 5 s for 1 GiB. Run: node_modules/.bin/bun bench/file-channel-replay.ts [MiB]
+// Goal (issue 3): <= 5 s for 1 GiB. Run: node_modules/.bin/bun bench/file-channel-replay.ts [MiB]   (default $BENCH_MIB, else 1024)
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { FileChannel, fileChannelKeys, type FileChannelConfig } from "../src/channels/file/index.ts";
 import type { Event } from "../src/core/event.ts";
 import { configureLogging, getLogger } from "../src/util/log.ts";
+import { benchMiB } from "./lines-common.ts";
 
 configureLogging({ level: "warn" });
-const MIB = Number(process.argv[2] ?? 1024);
+const MIB = benchMiB(1024);
 const BODY = 200;
 const BATCH = 1000;
 const log = getLogger("bench");

@@ -29,7 +29,7 @@ async function agentOf(lines: string[], dir: string, name: string): Promise<Agen
 }
 
 /** Polls `done` every 5 ms; also measures the longest gap between ticks (an event-loop stall). */
-async function measure(done: () => boolean, started: () => boolean): Promise<{ secs: number; maxGapMs: number }> {
+async function measure(what: string, done: () => boolean, started: () => boolean): Promise<{ secs: number; maxGapMs: number }> {
   let first = 0;
   let last = performance.now();
   let maxGap = 0;
@@ -40,6 +40,11 @@ async function measure(done: () => boolean, started: () => boolean): Promise<{ s
     if (first) maxGap = Math.max(maxGap, now - last - 5);
     last = now;
     if (!first && started()) first = now;
+  }
+  if (!done()) {
+    // A lost event is a failure of the run, not a slow figure.
+    console.error(`flume-avro ${what}: not every one of ${EVENTS} events arrived within 300 s`);
+    process.exit(1);
   }
   return { secs: (performance.now() - first) / 1000, maxGapMs: maxGap };
 }
@@ -67,7 +72,7 @@ async function layering(dir: string, layer: "outside-tls" | "inside-tls"): Promi
     "edge.sinks.k1.channel = c1",
   ], dir, "edge");
   const sink = agg.sinks.get("k1") as NullSink;
-  const { secs } = await measure(() => sink.counters.EventDrainSuccessCount >= EVENTS, () => sink.counters.EventDrainSuccessCount > 0);
+  const { secs } = await measure(`ssl + deflate ${layer}`, () => sink.counters.EventDrainSuccessCount >= EVENTS, () => sink.counters.EventDrainSuccessCount > 0);
   await edge.stop(0);
   await agg.stop(0);
   emit(`ssl + deflate ${layer} (${layer === "outside-tls" ? "Flume 1.10+" : "Flume 1.9"}), one process, ${BODY} B, batch ${BATCH}: MiB/s`, Number(((EVENTS * BODY) / 1048576 / secs).toFixed(1)));
@@ -88,7 +93,7 @@ async function spoolAvro(dir: string): Promise<void> {
   ], dir, "a");
   Bun.spawnSync(["mv", join(dir, "big.avro"), join(spool, "big.avro")]);
   const sink = agent.sinks.get("k1") as NullSink;
-  const { secs, maxGapMs } = await measure(() => sink.counters.EventDrainSuccessCount >= EVENTS, () => sink.counters.EventDrainSuccessCount > 0);
+  const { secs, maxGapMs } = await measure("spooldir AVRO", () => sink.counters.EventDrainSuccessCount >= EVENTS, () => sink.counters.EventDrainSuccessCount > 0);
   await agent.stop(0);
   emit(`spooldir AVRO, ${EVENTS} records in one deflate container (${(size / 1048576).toFixed(1)} MiB): records/s`, Math.round(EVENTS / secs));
   emit("spooldir AVRO: longest event-loop stall while ingesting, ms", Math.round(maxGapMs), "<= 50");
@@ -104,7 +109,7 @@ async function fileRollAvro(dir: string): Promise<void> {
     "a.sinks.k1.sink.serializer = avro_event", "a.sinks.k1.sink.serializer.compressionCodec = deflate", "a.sinks.k1.channel = c1",
   ], dir, "a");
   const sink = agent.sinks.get("k1") as FileRollSink;
-  const { secs } = await measure(() => sink.counters.EventDrainSuccessCount >= EVENTS, () => sink.counters.EventDrainSuccessCount > 0);
+  const { secs } = await measure("file_roll avro_event", () => sink.counters.EventDrainSuccessCount >= EVENTS, () => sink.counters.EventDrainSuccessCount > 0);
   await agent.stop(0);
   emit(`file_roll avro_event deflate, ${BODY} B, batch ${BATCH} (fsync per batch): MiB/s of bodies`, Number(((EVENTS * BODY) / 1048576 / secs).toFixed(1)));
 }

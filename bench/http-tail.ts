@@ -63,11 +63,17 @@ function channelConf(type: string, dir: string): string[] {
   }
 }
 
-function verify(what: string, s: Awaited<ReturnType<Receiver["stats"]>>): void {
+/** A failed run: its line is printed, the exit code is 1, and withTempDir still removes the input file. */
+class BenchFailure extends Error {}
+
+/** Every line exactly once as written, else a BenchFailure (the receiver is stopped first). */
+async function verify(what: string, r: Receiver): Promise<{ duplicates: number }> {
+  const s = await r.stats();
+  await r.stop();
   if (s.distinct !== LINES || s.bad !== 0) {
-    console.error(`http-tail ${what}: the receiver got ${s.distinct} of ${LINES} lines, ${s.bad} bad (first: ${s.firstBad})`);
-    process.exit(1);
+    throw new BenchFailure(`http-tail ${what}: the receiver got ${s.distinct} of ${LINES} lines, ${s.bad} bad (first: ${s.firstBad})`);
   }
+  return { duplicates: s.duplicates };
 }
 
 const figure = (x: number) => Math.round(x * 10) / 10;
@@ -85,10 +91,12 @@ await withTempDir("sluice-bench-http-tail-", async (dir) => {
     const r = await receiver();
     const p = Bun.spawn([BUN, join(ROOT, "bench/_http-sender.ts"), r.url, String(LINES), String(BATCH), String(inflight)], { stdout: "pipe", stderr: "inherit" });
     const out = await new Response(p.stdout).text();
-    if ((await p.exited) !== 0) throw new Error("the plain sender failed");
+    if ((await p.exited) !== 0) {
+      await r.stop();
+      throw new BenchFailure("http-tail: the plain sender (bench/_http-sender.ts) failed");
+    }
     const { secs, cpu } = JSON.parse(out) as { secs: number; cpu: number };
-    verify("plain sender", await r.stats());
-    await r.stop();
+    await verify("plain sender", r);
     ceilings.set(inflight, mib / secs);
     report("http-tail", `ceiling: plain sender → receiver, ${inflight} request(s) at a time: MiB/s (sender CPU s per GiB)`, figure(mib / secs));
     report("http-tail", `ceiling, ${inflight} at a time: sender CPU s per GiB`, figure((cpu / mib) * 1024));
@@ -123,15 +131,19 @@ await withTempDir("sluice-bench-http-tail-", async (dir) => {
     const ru = p.resourceUsage();
     if (ru) cpu = Math.max(cpu, Number(ru.cpuTime.user + ru.cpuTime.system) / 1e6);
     if (code !== 0) {
-      console.error(`http-tail ${type}: the agent exited ${code}`);
-      process.exit(1);
+      await r.stop();
+      throw new BenchFailure(`http-tail ${type}: the agent exited ${code}`);
     }
-    verify(type, await r.stats());
-    await r.stop();
+    const { duplicates } = await verify(type, r);
     const what = `tail → ${type} → http (ndjson, batch ${BATCH}${PARALLEL ? `, ${PARALLEL} parallel` : ""}), ${MIB} MiB of 200 B lines`;
     report("http-tail", `${what}: MiB/s`, figure(mib / secs), type === "file" ? ">= 150" : ">= 250");
     report("http-tail", `${type}: ratio to the ceiling`, Math.round((mib / secs / ceiling) * 100) / 100);
     report("http-tail", `${type}: agent CPU s per GiB`, figure((cpu / mib) * 1024), "<= 4");
     report("http-tail", `${type}: agent peak RSS MiB (VmHWM)`, Math.round(peak / 1024 / 1024), "<= 100");
+    report("http-tail", `${type}: lines delivered twice (at-least-once retries)`, duplicates, "0");
   }
+}).catch((e: unknown) => {
+  if (!(e instanceof BenchFailure)) throw e;
+  console.error(e.message);
+  process.exitCode = 1;
 });

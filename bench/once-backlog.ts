@@ -1,13 +1,14 @@
 // Benchmark: a cron-mode run over a backlog. 1 GiB of 200-byte lines in 10 files → TAILDIR → file channel → file_roll,
 // `dist/sluice agent --once`, timed from spawn to exit 0 (read everything, fsync it into the WAL, write and fsync it
 // out, persist offsets). The output is checked to hold as many bytes as the input.
-// Run: node_modules/.bin/bun bench/once-backlog.ts [MiB]   (default 1024)
+// Run: node_modules/.bin/bun bench/once-backlog.ts [MiB]   (default $BENCH_MIB, else 1024)
 
 import { mkdir, open, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureBinary, report, withTempDir } from "./ops-common.ts";
+import { benchMiB } from "./lines-common.ts";
 
-const MIB = Number(process.argv[2] ?? 1024);
+const MIB = benchMiB(1024);
 const FILES = 10;
 const LINE = 200;
 
@@ -56,7 +57,8 @@ await withTempDir("sluice-bench-once-", async (dir) => {
   for (const n of await readdir(out).catch(() => [] as string[])) outBytes += (await stat(join(out, n))).size;
   if (code !== 0 || outBytes !== bytes) {
     console.error(`once-backlog: exit ${code}, ${outBytes} of ${bytes} bytes delivered`);
-    process.exit(1);
+    process.exitCode = 1;
+    return; // withTempDir removes the input
   }
   report("once-backlog", `--once ${MIB} MiB in ${FILES} files → file channel → file_roll, MiB/s`, Math.round((bytes / 1048576 / secs) * 10) / 10);
   report("once-backlog", "wall seconds", Math.round(secs * 10) / 10);

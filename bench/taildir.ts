@@ -1,13 +1,14 @@
 // Benchmark: TAILDIR → memory → null over one 1 GiB file of 200-byte lines, `agent --once` (read to EOF, deliver,
 // persist positions, exit), timed from spawn to exit. Figures: MiB/s, lines/s, and the agent's peak RSS (VmHWM,
 // sampled from /proc every 50 ms). The file is generated into a temp dir and deleted afterwards.
-// Run: node_modules/.bin/bun bench/taildir.ts [MiB]   (default 1024)
+// Run: node_modules/.bin/bun bench/taildir.ts [MiB]   (default $BENCH_MIB, else 1024)
 
 import { open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ensureBinary, report, withTempDir } from "./ops-common.ts";
+import { benchMiB } from "./lines-common.ts";
 
-const MIB = Number(process.argv[2] ?? 1024);
+const MIB = benchMiB(1024);
 const LINE = 200;
 
 /** One MiB of 200-byte lines (199 characters and a newline), written over and over. */
@@ -49,7 +50,8 @@ await withTempDir("sluice-bench-taildir-", async (dir) => {
   const pos = JSON.parse(await readFile(join(dir, "state", "a1", "r1", "taildir_position.json"), "utf8").catch(() => "[]"));
   if (code !== 0 || pos[0]?.pos !== bytes) {
     console.error(`taildir: exit ${code}, position ${pos[0]?.pos} of ${bytes} bytes`);
-    process.exit(1);
+    process.exitCode = 1;
+    return; // withTempDir removes the input
   }
   report("taildir", `1 file, ${MIB} MiB of 200 B lines → memory → null: MiB/s`, Math.round((MIB / secs) * 10) / 10, ">= 150");
   report("taildir", "lines/s", Math.round(bytes / LINE / secs));
