@@ -28,8 +28,8 @@ interface Row {
  * file-channel, taildir-soak…) has <what> moved to the front of the figure, so the table has one row label per script.
  */
 function column(name: string, bench: string, metric: string): { bench: string; metric: string } {
-  if (bench === name || !bench.startsWith(name) || !/^[\s:]/.test(bench.slice(name.length))) return { bench, metric };
-  const what = bench.slice(name.length).replace(/^[\s:]+/, "");
+  if (bench === name || !bench.startsWith(name) || !/^[\s:,]/.test(bench.slice(name.length))) return { bench, metric };
+  const what = bench.slice(name.length).replace(/^[\s:,]+/, "");
   return { bench: name, metric: metric ? `${what}: ${metric}` : what };
 }
 
