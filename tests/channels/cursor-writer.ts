@@ -1,5 +1,7 @@
 // A stand-in for a file source, run as its own process by file-cursor.test.ts: it resumes from the file channel's
 // committed cursor (here: the next number to send) and puts numbered batches, each with its cursor, until `total`.
+// After each commit it prints `at <next>`, so the test can kill it at a point of its progress rather than of the clock
+// (on a fast disk the whole run takes less time than a timed kill would wait).
 // Usage: bun tests/channels/cursor-writer.ts <dir> <total>
 
 import { FileChannel } from "../../src/channels/file/index.ts";
@@ -20,6 +22,7 @@ while (next < total) {
   tx.put(Array.from({ length: n }, (_, i) => makeEvent(String(next + i))), undefined, { source: "w", cursor: new TextEncoder().encode(String(next + n)) });
   await tx.commit();
   next += n;
+  console.log(`at ${next}`);
 }
 await ch.stop();
 console.log("done");
