@@ -226,7 +226,7 @@ describe("file channel source cursors under kill -9", () => {
 });
 
 describe("file channel older formats", () => {
-  test("reads a version-1 segment and checkpoint (written before cursors), then appends in version 2", async () => {
+  test("reads a version-1 segment and checkpoint (written before cursors), then appends in the current version", async () => {
     await initCrc32c();
     const dir = await tempDir();
     await mkdir(join(dir, "data"), { recursive: true });
