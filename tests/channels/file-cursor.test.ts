@@ -152,11 +152,34 @@ function v1Put(txid: number, bodies: string[]): Uint8Array {
   return rec;
 }
 
-function v1SegmentHeader(id: number): Uint8Array {
+/** A version-2 record (CRC32C, cursors section empty): the layout of today's records with the older checksum. */
+function v2Put(txid: number, bodies: string[]): Uint8Array {
+  const bs = bodies.map((b) => enc.encode(b));
+  const plen = 36 + bs.reduce((n, b) => n + 8 + b.byteLength, 0);
+  const rec = new Uint8Array(8 + plen);
+  const v = new DataView(rec.buffer);
+  v.setUint8(8, 1);
+  v.setUint8(9, 2);
+  v.setFloat64(12, txid, true);
+  v.setFloat64(20, Date.now(), true);
+  v.setUint32(28, bs.length, true);
+  v.setFloat64(32, bs.reduce((n, b) => n + b.byteLength, 0), true);
+  let at = 44;
+  for (const b of bs) {
+    v.setUint32(at + 4, b.byteLength, true);
+    rec.set(b, at + 8);
+    at += 8 + b.byteLength;
+  }
+  v.setUint32(0, plen, true);
+  v.setUint32(4, crc32c(rec.subarray(8)), true);
+  return rec;
+}
+
+function v1SegmentHeader(id: number, version = 1): Uint8Array {
   const b = new Uint8Array(16);
   const v = new DataView(b.buffer);
   v.setUint32(0, 0x4c574c53, true);
-  v.setUint16(4, 1, true);
+  v.setUint16(4, version, true);
   v.setUint32(8, id, true);
   v.setUint32(12, crc32c(b.subarray(0, 12)), true);
   return b;
@@ -226,6 +249,29 @@ describe("file channel source cursors under kill -9", () => {
 });
 
 describe("file channel older formats", () => {
+  test("reads a version-2 segment (records checksummed with CRC32C) with no checkpoint, then appends in the current version", async () => {
+    await initCrc32c();
+    const dir = await tempDir();
+    await mkdir(join(dir, "data"), { recursive: true });
+    await mkdir(join(dir, "checkpoint"), { recursive: true });
+    const a = v2Put(1, ["e0", "e1"]);
+    const b = v2Put(2, ["e2"]);
+    const seg = new Uint8Array(16 + a.byteLength + b.byteLength);
+    seg.set(v1SegmentHeader(1, 2), 0);
+    seg.set(a, 16);
+    seg.set(b, 16 + a.byteLength);
+    await writeFile(join(dir, "data", "log-0000000001"), seg);
+    const ch = await openFile(dir);
+    expect(ch.size()).toBe(3);
+    await putWithCursor(ch, 3, 2, "r1", "new");
+    expect(await drain(ch)).toEqual(["e0", "e1", "e2", "e3", "e4"]);
+    await ch.stop();
+    const back = await openFile(dir);
+    expect(text(back.committedCursor("r1"))).toBe("new");
+    expect(back.size()).toBe(0);
+    await back.stop();
+  });
+
   test("reads a version-1 segment and checkpoint (written before cursors), then appends in the current version", async () => {
     await initCrc32c();
     const dir = await tempDir();

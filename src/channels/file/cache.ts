@@ -1,12 +1,13 @@
-// The file channel's record cache: whole PUT records as encoded bytes, keyed by position, within a byte budget
-// (`cacheBytes`) that counts what they really cost. Recent puts enter while the cache is under its budget (so a sink
-// that keeps up never reads the disk); anything else is read back from its segment when taken — neighbours in one
-// positional read — and leaves once its last event's take committed. Events are decoded per take, only the run
-// taken, so a backlog costs its encoded size at most, never an object per event.
+// The file channel's record cache, keyed by position, within a byte budget (`cacheBytes`) that counts what its entries
+// really cost. A record just put enters while the cache is under its budget as the put's own events (so a sink that
+// keeps up takes them with no decode and no copy: the cost counted is the record's encoded size plus each event
+// object's measured overhead); anything else is read back from its segment when taken — neighbours in one positional
+// read — held as encoded bytes, and decoded per take, only the run taken. An entry leaves once its last event's take
+// committed, so a backlog beyond the budget costs nothing here, never an object per event.
 
 import { CorruptLogError } from "../../core/errors.ts";
 import type { Event } from "../../core/event.ts";
-import { checkPutRecord, decodePutRange, firstEventOf, recordKey, type EventPos, type Run } from "./segment.ts";
+import { checkPutRecord, decodePutRange, recordKey, type EventPos, type Run } from "./segment.ts";
 import type { Wal } from "./wal.ts";
 
 /** Uncached neighbour records are read together when at most this far apart (TAKE records sit between them)… */
@@ -15,9 +16,16 @@ const READ_GAP_BYTES = 64 * 1024;
 const READ_SPAN_BYTES = 8 * 1024 * 1024;
 /** What an entry costs beyond its record's bytes: the entry and cursor objects and the map's slot (measured ~150 B). */
 const ENTRY_OVERHEAD_BYTES = 160;
+/**
+ * What a held event costs beyond its encoded bytes: the event object, its body's Uint8Array view and an array slot
+ * (measured under Bun: a million 200 B events as views into one buffer added 126 MB of RSS).
+ */
+const EVENT_OVERHEAD_BYTES = 128;
 
 export interface CacheEntry {
-  /** The whole PUT record (header included), CRC-checked. */
+  /** The put's own events, when the entry was offered by put (then `rec` is empty). */
+  events?: readonly Event[];
+  /** The whole PUT record (header included), CRC-checked, when the entry was read back from its segment. */
   rec: Uint8Array;
   count: number;
   cost: number;
@@ -26,6 +34,10 @@ export interface CacheEntry {
   /** Where the last decoded range ended: the next take of this record usually starts there. */
   next: EventPos;
 }
+
+const NO_RECORD = new Uint8Array(0);
+/** The position of an entry that holds events, not a record (never decoded). */
+const START: EventPos = { index: 0, at: 0 };
 
 export class RecordCache {
   private readonly entries = new Map<number, CacheEntry>();
@@ -42,25 +54,30 @@ export class RecordCache {
     return this.bytes;
   }
 
-  private add(k: number, rec: Uint8Array, count: number, first: EventPos, bytes: number): CacheEntry {
+  private add(k: number, e: CacheEntry): CacheEntry {
     // Two takes that split one record may both load it: keep the first copy, count its bytes once.
     const old = this.entries.get(k);
     if (old) return old;
-    const e: CacheEntry = { rec, count, cost: bytes + ENTRY_OVERHEAD_BYTES, first, next: first };
     this.entries.set(k, e);
     this.bytes += e.cost;
     return e;
   }
 
+  private addRecord(k: number, rec: Uint8Array, count: number, first: EventPos): CacheEntry {
+    return this.add(k, { rec, count, cost: rec.byteLength + ENTRY_OVERHEAD_BYTES, first, next: first });
+  }
+
   /**
-   * A PUT record just written (`rec`, `count` events): a copy of exactly its size is kept while under budget (`rec`
-   * itself is usually a view of a reused, larger buffer: see buffers.ts). When over, new records wait on disk (older
-   * ones are taken first).
+   * A PUT record of `recBytes` just written, holding `batches` (`count` events): kept as those very events while
+   * under budget (the events are the put's, which nobody changes once put: the memory channel holds them the same
+   * way). When over, new records wait on disk (older ones are taken first).
    */
-  offer(k: number, rec: Uint8Array, count: number): void {
-    if (this.bytes + rec.byteLength + ENTRY_OVERHEAD_BYTES > this.limit) return;
-    const copy = rec.slice();
-    this.add(k, copy, count, firstEventOf(copy), rec.byteLength);
+  offer(k: number, batches: readonly (readonly Event[])[], count: number, recBytes: number): void {
+    const cost = recBytes + count * EVENT_OVERHEAD_BYTES + ENTRY_OVERHEAD_BYTES;
+    if (this.bytes + cost > this.limit) return;
+    // A copy of the array (references only): the caller's array is its own to reuse.
+    const events = batches.length === 1 ? batches[0]!.slice() : batches.flat();
+    this.add(k, { events, rec: NO_RECORD, count, cost, first: START, next: START });
   }
 
   /** A take of `run` committed: the record leaves once its last event is gone. */
@@ -83,7 +100,7 @@ export class RecordCache {
         const rec = await this.wal.read(run.seg, run.off, run.len);
         const c = checkPutRecord(rec);
         if (typeof c === "string") throw new CorruptLogError(`unreadable PUT record (${c})`, this.wal.segmentPath(run.seg), run.off);
-        return this.add(k, rec, c.count, c.first, rec.byteLength);
+        return this.addRecord(k, rec, c.count, c.first);
       })().finally(() => this.loading.delete(k));
       this.loading.set(k, p);
     }
@@ -93,6 +110,15 @@ export class RecordCache {
   /** Decodes the events of `run` from its record into `out`; returns their body bytes. */
   events(e: CacheEntry, run: Run, out: Event[]): number {
     const from = out.length;
+    if (e.events) {
+      let b = 0;
+      for (let i = run.start; i < run.end; i++) {
+        const ev = e.events[i]!;
+        out.push(ev);
+        b += ev.body.byteLength;
+      }
+      return b;
+    }
     const end = decodePutRange(e.rec, run.start, run.end, e.next.index <= run.start ? e.next : e.first, out);
     if (typeof end === "string") {
       out.length = from;
@@ -129,7 +155,7 @@ export class RecordCache {
         // Views, not copies: records are taken in order, so the span is released soon after its last record.
         const rec = buf.subarray(at, at + r.len);
         const c = checkPutRecord(rec);
-        if (typeof c !== "string") this.add(k, rec, c.count, c.first, rec.byteLength);
+        if (typeof c !== "string") this.addRecord(k, rec, c.count, c.first);
       }
     };
     for (const r of runs) {

@@ -207,7 +207,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
         for (const c of cursors) this.backlog.setCursor(c);
         if (n === 0) return; // only cursors: nothing to queue
         this.enqueue({ seg: pos.seg, off: pos.off, len: r.byteLength, start: 0, end: n, ts }, bytes, false);
-        this.cache!.offer(recordKey(pos.seg, pos.off), r, n);
+        this.cache!.offer(recordKey(pos.seg, pos.off), batches, n, r.byteLength);
       });
     } catch (err) {
       if (!applied) this.backlog.unreserve(n);
@@ -218,7 +218,7 @@ export class FileChannel implements Channel, ChannelStore<FileTake> {
       this.room.notify();
       throw err;
     } finally {
-      // Written (or failed); the cache keeps a copy: nothing refers to the record's bytes any more.
+      // Written (or failed); the cache keeps the events, not the record: nothing refers to its bytes any more.
       if (rec) this.buffers.release(rec);
     }
     this.counters.EventPutSuccessCount += n;

@@ -5,7 +5,7 @@ import { ChannelCounters } from "../../core/counters.ts";
 import { key, type ConfigOf } from "../../core/keys.ts";
 
 /**
- * Default of cacheBytes: 8 MiB is ~40 put batches of 1000 × 200 B, ample for a sink that keeps up (more would only
+ * Default of cacheBytes: 8 MiB is ~25 put batches of 1000 × 200 B held as events, ample for a sink that keeps up (more would only
  * keep in memory a backlog the disk holds anyway). What the cache holds counts against the garbage collector's
  * headroom too: measured with bench/backlog.ts (4 M × 7 B queued), peak RSS 81 / 96 MiB at 0 / 16 MiB.
  */
@@ -25,7 +25,7 @@ export const fileChannelKeys = {
   checkpointOnClose: key.bool("write a checkpoint on a clean stop (fast next start)", { default: true }),
   fsyncPerTransaction: key.bool("fsync before each commit returns (false: fsync every fsyncInterval; Acks wait for it)", { default: true }),
   fsyncInterval: key.duration("with fsyncPerTransaction = false, time between fsyncs", { default: 5000, unit: "s", min: 1 }),
-  cacheBytes: key.bytes("sluice: memory for recently put records, held encoded and counted in full, so a sink that keeps up never reads the disk (0 = always read back)", { default: DEFAULT_CACHE_BYTES, min: 0 }),
+  cacheBytes: key.bytes("sluice: memory for recently put records, counted in full (encoded size plus each held event object), so a sink that keeps up never reads the disk (0 = always read back)", { default: DEFAULT_CACHE_BYTES, min: 0 }),
   skipCorruptRecords: key.bool("sluice: start despite a corrupt record in the middle of the WAL, losing its events (logged as ERROR)", { default: false }),
 };
 export type FileChannelConfig = ConfigOf<typeof fileChannelKeys>;

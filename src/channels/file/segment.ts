@@ -406,12 +406,6 @@ export interface EventPos {
   at: number;
 }
 
-/** Where the first event of a PUT record this writer produced (encodePut) starts, given its cursors. */
-export function firstEventOf(rec: Uint8Array): EventPos {
-  const v = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
-  return { index: 0, at: RECORD_HEADER_BYTES + PUT_V2_FIXED_BYTES + v.getUint32(RECORD_HEADER_BYTES + PAYLOAD_FIXED_BYTES, true) };
-}
-
 /**
  * Decodes events [start, end) of a checked PUT record (see checkPutRecord) into `out`; bodies are views into `rec`
  * and each event gets its own headers object. `from` is any position at or before `start` (the first event's at worst): the
