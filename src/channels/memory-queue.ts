@@ -2,7 +2,7 @@
 // their batches' Acks in put order, bounded by an event count and by body bytes (byteCapacity less
 // byteCapacityBufferPercentage), with takes that still occupy room until they commit.
 
-import { releaseRuns, type Ack } from "../core/ack.ts";
+import type { Ack } from "../core/ack.ts";
 import { bodyBytes, type Event } from "../core/event.ts";
 import { key } from "../core/keys.ts";
 import type { ChannelCounters } from "../core/counters.ts";
@@ -28,15 +28,26 @@ export interface MemoryQueueLimits {
   byteCapacityBufferPercentage: number;
 }
 
-/** What a take transaction holds from a memory queue. */
+/** `n` consecutive events that share one Ack (one put batch, or the part of it not yet taken). */
+interface AckRun {
+  ack: Ack | undefined;
+  n: number;
+}
+
+/** What a take transaction holds from a memory queue: its events and their Acks, a run per batch. */
 export interface MemoryTake {
   events: Event[];
-  acks: (Ack | undefined)[];
+  acks: AckRun[];
+}
+
+function releaseAll(runs: readonly AckRun[]): void {
+  for (const r of runs) r.ack?.release(r.n);
 }
 
 export class MemoryQueue {
   private readonly events: Deque<Event>;
-  private readonly acks: Deque<Ack | undefined>;
+  /** The Acks of the queued events in order, one run per put batch (not one slot per event). */
+  private readonly acks = new Deque<AckRun>(64);
   private bytes = 0;
   /** Events taken by open transactions: still counted against capacity until their take commits. */
   private taken = 0;
@@ -53,7 +64,6 @@ export class MemoryQueue {
     const cap = limits.byteCapacity ?? Math.floor(totalMemoryBytes() * DEFAULT_BYTE_CAPACITY_FRACTION);
     this.byteLimit = cap === 0 ? Infinity : Math.floor(cap * (1 - limits.byteCapacityBufferPercentage / 100));
     this.events = new Deque(Math.min(limits.capacity, INITIAL_DEQUE_SLOTS));
-    this.acks = new Deque(Math.min(limits.capacity, INITIAL_DEQUE_SLOTS));
   }
 
   /** Events queued and not taken. */
@@ -90,8 +100,9 @@ export class MemoryQueue {
       for (let i = 0; i < batches.length; i++) {
         const batch = batches[i]!;
         const ack = acks[i];
+        if (batch.length === 0) continue;
         this.events.pushAll(batch);
-        this.acks.fill(ack, batch.length);
+        this.acks.push({ ack, n: batch.length });
         ack?.hold(batch.length);
       }
       this.bytes += b;
@@ -114,21 +125,34 @@ export class MemoryQueue {
     return { events: [], acks: [] };
   }
 
-  /** Moves up to `max` events from the head into `held`; returns them. */
+  /**
+   * Moves up to `max` events from the head into `held`; returns them. The first take of a transaction shares its
+   * array with `held` (no copy per take); a later one gives `held` a new array, so no array returned is changed.
+   */
   take(held: MemoryTake, max: number): Event[] {
     const k = Math.min(max, this.events.length);
     if (k === 0) return [];
     const events = this.events.shift(k);
-    const acks = this.acks.shift(k);
     this.taken += k;
-    if (held.events.length === 0) {
-      held.events = events.slice();
-      held.acks = acks;
-    } else {
-      for (let i = 0; i < k; i++) held.events.push(events[i]!);
-      for (let i = 0; i < k; i++) held.acks.push(acks[i]);
-    }
+    held.events = held.events.length === 0 ? events : held.events.concat(events);
+    this.shiftAcks(k, held.acks);
     return events;
+  }
+
+  /** Moves the Acks of the `k` head events to `into`, splitting the run the take ends in. */
+  private shiftAcks(k: number, into: AckRun[]): void {
+    while (k > 0) {
+      const r = this.acks.peek()!;
+      if (r.n <= k) {
+        this.acks.shiftOne();
+        into.push(r);
+        k -= r.n;
+      } else {
+        this.acks.replaceHead({ ack: r.ack, n: r.n - k });
+        into.push({ ack: r.ack, n: k });
+        k = 0;
+      }
+    }
   }
 
   /** The held events are delivered: their room is free and their Acks released. */
@@ -138,7 +162,7 @@ export class MemoryQueue {
     this.bytes -= bodyBytes(held.events);
     this.taken -= k;
     this.counters.EventTakeSuccessCount += k;
-    releaseRuns(held.acks);
+    releaseAll(held.acks);
     held.events = [];
     held.acks = [];
     this.room.notify();
@@ -149,6 +173,7 @@ export class MemoryQueue {
     const k = held.events.length;
     if (k === 0) return;
     this.events.unshiftAll(held.events);
+    // Runs go back as they were taken (a split run stays two runs of one Ack: its holds are counted per event).
     this.acks.unshiftAll(held.acks);
     this.taken -= k;
     held.events = [];
@@ -159,12 +184,14 @@ export class MemoryQueue {
   /** Removes every queued (not taken) event with its Ack, for the owner to move elsewhere. */
   drain(): MemoryTake {
     const n = this.events.length;
-    return { events: this.events.shift(n), acks: this.acks.shift(n) };
+    const acks: AckRun[] = [];
+    this.shiftAcks(n, acks);
+    return { events: this.events.shift(n), acks };
   }
 
   /** Events removed by drain() are held elsewhere now: their bytes leave and their Acks are released. */
   moved(m: MemoryTake): void {
     this.bytes -= bodyBytes(m.events);
-    releaseRuns(m.acks);
+    releaseAll(m.acks);
   }
 }

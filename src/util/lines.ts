@@ -58,15 +58,20 @@ export class LineSplitter {
     this.dropped = 0;
   }
 
-  /** Feeds the next chunk of the stream; calls `onLine` for every line it completes. */
-  push(chunk: Uint8Array, onLine: OnLine): void {
+  /**
+   * Feeds the next chunk of the stream; calls `onLine` for every line it completes. With `maxLines`, stops after that
+   * many newlines and returns how many bytes of the chunk it used: the caller feeds the rest (`chunk.subarray(used)`)
+   * later, so a large read need not become objects for all its lines at once. Returns chunk.length when all is used.
+   */
+  push(chunk: Uint8Array, onLine: OnLine, maxLines = Infinity): number {
     const max = this.o.maxLineLength;
     let from = 0;
+    let lines = 0;
     if (this.carryLen > 0 || this.dropped > 0) {
       const nl = chunk.indexOf(NL);
       const headEnd = nl < 0 ? chunk.length : nl;
       from = this.extendCarry(chunk, headEnd, onLine);
-      if (nl < 0) return;
+      if (nl < 0) return chunk.length;
       // The carried line ends in this chunk: one concatenation, the only copy on this path.
       const start = this.base;
       const end = start + this.carryLen + this.dropped + (headEnd - from) + 1;
@@ -80,9 +85,10 @@ export class LineSplitter {
       this.base = end;
       onLine(line, start, end, truncated);
       from = nl + 1;
+      lines++;
     }
     // The common path: whole lines inside this chunk, emitted as views.
-    for (;;) {
+    while (lines < maxLines) {
       const nl = chunk.indexOf(NL, from);
       if (nl < 0) break;
       const start = this.base;
@@ -104,8 +110,11 @@ export class LineSplitter {
         onLine(chunk.subarray(s, nl), off, end, false);
       }
       from = nl + 1;
+      lines++;
     }
+    if (lines >= maxLines && from < chunk.length) return from;
     if (from < chunk.length) this.extendCarry(chunk, chunk.length, onLine, from);
+    return chunk.length;
   }
 
   /**

@@ -78,8 +78,14 @@ export class TailFile {
   private readonly splitter: LineSplitter;
   private readonly ml?: MultilineAggregator;
   private queue: Event[] = [];
-  private ends: number[] = [];
+  /** ends[i]: the offset after queue[i] (reused; grows to the most lines ever queued at once). */
+  private ends = new Float64Array(64);
   private qhead = 0;
+  /**
+   * The part of the last read not yet split into lines: lines are made (objects) only as a batch needs them, so a
+   * large read does not hold a few thousand young events at once (each collection would keep them alive).
+   */
+  private unsplit?: Uint8Array;
   private readonly sharedHeaders: Record<string, string>;
   /** Reads through the source's slab pool, if it has one (see the header). */
   private readonly slabs?: SlabReader;
@@ -112,8 +118,13 @@ export class TailFile {
         if (o.byteOffsetHeader) h[BYTE_OFFSET_HEADER] = String(start);
         if (truncated) h[TRUNCATED_HEADER] = "true";
       }
-      this.queue.push({ headers: h, body });
-      this.ends.push(end);
+      const i = this.queue.push({ headers: h, body }) - 1;
+      if (i >= this.ends.length) {
+        const grown = new Float64Array(this.ends.length * 2);
+        grown.set(this.ends);
+        this.ends = grown;
+      }
+      this.ends[i] = end;
       this.slabs?.viewed(body);
     };
   }
@@ -133,9 +144,26 @@ export class TailFile {
     return this.fh !== undefined;
   }
 
-  /** Lines read and waiting to be put. */
+  /** Lines read and waiting to be put; read bytes not yet split count as one (they hold at least a partial line). */
   get queued(): number {
+    return this.queue.length - this.qhead + (this.unsplit ? 1 : 0);
+  }
+
+  private get queuedLines(): number {
     return this.queue.length - this.qhead;
+  }
+
+  /** Splits the unsplit rest of the last read until `want` lines are queued (or all of it, by default). */
+  private split(want: number, now: number): void {
+    while (this.unsplit && this.queuedLines < want) {
+      const chunk = this.unsplit;
+      const need = want === Infinity ? Infinity : want - this.queuedLines;
+      const ml = this.ml;
+      const used = ml
+        ? this.splitter.push(chunk, (line, s, e, t) => ml.push(line, s, e, t, this.emitLine, now), need)
+        : this.splitter.push(chunk, this.emitLine, need);
+      this.unsplit = used < chunk.length ? chunk.subarray(used) : undefined;
+    }
   }
 
   /** True when nothing is left to read or put (a held partial line or multiline record does not count). */
@@ -156,6 +184,8 @@ export class TailFile {
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
+    // Lines still unsplit view the current slab: made now, they hold it before it is let go.
+    this.split(Infinity, Date.now());
     this.slabs?.close();
     await fh?.close().catch(() => {});
   }
@@ -176,6 +206,7 @@ export class TailFile {
     this.readPos = offset;
     this.safeOffset = safe;
     this.takenOffset = offset;
+    this.unsplit = undefined;
     this.splitter.reset(offset);
   }
 
@@ -184,6 +215,9 @@ export class TailFile {
    * tracker ignores the old file's batches still in flight.
    */
   restartFromZero(keepQueued: boolean): void {
+    // Bytes read before the truncation and not split yet are lines of the old content like the queued ones.
+    if (keepQueued) this.split(Infinity, Date.now());
+    this.unsplit = undefined;
     this.readPos = 0;
     this.safeOffset = 0;
     this.takenOffset = 0;
@@ -193,10 +227,9 @@ export class TailFile {
     this.ml?.reset();
     if (keepQueued) {
       // Lines read before the truncation are still delivered; their cursor is 0 (nothing of the new content).
-      for (let i = this.qhead; i < this.ends.length; i++) this.ends[i] = 0;
+      for (let i = this.qhead; i < this.queue.length; i++) this.ends[i] = 0;
     } else {
       this.queue = [];
-      this.ends = [];
       this.qhead = 0;
     }
     this.fp = { crc: 0, len: 0 };
@@ -219,7 +252,8 @@ export class TailFile {
     const fh = this.fh;
     if (!fh) return 0;
     let total = 0;
-    while (this.queued < this.o.batchSize && this.readPos < this.size) {
+    this.split(this.o.batchSize, now);
+    while (!this.unsplit && this.queuedLines < this.o.batchSize && this.readPos < this.size) {
       let want = Math.min(this.o.readBytes, this.size - this.readPos);
       let buf: Uint8Array;
       let at = 0;
@@ -240,17 +274,11 @@ export class TailFile {
       this.slabs?.filled(bytesRead);
       this.readPos += bytesRead;
       total += bytesRead;
-      const chunk = at === 0 && bytesRead === buf.length ? buf : buf.subarray(at, at + bytesRead);
-      if (this.ml) {
-        const ml = this.ml;
-        this.splitter.push(chunk, (line, s, e, t) => ml.push(line, s, e, t, this.emitLine, now));
-      } else {
-        this.splitter.push(chunk, this.emitLine);
-      }
+      this.unsplit = at === 0 && bytesRead === buf.length ? buf : buf.subarray(at, at + bytesRead);
+      this.split(this.o.batchSize, now);
     }
     if (this.qhead > 0 && this.qhead === this.queue.length) {
       this.queue = [];
-      this.ends = [];
       this.qhead = 0;
     }
     return total;
@@ -271,6 +299,8 @@ export class TailFile {
    * rotated away or deleted (`gone`), since no newline can ever complete it there.
    */
   flushOnIdle(gone = false): void {
+    // Normally nothing is left unsplit here (the file is quiet, its lines taken): whatever is goes before the partial.
+    this.split(Infinity, Date.now());
     if (this.o.emitPartialOnIdle || gone) {
       const p = this.splitter.takePartial();
       if (p) {
@@ -283,15 +313,15 @@ export class TailFile {
 
   /** Takes up to batchSize queued lines and the offset after the last of them (the batch's cursor). */
   takeBatch(): TakenBatch | undefined {
-    const n = Math.min(this.queued, this.o.batchSize);
+    const n = Math.min(this.queuedLines, this.o.batchSize);
     if (n === 0) return undefined;
-    const events = this.queue.slice(this.qhead, this.qhead + n);
     const end = this.ends[this.qhead + n - 1]!;
+    // The common case takes the whole queue: the array itself becomes the batch.
+    const events = this.qhead === 0 && n === this.queue.length ? this.queue : this.queue.slice(this.qhead, this.qhead + n);
     this.takenOffset = end;
     this.qhead += n;
     if (this.qhead === this.queue.length) {
       this.queue = [];
-      this.ends = [];
       this.qhead = 0;
     }
     return { events, end, claim: this.slabs?.claim(events, end) };
