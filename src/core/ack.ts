@@ -130,18 +130,3 @@ export class AckTracker<C> {
     if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 }
-
-/**
- * Releases the holds for a run of taken events: `acks[i]` is the Ack of event i (or undefined).
- * Consecutive events of one batch share their Ack, so this costs one call per run, not per event.
- */
-export function releaseRuns(acks: ReadonlyArray<Ack | undefined>, from = 0, to = acks.length): void {
-  let i = from;
-  while (i < to) {
-    const a = acks[i];
-    let j = i + 1;
-    while (j < to && acks[j] === a) j++;
-    if (a) a.release(j - i);
-    i = j;
-  }
-}

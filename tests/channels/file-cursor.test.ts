@@ -130,41 +130,23 @@ describe("file channel source cursors", () => {
   });
 });
 
-/** A version-1 record (before cursors): payload byte 1 was 0 and PUT events followed the 32-byte fixed part. */
-function v1Put(txid: number, bodies: string[]): Uint8Array {
+/**
+ * A PUT record of an older format, checksummed with CRC32C. Version 1 (before cursors): payload byte 1 was 0 and the
+ * events followed the 32-byte fixed part. Version 2: format byte 2 and an (empty) cursors section before the events.
+ */
+function oldPut(format: 1 | 2, txid: number, bodies: string[]): Uint8Array {
   const bs = bodies.map((b) => enc.encode(b));
-  const plen = 32 + bs.reduce((n, b) => n + 8 + b.byteLength, 0);
+  const fixed = format === 1 ? 32 : 36;
+  const plen = fixed + bs.reduce((n, b) => n + 8 + b.byteLength, 0);
   const rec = new Uint8Array(8 + plen);
   const v = new DataView(rec.buffer);
   v.setUint8(8, 1);
+  if (format === 2) v.setUint8(9, 2);
   v.setFloat64(12, txid, true);
   v.setFloat64(20, Date.now(), true);
   v.setUint32(28, bs.length, true);
   v.setFloat64(32, bs.reduce((n, b) => n + b.byteLength, 0), true);
-  let at = 40;
-  for (const b of bs) {
-    v.setUint32(at + 4, b.byteLength, true);
-    rec.set(b, at + 8);
-    at += 8 + b.byteLength;
-  }
-  v.setUint32(0, plen, true);
-  v.setUint32(4, crc32c(rec.subarray(8)), true);
-  return rec;
-}
-
-/** A version-2 record (CRC32C, cursors section empty): the layout of today's records with the older checksum. */
-function v2Put(txid: number, bodies: string[]): Uint8Array {
-  const bs = bodies.map((b) => enc.encode(b));
-  const plen = 36 + bs.reduce((n, b) => n + 8 + b.byteLength, 0);
-  const rec = new Uint8Array(8 + plen);
-  const v = new DataView(rec.buffer);
-  v.setUint8(8, 1);
-  v.setUint8(9, 2);
-  v.setFloat64(12, txid, true);
-  v.setFloat64(20, Date.now(), true);
-  v.setUint32(28, bs.length, true);
-  v.setFloat64(32, bs.reduce((n, b) => n + b.byteLength, 0), true);
-  let at = 44;
+  let at = 8 + fixed;
   for (const b of bs) {
     v.setUint32(at + 4, b.byteLength, true);
     rec.set(b, at + 8);
@@ -254,8 +236,8 @@ describe("file channel older formats", () => {
     const dir = await tempDir();
     await mkdir(join(dir, "data"), { recursive: true });
     await mkdir(join(dir, "checkpoint"), { recursive: true });
-    const a = v2Put(1, ["e0", "e1"]);
-    const b = v2Put(2, ["e2"]);
+    const a = oldPut(2, 1, ["e0", "e1"]);
+    const b = oldPut(2, 2, ["e2"]);
     const seg = new Uint8Array(16 + a.byteLength + b.byteLength);
     seg.set(v1SegmentHeader(1, 2), 0);
     seg.set(a, 16);
@@ -277,8 +259,8 @@ describe("file channel older formats", () => {
     const dir = await tempDir();
     await mkdir(join(dir, "data"), { recursive: true });
     await mkdir(join(dir, "checkpoint"), { recursive: true });
-    const a = v1Put(1, ["e0", "e1", "e2"]);
-    const b = v1Put(2, ["e3", "e4"]);
+    const a = oldPut(1, 1, ["e0", "e1", "e2"]);
+    const b = oldPut(1, 2, ["e3", "e4"]);
     const seg = new Uint8Array(16 + a.byteLength + b.byteLength);
     seg.set(v1SegmentHeader(1), 0);
     seg.set(a, 16);

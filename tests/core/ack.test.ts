@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { AckTracker, releaseRuns } from "../../src/core/ack.ts";
+import { AckTracker } from "../../src/core/ack.ts";
 
 describe("acknowledgement tracker", () => {
   test("reports a batch safe only after its seal and every hold are released", () => {
@@ -59,20 +59,5 @@ describe("acknowledgement tracker", () => {
     const idle = t.whenIdle(2000);
     a.release();
     expect(await idle).toBe(true);
-  });
-
-  test("releaseRuns releases one call per run of events sharing an Ack", () => {
-    const safe: number[] = [];
-    const t = new AckTracker<number>((c) => safe.push(c));
-    const a = t.issue(1);
-    const b = t.issue(2);
-    a.hold(2);
-    b.hold(2);
-    a.release();
-    b.release();
-    releaseRuns([a, a, b, undefined]);
-    expect(safe).toEqual([1]);
-    releaseRuns([b]);
-    expect(safe).toEqual([1, 2]);
   });
 });
