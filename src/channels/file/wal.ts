@@ -20,6 +20,8 @@ import type { Logger } from "../../util/log.ts";
 import { comparePos, type WalPos } from "./checkpoint.ts";
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentName } from "./segment.ts";
 
+/** Buffers per writev (Linux IOV_MAX). */
+const IOV_MAX = 1024;
 /** Rounds whose fsyncs may overlap: measured 2345 → 3547 write+fsync rounds/s on the dev VM going from 1 to 2. */
 const MAX_ROUNDS_IN_FLIGHT = 2;
 /**
@@ -273,15 +275,37 @@ export class Wal {
     }
   }
 
+  /**
+   * Writes a round's records at `at` with one writev per IOV_MAX buffers (one thread-pool round trip instead of one
+   * per record; measured on the file channel path below). A short write resumes at the first byte not written.
+   */
   private async writeAll(bufs: Uint8Array[], at: number): Promise<void> {
     let pos = at;
-    for (const b of bufs) {
-      let done = 0;
-      while (done < b.byteLength) {
-        const { bytesWritten } = await this.fh!.write(b, done, b.byteLength - done, pos + done);
-        done += bytesWritten;
+    let i = 0;
+    let skip = 0; // bytes of bufs[i] already written
+    while (i < bufs.length) {
+      const n = Math.min(bufs.length - i, IOV_MAX);
+      const chunk = bufs.slice(i, i + n);
+      if (skip > 0) chunk[0] = chunk[0]!.subarray(skip);
+      let want = 0;
+      for (const b of chunk) want += b.byteLength;
+      const { bytesWritten } = await this.fh!.writev(chunk, pos);
+      pos += bytesWritten;
+      if (bytesWritten === want) {
+        i += n;
+        skip = 0;
+        continue;
       }
-      pos += b.byteLength;
+      if (bytesWritten === 0) throw new Error(`writev wrote 0 of ${want} bytes at offset ${pos}`);
+      // Short write: find where it stopped.
+      let left = bytesWritten;
+      for (const b of chunk) {
+        if (left < b.byteLength) break;
+        left -= b.byteLength;
+        i++;
+        skip = 0;
+      }
+      skip += left;
     }
   }
 
